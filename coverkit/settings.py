@@ -1,0 +1,109 @@
+"""Defaults for every threshold coverkit uses, each documented with its source.
+
+These are plain typed module globals (as in osmnx ``settings.py``). Change them
+for a session (``coverkit.settings.walk_speed_kph = 4.0``) or, better, pass
+the matching keyword argument or config key; functions read these only when
+their own argument is left as ``None``.
+
+Where the policy texts (``../shared/policy``) give a number it is quoted with
+its file; where they are silent the default is a planning convention and says
+so.
+"""
+
+from __future__ import annotations
+
+# --- travel ----------------------------------------------------------------
+
+#: Car/motorbike speed by OpenStreetMap ``highway`` class, km/h. Based on the
+#: design speeds of China's *Technical Standard of Highway Engineering*
+#: (公路工程技术标准 JTG B01-2014: 高速 80–120, 一级 60–100, 二级 60–80,
+#: 三级 30–40, 四级 20–30 km/h), taken at the low end because rural roads are
+#: shared with tractors, pedestrians and livestock. ``_link`` roads take the
+#: speed of their parent class. Footways/paths/steps are walked.
+road_speeds_kph: dict[str, float] = {
+    "motorway": 100.0,
+    "trunk": 80.0,
+    "primary": 60.0,
+    "secondary": 50.0,
+    "tertiary": 40.0,
+    "unclassified": 30.0,
+    "residential": 25.0,
+    "living_street": 15.0,
+    "service": 20.0,
+    "road": 25.0,
+    "track": 15.0,
+    "path": 5.0,
+    "footway": 5.0,
+    "pedestrian": 5.0,
+    "bridleway": 5.0,
+    "steps": 3.0,
+    "cycleway": 5.0,
+}
+
+#: Speed for a road whose class is not in :data:`road_speeds_kph`, km/h (the
+#: class 四级公路 lower bound). The count of such edges is logged.
+default_road_speed_kph: float = 20.0
+
+#: Off-road walking speed, km/h (the common 5 km/h of accessibility studies,
+#: e.g. Weiss et al. 2020, *Nature Medicine* 26:1835).
+walk_speed_kph: float = 5.0
+
+#: A place farther than this from any road is reported as off-network
+#: (never silently dropped or counted as covered), metres.
+max_walk_m: float = 5_000.0
+
+#: Detour ratio for the no-road-file fallback: road distance ≈ straight-line
+#: distance × this factor. 1.35 is the middle of the 1.3–1.4 range reported
+#: for rural road networks (Ballou et al. 2002, *J. Business Logistics*
+#: 23(2); Boscoe et al. 2012, *Prof. Geogr.* 64(2)).
+circuity_factor: float = 1.35
+
+#: Speed assumed for the no-road-file fallback, km/h.
+fallback_speed_kph: float = 30.0
+
+# --- thresholds --------------------------------------------------------------
+
+#: Main travel-time threshold to county-level care, minutes. The policy texts
+#: name none; 30 min is the common "30-minute medical service circle"
+#: (30分钟医疗服务圈) of county planning.
+threshold_min: float = 30.0
+
+#: Thresholds shown side by side in tables and isochrones, minutes.
+thresholds_min: tuple[float, ...] = (15.0, 30.0, 45.0, 60.0)
+
+# --- siting (Rule 1) ---------------------------------------------------------
+
+#: Numbers of sub-centres evaluated by default (policy: 1 to 2, 000 §(二)).
+p_values: tuple[int, ...] = (1, 2)
+
+#: A second sub-centre is recommended only if it adds at least this share of
+#: the county population within the threshold (planning convention).
+second_site_min_gain_share: float = 0.02
+
+#: Candidates closer than this to the county seat count as "in the county
+#: seat" and are excluded (在县城之外选建), metres.
+seat_exclusion_radius_m: float = 5_000.0
+
+# --- villages (Rules 2, 4) -----------------------------------------------------
+
+#: A neighbour's standard clinic within this many minutes can serve a village
+#: without one (邻（联）村延伸服务).
+joint_service_max_min: float = 15.0
+
+#: Villages within this many minutes of their township centre get rotation
+#: visits (巡诊); farther ones get stationed staff (派驻).
+rotation_max_min: float = 45.0
+
+#: Villages above this population get stationed staff rather than rotation.
+stationed_min_population: float = 1_500.0
+
+#: Rotation: visits per week and minimum length (001 §3: 每周至少2次，每次至少半天).
+rotation_visits_per_week: int = 2
+half_day_min: float = 240.0
+
+#: Village doctors and township staff per 1,000 residents (001 §2, 1–1.5‰).
+staff_per_1000: tuple[float, float] = (1.0, 1.5)
+
+#: Rule 3 and Rule 5 population limits (001 §1; 000 §(三)).
+township_second_centre_population: float = 100_000.0
+county_tertiary_population: float = 800_000.0
