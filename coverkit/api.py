@@ -1,0 +1,168 @@
+"""One call for the whole job: load, plan, write the map and the report.
+
+This is what ``coverkit plan`` runs; scripts call it the same way::
+
+    from coverkit.api import run_plan
+    from coverkit.config import RunConfig
+
+    result = run_plan(RunConfig(county="Mwali", minutes=45))
+    print(result.summary_text())
+    result.plan.siting          # a pandas DataFrame
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coverkit.config import RunConfig
+from coverkit.plan import CountyPlan, PlanParameters, plan_county
+
+logger = logging.getLogger(__name__)
+
+#: Called as ``progress(step, total, label)`` before each stage.
+Progress = Callable[[int, int, str], None]
+
+STAGES = (
+    "load inputs 读取数据",
+    "travel times 出行时间",
+    "sub-centre siting 次中心选址",
+    "village service 村级服务",
+    "map and report 地图与报告",
+)
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """A finished run: the plan and the files written.
+
+    Attributes
+    ----------
+    plan
+        The :class:`~coverkit.plan.CountyPlan`.
+    map_path
+        The HTML map.
+    files
+        Every file written, by name.
+    """
+
+    plan: CountyPlan
+    map_path: Path
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def summary_text(self) -> str:
+        """A short plain-text summary for a terminal (Chinese labels first)."""
+        return summary_text(self.plan, self.map_path, self.files)
+
+
+def output_paths(config: RunConfig, county_name: str) -> tuple[Path, Path]:
+    """Where the map and the report folder of a county go.
+
+    Without ``out`` the map is ``maps/<county>.html`` and the tables
+    ``outputs/<county>/`` in the current folder; with ``out`` both are under it.
+    """
+    base = Path(config.out) if config.out else Path()
+    safe = _safe_name(county_name)
+    return base / "maps" / f"{safe}.html", base / "outputs" / safe
+
+
+def _safe_name(name: str) -> str:
+    keep = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in name.strip())
+    return keep or "county"
+
+
+def parameters_from_config(config: RunConfig) -> PlanParameters:
+    """Translate run options into :class:`~coverkit.plan.PlanParameters`."""
+    defaults = PlanParameters()
+    return PlanParameters(
+        p_values=tuple(config.subcentres) if config.subcentres else defaults.p_values,
+        threshold_min=config.minutes if config.minutes else defaults.threshold_min,
+        thresholds_min=tuple(config.thresholds) if config.thresholds else defaults.thresholds_min,
+        objective=config.objective,
+    )
+
+
+def run_plan(config: RunConfig | None = None, *, progress: Progress | None = None) -> PlanRun:
+    """Plan one county and write its map and report.
+
+    Parameters
+    ----------
+    config
+        Run options; ``None`` plans the embedded region's default county.
+    progress
+        Optional callback ``progress(step, total, label)`` called before each stage.
+
+    Returns
+    -------
+    PlanRun
+        The plan and the paths of the files written.
+
+    Raises
+    ------
+    CoverkitError
+        For any input or parameter problem (a subclass naming the file,
+        column or value).
+    """
+    from coverkit.maps import save_map
+    from coverkit.region import load_county
+    from coverkit.report import save_report
+
+    config = config or RunConfig()
+    total = len(STAGES)
+
+    def stage(i: int) -> None:
+        if progress is not None:
+            progress(i + 1, total, STAGES[i])
+
+    stage(0)
+    inputs = load_county(
+        config.region,
+        county=config.county,
+        population=config.population,
+        roads=config.roads,
+        facilities=config.facilities,
+        villages=config.villages,
+        coords=config.coords,
+        data_dir=config.data_dir,
+    )
+    plan = plan_county(
+        inputs,
+        params=parameters_from_config(config),
+        on_stage=lambda i: stage(i),
+    )
+    stage(4)
+    map_path, report_dir = output_paths(config, plan.county_name)
+    files = dict(save_report(plan, report_dir))
+    save_map(plan, map_path)
+    files["map"] = map_path
+    return PlanRun(plan=plan, map_path=map_path, files=files)
+
+
+def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> str:
+    """Format the terminal summary of a plan."""
+    s = plan.summary
+    t = plan.params.threshold_min
+    lines = [
+        f"县 County: {plan.county_name} ({plan.county_id})",
+        f"常住人口 Population (raster): {s.get('population', 0):,.0f}",
+        f"次中心资格 Sub-centres needed: {'是 yes' if plan.eligible else '否 no'}"
+        f" ({s.get('eligibility_reason', '')})",
+        f"{t:g} 分钟内人口 Population within {t:g} min of county-level care: "
+        f"{s.get('within_before', 0):,.0f} ({s.get('share_before', 0):.1%}) → "
+        f"{s.get('within_after', 0):,.0f} ({s.get('share_after', 0):.1%})",
+        f"建议次中心 Proposed sub-centres (p={s.get('p', 0)}): "
+        + (", ".join(s.get("subcentre_names", [])) or "none"),
+        "行政村服务方式 Villages by mode: "
+        + ", ".join(f"{k} {v}" for k, v in s.get("villages_by_mode", {}).items()),
+        f"地图 Map: {map_path}",
+    ]
+    report = files.get("report.md")
+    if report is not None:
+        lines.append(f"报告 Report: {report.parent}")
+    for note in plan.notes[:5]:
+        lines.append(f"注意 Note: {note}")
+    if len(plan.notes) > 5:
+        lines.append(f"注意 Note: … {len(plan.notes) - 5} more in the report")
+    return "\n".join(lines)

@@ -1,0 +1,235 @@
+"""``coverkit`` command line: parse options, call the API, print a summary.
+
+Errors a user can fix (:class:`coverkit.CoverkitError`) are printed as one
+line and exit with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from coverkit import __version__
+from coverkit.errors import CoverkitError
+
+EXIT_USER_ERROR = 2
+
+_PLAN_EPILOG = """\
+examples:
+  coverkit plan                                 # the embedded region, default county
+  coverkit plan --county Nzwani -p 1 --minutes 45
+  coverkit plan --county 鹿寨县 --population chn_ppp_2020_UNadj.tif \\
+                --roads guangxi-latest.osm.pbf
+  coverkit plan --config plan.toml --out results/
+
+Outputs: maps/<county>.html (Folium, opens offline) and outputs/<county>/
+(report.md, plan.xlsx, CSVs, plan.gpkg, travel-time GeoTIFFs); with --out DIR
+both go under DIR.
+"""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0 minutes")
+    return value
+
+
+def _p_values(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number or a comma list like 1,2"
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: the number of sub-centres must be ≥ 1")
+    return values
+
+
+def _thresholds(text: str) -> tuple[float, ...]:
+    return tuple(_positive_float(v) for v in text.replace(" ", "").split(",") if v)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="coverkit",
+        description=(
+            "coverkit: plan county medical sub-centres (县域医疗卫生次中心) and village "
+            "health service (村级医疗卫生服务全覆盖) from population, roads and facilities."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"coverkit {__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plan = sub.add_parser(
+        "plan",
+        help="plan one county end to end: travel times, sub-centres, villages, map, report",
+        description=(
+            "Plan one county: load inputs, compute travel times to county-level care, "
+            "choose county medical sub-centres (县域医疗卫生次中心) among central township "
+            "health centres (中心乡镇卫生院) outside the county seat, give every "
+            "administrative village (行政村) a service mode, and write the map and report."
+        ),
+        epilog=_PLAN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plan.add_argument(
+        "--config", metavar="FILE", help="TOML file with the same option names (flags win)"
+    )
+    plan.add_argument(
+        "--region",
+        metavar="NAME",
+        help="embedded region or reference set: 'comoros' (default) or 'china'",
+    )
+    plan.add_argument(
+        "--county",
+        metavar="NAME|CODE",
+        help="county (县) by name or code; default: the region's default county",
+    )
+    plan.add_argument(
+        "--population", metavar="FILE", help="population raster, GeoTIFF (人口栅格, e.g. WorldPop)"
+    )
+    plan.add_argument(
+        "--roads",
+        metavar="FILE",
+        help="road network: .osm.pbf, .osm, .graphml, or GPKG/SHP lines (道路网络); "
+        "'download' fetches it with osmnx when online",
+    )
+    plan.add_argument(
+        "--facilities",
+        metavar="FILE",
+        help="facility table CSV/XLSX/GPKG (医疗机构: 县级医院, 乡镇卫生院, 村卫生室)",
+    )
+    plan.add_argument("--villages", metavar="FILE", help="village table CSV/XLSX/GPKG (行政村)")
+    plan.add_argument(
+        "--coords",
+        choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
+        help="coordinate system of the point tables "
+        "(高德/腾讯 = gcj02, 百度 = bd09; default wgs84)",
+    )
+    plan.add_argument(
+        "-p",
+        "--subcentres",
+        type=_p_values,
+        metavar="P",
+        help="number of sub-centres to choose (次中心数量): one number or a list like 1,2 "
+        "(default 1,2: the second only if it adds enough)",
+    )
+    plan.add_argument(
+        "--minutes",
+        type=_positive_float,
+        metavar="T",
+        help="travel-time threshold to county-level care, minutes (医疗服务圈; default 30)",
+    )
+    plan.add_argument(
+        "--thresholds",
+        type=_thresholds,
+        metavar="LIST",
+        help="thresholds shown side by side, minutes (default 15,30,45,60)",
+    )
+    plan.add_argument(
+        "--objective",
+        choices=["pmedian", "mclp", "pcenter"],
+        help="siting objective: pmedian (default: least population-weighted minutes), "
+        "mclp (most people within T), pcenter (shortest worst trip)",
+    )
+    plan.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
+    )
+    plan.add_argument("--data-dir", metavar="DIR", help="folder of the embedded data (data/)")
+    return parser
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    if not quiet and verbose == 0:
+        level = logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("coverkit")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from coverkit.api import run_plan
+    from coverkit.config import RunConfig, read_config
+
+    config = read_config(args.config) if args.config else RunConfig()
+    config = config.updated(
+        region=args.region,
+        county=args.county,
+        population=args.population,
+        roads=args.roads,
+        facilities=args.facilities,
+        villages=args.villages,
+        coords=args.coords,
+        subcentres=args.subcentres,
+        minutes=args.minutes,
+        thresholds=args.thresholds,
+        objective=args.objective,
+        out=args.out,
+        data_dir=args.data_dir,
+    )
+    start = time.perf_counter()
+
+    def progress(step: int, total: int, label: str) -> None:
+        if not args.quiet:
+            elapsed = time.perf_counter() - start
+            print(f"[{step}/{total}] {label} ({elapsed:.1f} s)", file=sys.stderr, flush=True)
+
+    result = run_plan(config, progress=progress)
+    if not args.quiet:
+        print(result.summary_text())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``coverkit`` command.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 on an input or parameter error.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    _configure_logging(args.verbose, args.quiet)
+    try:
+        if args.command == "plan":
+            return _run_plan(args)
+    except CoverkitError as exc:
+        message = " ".join(str(exc).split())
+        print(f"coverkit: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("coverkit: interrupted; outputs were left as they were", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_USER_ERROR  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

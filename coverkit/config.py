@@ -1,0 +1,143 @@
+"""Run configuration from a TOML file, with the same names as the CLI options.
+
+Example ``plan.toml``::
+
+    region = "comoros"          # embedded region (or omit and give files)
+    county = "Ngazidja"         # name or code
+    population = "pop.tif"      # files; relative paths are relative to the TOML file
+    roads = "roads.osm.pbf"
+    facilities = "facilities.csv"
+    villages = "villages.csv"
+    coords = "wgs84"            # wgs84 | cgcs2000 | gcj02 | bd09 (for the point tables)
+    subcentres = [1, 2]         # or one number
+    minutes = 30                # threshold T
+    thresholds = [15, 30, 45, 60]
+    objective = "pmedian"       # pmedian | mclp | pcenter
+    out = "results"
+
+Unknown keys and values of the wrong type are refused with a :class:`ConfigError`
+naming the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from coverkit.errors import ConfigError, InputFileError
+
+_PATH_KEYS = ("population", "roads", "facilities", "villages", "out", "data_dir")
+_OBJECTIVES = ("pmedian", "mclp", "pcenter")
+_COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Options of one ``coverkit plan`` run (CLI flags and TOML keys share these names)."""
+
+    region: str = "comoros"
+    county: str | None = None
+    population: str | None = None
+    roads: str | None = None
+    facilities: str | None = None
+    villages: str | None = None
+    coords: str = "wgs84"
+    subcentres: tuple[int, ...] | None = None
+    minutes: float | None = None
+    thresholds: tuple[float, ...] | None = None
+    objective: str = "pmedian"
+    out: str | None = None
+    data_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.objective not in _OBJECTIVES:
+            raise ConfigError(
+                f"objective={self.objective!r} is not known; use one of {', '.join(_OBJECTIVES)}"
+            )
+        if self.coords.lower() not in _COORDS:
+            raise ConfigError(
+                f"coords={self.coords!r} is not known; use one of {', '.join(_COORDS)}"
+            )
+        if self.subcentres is not None and (
+            not self.subcentres or any(int(p) < 1 for p in self.subcentres)
+        ):
+            raise ConfigError(
+                f"subcentres={list(self.subcentres)} must be whole numbers ≥ 1 (e.g. 1 or [1, 2])"
+            )
+        if self.minutes is not None and not self.minutes > 0:
+            raise ConfigError(
+                f"minutes={self.minutes} must be a positive number of minutes, e.g. 30"
+            )
+        if self.thresholds is not None and any(not t > 0 for t in self.thresholds):
+            raise ConfigError(f"thresholds={list(self.thresholds)} must all be positive minutes")
+
+    def updated(self, **changes: Any) -> RunConfig:
+        """Return a copy with the non-``None`` ``changes`` applied."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return RunConfig(**values)
+
+
+def _expect(key: str, value: Any, kinds: tuple[type, ...], what: str, path: Path) -> None:
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise ConfigError(f"{path}: key {key!r} must be {what}, got {value!r}")
+
+
+def read_config(path: str | Path) -> RunConfig:
+    """Read a TOML run configuration.
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` file. Relative file paths inside it are resolved against
+        its folder.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or is not valid TOML.
+    ConfigError
+        For an unknown key or a value of the wrong type.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"config file {path} does not exist; check the path given to --config")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path} is not valid TOML ({exc}); fix the line it names") from exc
+    known = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r}; known keys are {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("region", "county", "coords", "objective") or key in _PATH_KEYS:
+            if key == "county" and isinstance(value, int):
+                value = str(value)
+            _expect(key, value, (str,), "a string", path)
+            if key in _PATH_KEYS and value != "download" and not Path(value).is_absolute():
+                value = str((path.parent / value).resolve())
+        elif key == "subcentres":
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                _expect(key, item, (int,), "a whole number or a list of them", path)
+            value = tuple(items)
+        elif key == "minutes":
+            _expect(key, value, (int, float), "a number of minutes", path)
+            value = float(value)
+        elif key == "thresholds":
+            _expect(key, value, (list,), "a list of minutes", path)
+            for item in value:
+                _expect(key, item, (int, float), "a list of minutes", path)
+            value = tuple(float(v) for v in value)
+        values[key] = value
+    return RunConfig(**values)

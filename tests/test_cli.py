@@ -1,0 +1,67 @@
+"""The command line: help, option errors and one-line error reporting."""
+
+from __future__ import annotations
+
+import pytest
+
+from coverkit.cli.main import build_parser, main
+
+
+def test_plan_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in (
+        "--county",
+        "--population",
+        "--roads",
+        "--facilities",
+        "--villages",
+        "--config",
+        "--subcentres",
+        "--minutes",
+        "--out",
+        "--coords",
+        "--objective",
+    ):
+        assert option in out
+    assert "县域医疗卫生次中心" in out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "plan" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["plan", "--minutes", "0"], "must be greater than 0"),
+        (["plan", "--minutes", "abc"], "is not a number of minutes"),
+        (["plan", "-p", "0"], "must be ≥ 1"),
+        (["plan", "--coords", "mars"], "invalid choice"),
+    ],
+)
+def test_bad_options_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_coverkit_error_is_one_line_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "plan.toml"
+    bad.write_text("minute = 30\n", encoding="utf-8")
+    assert main(["plan", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("coverkit: error: ")
+    assert "unknown key 'minute'" in err
+    assert "Traceback" not in err
+
+
+def test_p_list_parses():
+    args = build_parser().parse_args(["plan", "-p", "1,2,3", "--thresholds", "15,30"])
+    assert args.subcentres == (1, 2, 3)
+    assert args.thresholds == (15.0, 30.0)
