@@ -7,10 +7,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 from affine import Affine
 from pyproj import CRS
+
+from coverkit import osm
+from coverkit.crs import WGS84, metric_crs, to_wgs84
+from coverkit.errors import (
+    CRSError,
+    EmptyInputError,
+    InputFileError,
+    InvalidValueError,
+    MissingColumnError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,5 +72,589 @@ class PopulationGrid:
             row-major order.
         """
         rows, cols = np.nonzero(self.mask & (self.values > 0))
-        x, y = self.transform * (cols + 0.5, rows + 0.5)
-        return rows, cols, np.asarray(x), np.asarray(y)
+        t = self.transform
+        c, r = cols + 0.5, rows + 0.5
+        x = t.a * c + t.b * r + t.c
+        y = t.d * c + t.e * r + t.f
+        return rows, cols, x, y
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _existing(path: str | Path, what: str, hint: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise InputFileError(f"{what} file '{p}' does not exist; {hint}")
+    return p
+
+
+def _wgs84_bbox(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> tuple | None:
+    """Boundary bounds grown by ``buffer_m`` metres, in degrees (west, south, east, north)."""
+    if boundary is None:
+        return None
+    if boundary.crs is None:
+        raise CRSError("the boundary has no CRS; read it with read_boundary() or set_crs(4326)")
+    metric = metric_crs(boundary)
+    grown = boundary.to_crs(metric).buffer(buffer_m).to_crs(WGS84)
+    return tuple(float(v) for v in grown.total_bounds)
+
+
+def _buffered_boundary(boundary: gpd.GeoDataFrame, buffer_m: float) -> shapely.Geometry:
+    metric = metric_crs(boundary)
+    geom = boundary.to_crs(metric).geometry.union_all()
+    if buffer_m > 0:
+        geom = geom.buffer(buffer_m)
+    return gpd.GeoSeries([geom], crs=metric).to_crs(WGS84).iloc[0]
+
+
+# --------------------------------------------------------------------------- roads
+
+_ROAD_COLUMNS = ["id", "highway", "maxspeed", "name", "geometry"]
+
+
+def _roads_from_graph(path: Path, *, graphml: bool) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    try:
+        G = ox.load_graphml(path) if graphml else ox.graph_from_xml(path, simplify=False)
+    except Exception as exc:
+        raise InputFileError(
+            f"cannot read '{path}' as {'GraphML' if graphml else 'OSM XML'} ({exc}); "
+            "give an osmnx GraphML file or an .osm.pbf extract"
+        ) from exc
+    if G.number_of_edges() == 0:
+        raise EmptyInputError(f"'{path}' has no road edges; give a road network for the county")
+    edges = ox.graph_to_gdfs(G, nodes=False).reset_index()
+
+    def first(v: object) -> object:
+        v = v[0] if isinstance(v, list) and v else v
+        return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+
+    out = gpd.GeoDataFrame(
+        {
+            "id": np.arange(len(edges), dtype="int64"),
+            "highway": edges.get("highway", pd.Series([None] * len(edges))).map(first),
+            "maxspeed": _objects(edges.get("maxspeed", pd.Series([None] * len(edges))).map(first)),
+            "name": _objects(edges.get("name", pd.Series([None] * len(edges))).map(first)),
+        },
+        geometry=edges.geometry.values,
+        crs=edges.crs,
+    )
+    return out.to_crs(WGS84)
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """Values as an object array with ``None`` for missing ones."""
+    out = np.array(values.astype("object").to_numpy(), dtype=object, copy=True)
+    out[np.asarray(pd.isna(values))] = None
+    return out
+
+
+def _roads_from_lines(path: Path, class_column: str | None) -> gpd.GeoDataFrame:
+    gdf = _read_vector(path, "road")
+    col = class_column or "highway"
+    if col not in gdf.columns:
+        raise MissingColumnError(
+            f"'{path}' has no road-class column '{col}' "
+            f"(columns: {', '.join(map(str, gdf.columns))}); "
+            "pass class_column= naming the column that holds the road class"
+        )
+    gdf = gdf[gdf.geom_type.isin(["LineString", "MultiLineString"])]
+    gdf = gdf.explode(index_parts=False, ignore_index=True)
+    ids = gdf["id"] if "id" in gdf.columns else pd.Series(np.arange(len(gdf)), index=gdf.index)
+    return gpd.GeoDataFrame(
+        {
+            "id": ids.to_numpy(),
+            "highway": _objects(gdf[col]),
+            "maxspeed": _objects(gdf["maxspeed"]) if "maxspeed" in gdf else None,
+            "name": _objects(gdf["name"]) if "name" in gdf else None,
+        },
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    ).to_crs(WGS84)
+
+
+def read_roads(
+    path: str | Path,
+    boundary: gpd.GeoDataFrame | None = None,
+    *,
+    buffer_m: float = 5_000.0,
+    class_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a road network as lines with their OSM-style class.
+
+    Parameters
+    ----------
+    path
+        ``.osm.pbf`` / ``.osm`` extract (read with pyosmium; only ways whose
+        ``highway`` is a road or path class, no areas, no proposed/construction/
+        abandoned ways), an osmnx ``.graphml`` file (its edges), or a
+        GeoPackage/Shapefile/GeoJSON of lines with a ``highway`` column (or
+        the column named by ``class_column``).
+    boundary
+        County boundary; when given, ways are first filtered by its bounding
+        box grown by ``buffer_m`` and then clipped to the boundary buffered by
+        ``buffer_m`` metres (roads just outside the county can still carry
+        trips that start and end inside it).
+    buffer_m
+        Buffer around the boundary, metres.
+    class_column
+        For line files: the column holding the road class (mapped to
+        ``highway``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id, highway, maxspeed, name, geometry`` (LineString), EPSG:4326.
+
+    Raises
+    ------
+    InputFileError
+        Missing or unreadable file.
+    MissingColumnError
+        A line file without a road-class column.
+    EmptyInputError
+        No road lies within the (buffered) county.
+    """
+    p = _existing(
+        path, "road", "give an .osm.pbf extract (https://download.geofabrik.de) or a line file"
+    )
+    bbox = _wgs84_bbox(boundary, buffer_m)
+    name = p.name.lower()
+    if osm.is_osm_file(p):
+        if name.endswith(".osm") and not _looks_like_xml(p):
+            raise InputFileError(f"'{p}' is not OSM XML; give an .osm.pbf or .osm extract")
+        roads = osm.roads_from_osm(p, bbox=bbox)
+    elif name.endswith(".graphml"):
+        roads = _roads_from_graph(p, graphml=True)
+    else:
+        roads = _roads_from_lines(p, class_column)
+    if boundary is not None and len(roads):
+        w, s, e, n = bbox  # type: ignore[misc]
+        roads = roads.cx[w:e, s:n]
+        area = _buffered_boundary(boundary, buffer_m)
+        roads = roads.clip(area)
+        roads = roads[roads.geom_type.isin(["LineString", "MultiLineString"])]
+        roads = roads.explode(index_parts=False, ignore_index=True)
+        roads = roads[~roads.geometry.is_empty]
+    if len(roads) == 0:
+        where = " within the county (plus buffer)" if boundary is not None else ""
+        raise EmptyInputError(
+            f"'{p}' holds no roads{where}; check the file covers the county or omit roads "
+            "to use the straight-line fallback"
+        )
+    roads = roads.sort_values("id", kind="stable").reset_index(drop=True)
+    for col in ("highway", "maxspeed", "name"):  # text or None (not NaN), object dtype
+        roads[col] = pd.Series(_objects(roads[col]), index=roads.index, dtype="object")
+    logger.info("%s: %d road lines", p.name, len(roads))
+    return gpd.GeoDataFrame(roads[_ROAD_COLUMNS], geometry="geometry", crs=WGS84)
+
+
+def _looks_like_xml(p: Path) -> bool:
+    with p.open("rb") as fh:
+        head = fh.read(256).lstrip()
+    return head.startswith(b"<")
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def _read_vector(path: Path, what: str, **kwargs: object) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+        raise InputFileError(
+            f"cannot read '{path}' as a {what} layer ({exc}); give a GeoPackage, GeoJSON or "
+            "Shapefile"
+        ) from exc
+    if len(gdf) == 0:
+        raise EmptyInputError(f"'{path}' has no features; give a {what} layer with at least one")
+    if gdf.crs is None:
+        raise CRSError(
+            f"'{path}' has no CRS; write one "
+            f"(e.g. ogr2ogr -a_srs EPSG:4326 out.gpkg '{path.name}') "
+            "or set it with gdf.set_crs() before passing the layer"
+        )
+    return gdf
+
+
+_BOUNDARY_NAME_COLUMNS = ("name", "NAME", "名称", "县", "county", "NAME_2", "NAME_1", "shapeName")
+_BOUNDARY_CODE_COLUMNS = ("id", "code", "编码", "区划代码", "ref", "osm_id", "adcode", "GID_2")
+
+
+def read_boundary(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    name_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a county boundary as one dissolved polygon row.
+
+    Parameters
+    ----------
+    path
+        GeoJSON, GeoPackage or Shapefile of polygons (any CRS; returned in
+        EPSG:4326).
+    name
+        Name or code of the feature to keep when the file has several (matched
+        case-insensitively against ``name_column`` or the usual name and code
+        columns). ``None`` dissolves every feature.
+    name_column
+        Column holding the names; default: the first of ``name``, ``NAME``,
+        ``名称``, ``county``... present.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row: ``id, name, geometry`` (Polygon/MultiPolygon), EPSG:4326.
+
+    Raises
+    ------
+    InputFileError
+        Missing or unreadable file, or an unknown ``name`` (the message lists
+        the choices).
+    EmptyInputError
+        No features, or no polygon.
+    CRSError
+        The file has no CRS.
+    MissingColumnError
+        ``name_column`` is not in the file.
+    """
+    p = _existing(path, "boundary", "give a GeoJSON, GeoPackage or Shapefile of the county")
+    gdf = _read_vector(p, "boundary")
+    gdf = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if len(gdf) == 0:
+        raise EmptyInputError(f"'{p}' has no polygons; a boundary must be a (multi)polygon layer")
+    if name_column is not None and name_column not in gdf.columns:
+        raise MissingColumnError(
+            f"'{p}' has no column '{name_column}' (columns: {', '.join(map(str, gdf.columns))}); "
+            "pass name_column= one of these"
+        )
+    ncol = name_column or next((c for c in _BOUNDARY_NAME_COLUMNS if c in gdf.columns), None)
+    ccol = next((c for c in _BOUNDARY_CODE_COLUMNS if c in gdf.columns and c != ncol), None)
+    if name is not None:
+        key = str(name).strip().casefold()
+        hit = pd.Series(False, index=gdf.index)
+        for c in (ncol, ccol):
+            if c is not None:
+                hit |= gdf[c].astype(str).str.strip().str.casefold() == key
+        if not hit.any():
+            choices = sorted(gdf[ncol].astype(str).unique()) if ncol else []
+            raise InputFileError(
+                f"'{p}' has no feature named {name!r}; choose one of: {', '.join(choices)}"
+                if choices
+                else f"'{p}' has no name column to match {name!r}; pass name_column="
+            )
+        gdf = gdf[hit]
+    elif len(gdf) > 1:
+        logger.info("%s: %d features dissolved into one boundary", p.name, len(gdf))
+    gdf = gdf.to_crs(WGS84)
+    geom = shapely.make_valid(gdf.geometry.union_all())
+    if geom.geom_type == "GeometryCollection":
+        geom = shapely.union_all(
+            [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+        )
+    label = str(gdf[ncol].iloc[0]) if ncol and len(gdf) == 1 else (name or p.stem)
+    ident = str(gdf[ccol].iloc[0]) if ccol and len(gdf) == 1 else label
+    return gpd.GeoDataFrame({"id": [ident], "name": [label]}, geometry=[geom], crs=WGS84)
+
+
+# --------------------------------------------------------------------------- population
+
+
+def read_population(
+    path: str | Path,
+    boundary: gpd.GeoDataFrame,
+    *,
+    crs: CRS | str | int | None = None,
+) -> PopulationGrid:
+    """Read the window of a population raster that covers a county.
+
+    Only the window of the boundary's bounds is read (never the whole file).
+    Nodata and negative cells become 0; cells whose centre lies outside the
+    county are masked out and set to 0.
+
+    Parameters
+    ----------
+    path
+        GeoTIFF (or any raster GDAL reads) of people per cell, e.g. WorldPop.
+    boundary
+        County boundary (any CRS; reprojected to the raster's CRS).
+    crs
+        CRS to assume when the raster has none.
+
+    Returns
+    -------
+    PopulationGrid
+        Values, mask, window transform, CRS and total of the county.
+
+    Raises
+    ------
+    InputFileError
+        Missing or unreadable file.
+    CRSError
+        The raster has no CRS and ``crs`` is not given.
+    EmptyInputError
+        The raster does not overlap the county, or holds only nodata there.
+    """
+    import rasterio
+    from rasterio.features import geometry_mask
+    from rasterio.windows import Window, from_bounds
+
+    p = _existing(path, "population raster", "give a GeoTIFF such as a WorldPop 100 m raster")
+    if boundary.crs is None:
+        raise CRSError("the boundary has no CRS; read it with read_boundary() or set_crs(4326)")
+    try:
+        src = rasterio.open(p)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputFileError(
+            f"cannot read '{p}' as a raster ({exc}); give a GeoTIFF of people per cell"
+        ) from exc
+    with src:
+        rcrs = src.crs
+        if rcrs is None:
+            if crs is None:
+                raise CRSError(
+                    f"'{p}' has no CRS; pass crs= or write one with "
+                    f"`rio edit-info --crs EPSG:4326 {p.name}`"
+                )
+            rcrs = crs
+        rcrs = CRS.from_user_input(rcrs)
+        geom = boundary.to_crs(rcrs).geometry.union_all()
+        w, s, e, n = geom.bounds
+        left, b, r, t = src.bounds
+        if w >= r or e <= left or s >= t or n <= b:
+            raise EmptyInputError(
+                f"'{p}' (bounds {left:.4f}, {b:.4f}, {r:.4f}, {t:.4f}) does not overlap the county "
+                f"(bounds {w:.4f}, {s:.4f}, {e:.4f}, {n:.4f}); give the raster that covers it"
+            )
+        fb = from_bounds(w, s, e, n, transform=src.transform)
+        c0 = max(0, int(np.floor(fb.col_off)))
+        r0 = max(0, int(np.floor(fb.row_off)))
+        c1 = min(src.width, int(np.ceil(fb.col_off + fb.width)))
+        r1 = min(src.height, int(np.ceil(fb.row_off + fb.height)))
+        win = Window(c0, r0, c1 - c0, r1 - r0)
+        arr = src.read(1, window=win, masked=True).astype("float64")
+        transform = src.transform @ Affine.translation(c0, r0)
+    values = np.asarray(arr.filled(0.0), dtype="float64")
+    values[~np.isfinite(values) | (values < 0)] = 0.0
+    valid = ~np.ma.getmaskarray(arr)
+    mask = geometry_mask(
+        [geom], out_shape=values.shape, transform=transform, invert=True, all_touched=False
+    )
+    if not (valid & mask).any():
+        raise EmptyInputError(
+            f"'{p}' has only nodata cells inside the county; check the raster covers it"
+        )
+    values[~mask] = 0.0
+    grid = PopulationGrid(
+        values=values,
+        mask=mask,
+        transform=transform,
+        crs=rcrs,
+        total=float(values.sum()),
+        source=str(p),
+    )
+    logger.info("%s: %d×%d window, population %.0f", p.name, *values.shape, grid.total)
+    return grid
+
+
+# --------------------------------------------------------------------------- points
+
+#: Recognised column names (lower-cased) → canonical column.
+POINT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("name", "名称", "名字", "机构名称", "村名", "村庄", "行政村", "facility", "nom"),
+    "lon": ("lon", "lng", "long", "longitude", "经度", "x"),
+    "lat": ("lat", "latitude", "纬度", "y"),
+    "tier": ("tier", "type", "类型", "级别", "机构类型", "kind"),
+    "population": ("population", "pop", "人口", "户籍人口", "常住人口"),
+    "township": ("township", "town", "乡镇", "乡镇名称", "所属乡镇"),
+    "clinic": ("clinic", "卫生室", "村卫生室", "clinic_status"),
+    "id": ("id", "code", "编码", "代码", "区划代码", "统计用区划代码"),
+}
+
+_POINT_KINDS = ("facilities", "villages")
+
+
+def _canonical_columns(columns: list[str], overrides: dict[str, str] | None) -> dict[str, str]:
+    """Map source column → canonical name (first alias match wins per canonical name)."""
+    rename: dict[str, str] = {}
+    taken: set[str] = set()
+    if overrides:
+        for canon, src in overrides.items():
+            rename[src] = canon
+            taken.add(canon)
+    lowered = {c: str(c).strip().lower() for c in columns}
+    for canon, aliases in POINT_COLUMN_ALIASES.items():
+        if canon in taken:
+            continue
+        for alias in aliases:
+            hit = next((c for c in columns if lowered[c] == alias and c not in rename), None)
+            if hit is not None:
+                rename[hit] = canon
+                taken.add(canon)
+                break
+    return rename
+
+
+def _read_table(p: Path, encoding: str | None) -> pd.DataFrame:
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - optional dependency
+            raise InputFileError(
+                f"reading '{p}' needs openpyxl; install it with `pip install coverkit[xlsx]`"
+            ) from exc
+        try:
+            return pd.read_excel(p, dtype=object)
+        except (ValueError, OSError, KeyError) as exc:
+            raise InputFileError(
+                f"cannot read '{p}' as Excel ({exc}); save it as .xlsx or CSV"
+            ) from exc
+    encodings = [encoding] if encoding else ["utf-8-sig", "gb18030"]
+    last: Exception | None = None
+    for enc in encodings:
+        try:
+            df = pd.read_csv(p, encoding=enc, dtype=object, skipinitialspace=True)
+        except UnicodeDecodeError as exc:
+            last = exc
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputFileError(
+                f"cannot read '{p}' as CSV ({exc}); check the file is a CSV table"
+            ) from exc
+        logger.debug("%s read with encoding %s", p.name, enc)
+        return df
+    raise InputFileError(
+        f"cannot decode '{p}' with {', '.join(encodings)} ({last}); pass encoding= (e.g. 'gbk')"
+    )
+
+
+def read_points(
+    path: str | Path,
+    *,
+    kind: str = "facilities",
+    columns: dict[str, str] | None = None,
+    coords: str = "wgs84",
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read facility or village points from a table or a vector file.
+
+    Parameters
+    ----------
+    path
+        CSV or XLSX with longitude/latitude columns, or a GeoPackage/Shapefile/
+        GeoJSON of points. Chinese and English headers are recognised (名称/name,
+        经度/lon/lng/longitude, 纬度/lat/latitude, 类型/type/tier, 人口/population,
+        乡镇/township, 卫生室/clinic, 编码/code/id).
+    kind
+        ``'facilities'`` or ``'villages'`` (only used in messages and logs).
+    columns
+        Explicit mapping canonical name → source column, e.g.
+        ``{"lon": "X坐标", "lat": "Y坐标"}``; overrides the recognition.
+    coords
+        Coordinate system of table coordinates: ``wgs84``/``cgcs2000``,
+        ``gcj02`` (Amap, Tencent) or ``bd09`` (Baidu); converted to WGS84.
+    encoding
+        CSV text encoding; default tries UTF-8 (with or without BOM), then
+        GB18030 (a superset of GBK/GB2312).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id`` (from the file or ``1..n``), ``name`` and the other recognised
+        columns under their canonical names, plus any other column unchanged;
+        Point geometry in EPSG:4326.
+
+    Raises
+    ------
+    InputFileError
+        Missing or unreadable file.
+    MissingColumnError
+        No recognisable longitude/latitude columns.
+    InvalidValueError
+        Non-numeric or out-of-range coordinates, including swapped lon/lat.
+    EmptyInputError
+        No rows.
+    CRSError
+        A vector file without CRS, or an unknown ``coords``.
+    """
+    if kind not in _POINT_KINDS:
+        raise InvalidValueError(f"kind={kind!r} is not one of {', '.join(_POINT_KINDS)}")
+    p = _existing(path, kind, f"give a CSV/XLSX with lon/lat columns or a point layer of {kind}")
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".txt", ".xlsx", ".xlsm", ".xls"):
+        df = _read_table(p, encoding)
+        if len(df) == 0:
+            raise EmptyInputError(
+                f"'{p}' has no rows; give a table with at least one row of {kind}"
+            )
+        df = df.rename(columns=_canonical_columns(list(df.columns), columns))
+        missing = [c for c in ("lon", "lat") if c not in df.columns]
+        if missing:
+            raise MissingColumnError(
+                f"'{p}' has no {' or '.join(missing)} column "
+                f"(columns: {', '.join(map(str, df.columns))}); "
+                "name them 经度/纬度 or lon/lat, or pass columns={'lon': ..., 'lat': ...}"
+            )
+        lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype="float64")
+        lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype="float64")
+        bad = ~(np.isfinite(lon) & np.isfinite(lat))
+        if bad.any():
+            rows = (np.flatnonzero(bad)[:5] + 2).tolist()
+            raise InvalidValueError(
+                f"'{p}' has {int(bad.sum())} rows without numeric lon/lat (file lines {rows}); "
+                "fill or remove them"
+            )
+        if (np.abs(lat) > 90).any():
+            swapped = bool(np.all(np.abs(lon) <= 90))
+            raise InvalidValueError(
+                f"'{p}' has latitudes beyond ±90"
+                + (
+                    "; longitude and latitude look swapped: exchange the lon/lat columns "
+                    "(or pass columns={'lon': <lat col>, 'lat': <lon col>})"
+                    if swapped
+                    else "; check the coordinates are degrees"
+                )
+            )
+        if (np.abs(lon) > 180).any():
+            raise InvalidValueError(
+                f"'{p}' has longitudes beyond ±180; coordinates must be decimal degrees "
+                "(projected x/y? convert them first)"
+            )
+        lon, lat = to_wgs84(lon, lat, coords)
+        gdf = gpd.GeoDataFrame(
+            df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84
+        )
+    else:
+        gdf = _read_vector(p, kind)
+        gdf = gdf.rename(
+            columns=_canonical_columns([c for c in gdf.columns if c != "geometry"], columns)
+        )
+        if not gdf.geom_type.isin(["Point", "MultiPoint"]).all():
+            logger.info("%s: non-point geometries replaced by representative points", p.name)
+            gdf["geometry"] = gdf.geometry.representative_point()
+        gdf = gdf.to_crs(WGS84)
+        if coords.lower().replace("-", "") not in ("wgs84", "cgcs2000"):
+            x, y = to_wgs84(gdf.geometry.x, gdf.geometry.y, coords)
+            gdf["geometry"] = gpd.points_from_xy(x, y)
+            gdf = gdf.set_crs(WGS84, allow_override=True)
+    if "id" not in gdf.columns:
+        gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
+    if "name" not in gdf.columns:
+        gdf["name"] = None
+    if "population" in gdf.columns:
+        gdf["population"] = pd.to_numeric(gdf["population"], errors="coerce").astype("float64")
+    front = ["id", "name"] + [
+        c
+        for c in POINT_COLUMN_ALIASES
+        if c in gdf.columns and c not in ("id", "name", "lon", "lat")
+    ]
+    rest = [c for c in gdf.columns if c not in front and c != "geometry"]
+    gdf = gdf[[*front, *rest, "geometry"]].reset_index(drop=True)
+    logger.info("%s: %d %s", p.name, len(gdf), kind)
+    return gdf
