@@ -1,0 +1,652 @@
+"""Proposal reports of a county plan: Markdown, HTML, Excel, CSV, GeoPackage, GeoTIFF.
+
+:func:`save_report` writes everything into one folder. Every file is first
+written to a temporary name in that folder and only renamed into place once
+all of them were written, so a failure leaves no partial output. Markdown,
+HTML and CSV output is byte-identical for the same plan; CSVs are UTF-8 with
+a BOM so Excel in China opens them correctly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from coverkit.errors import OutputError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from coverkit.plan import CountyPlan
+
+logger = logging.getLogger(__name__)
+
+#: Value written for unreachable cells in the travel-time GeoTIFFs.
+UNREACHABLE_MIN = 99999.0
+#: GeoTIFF nodata (cells outside the county).
+TIFF_NODATA = -9999.0
+#: Float format of CSV files (stable across runs and platforms).
+CSV_FLOAT_FORMAT = "%.10g"
+
+#: table key → (Chinese heading, English heading); also the sheet names.
+TABLES: dict[str, tuple[str, str]] = {
+    "eligibility": ("资格", "eligibility"),
+    "siting": ("次中心选址", "siting"),
+    "subcentres": ("次中心", "subcentres"),
+    "coverage": ("覆盖", "coverage"),
+    "villages": ("村", "villages"),
+    "timetable": ("巡诊排班", "timetable"),
+    "staffing": ("人员配置", "staffing"),
+}
+#: GeoPackage layers (plan attribute → layer name).
+GPKG_LAYERS: tuple[str, ...] = (
+    "facilities",
+    "subcentres",
+    "catchments",
+    "isochrones",
+    "villages",
+    "townships",
+    "boundary",
+)
+MODE_NAMES: dict[str, tuple[str, str]] = {
+    "fixed": ("固定村卫生室", "fixed clinic"),
+    "joint": ("邻(联)村延伸服务", "joint service"),
+    "rotation": ("巡诊", "rotation visits"),
+    "stationed": ("派驻", "stationed staff"),
+}
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _texty(series: pd.Series) -> bool:
+    """Whether a column holds Python objects or strings (not numbers/bools)."""
+    return bool(
+        pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)
+    )
+
+
+def _scalarise(df: pd.DataFrame) -> pd.DataFrame:
+    """Lists/tuples/sets become ';'-joined strings (CSV, Excel and GPKG need scalars)."""
+    out = df.copy()
+    for col in out.columns:
+        if _texty(out[col]):
+            out[col] = out[col].map(
+                lambda v: ";".join(str(x) for x in v) if isinstance(v, list | tuple | set) else v
+            )
+    return out
+
+
+def _plain(df: pd.DataFrame | None) -> pd.DataFrame:
+    """A table without geometry; points become ``lon``/``lat`` columns."""
+    if df is None:
+        return pd.DataFrame()
+    if "geometry" in df.columns:
+        import geopandas as gpd
+
+        gdf = gpd.GeoDataFrame(df, geometry="geometry")
+        out = pd.DataFrame(gdf.drop(columns="geometry"))
+        geoms = gdf.geometry
+        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+            geoms = geoms.to_crs("EPSG:4326")
+        if len(geoms) and bool((geoms.geom_type == "Point").all()):
+            out["lon"] = np.round(geoms.x.to_numpy(), 6)
+            out["lat"] = np.round(geoms.y.to_numpy(), 6)
+        return _scalarise(out.reset_index(drop=True))
+    return _scalarise(pd.DataFrame(df).reset_index(drop=True))
+
+
+def tables_from_plan(plan: CountyPlan) -> dict[str, pd.DataFrame]:
+    """The plan's tables as plain DataFrames (the content of the CSVs and sheets).
+
+    Parameters
+    ----------
+    plan
+        The county plan.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Keys as in :data:`TABLES`: ``eligibility``, ``siting`` (all p
+        evaluated: the recommended one and the runners-up), ``subcentres``,
+        ``coverage``, ``villages`` (with ``lon``/``lat``), ``timetable``,
+        ``staffing``. Geometry is dropped; list cells are joined with ';'.
+    """
+    return {key: _plain(getattr(plan, key, None)) for key in TABLES}
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _cell(value: Any, column: str = "") -> str:
+    """Display text of one cell (deterministic)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "是 yes" if value else "否 no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if math.isnan(v):
+            return ""
+        if math.isinf(v):
+            return "不可达 unreachable" if v > 0 else "-inf"
+        if column.startswith("share"):
+            return f"{100 * v:.1f}%"
+        if column in ("lon", "lat"):
+            return f"{v:.5f}"
+        if "pop" in column:  # people: whole numbers
+            return f"{v:,.0f}"
+        if v.is_integer() and abs(v) < 1e15:
+            return f"{v:,.0f}"
+        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
+    return str(value)
+
+
+def _people(value: Any) -> str:
+    try:
+        return f"{float(value):,.0f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _mode_counts(plan: CountyPlan) -> pd.DataFrame:
+    """Villages and their population by service mode (all four modes, in order)."""
+    vil = plan.villages
+    modes = list(MODE_NAMES)
+    extra = []
+    if vil is not None and "mode" in vil.columns:
+        extra = sorted(set(vil["mode"].dropna().astype(str)) - set(modes))
+    rows = []
+    for mode in modes + extra:
+        if vil is not None and "mode" in vil.columns:
+            sel = vil[vil["mode"].astype(str) == mode]
+        else:
+            sel = pd.DataFrame()
+        pop = float(sel["population"].sum()) if "population" in sel.columns else 0.0
+        zh, en = MODE_NAMES.get(mode, (mode, mode))
+        rows.append(
+            {"mode": mode, "mode_zh": zh, "mode_en": en, "villages": len(sel), "population": pop}
+        )
+    return pd.DataFrame(rows)
+
+
+#: Display headers (Chinese first) of known columns in report.md/report.html;
+#: CSV and Excel keep the plain column names.
+HEADERS: dict[str, str] = {
+    "id": "编号 id",
+    "name": "名称 name",
+    "population": "人口 population",
+    "township": "乡镇 township",
+    "townships": "乡镇 townships",
+    "mode": "服务方式 mode",
+    "mode_zh": "方式 (中文)",
+    "mode_en": "mode (English)",
+    "villages": "村 villages",
+    "indicator": "指标 indicator",
+    "indicator_zh": "指标 (中文)",
+    "value": "值 value",
+    "threshold": "阈值 threshold",
+    "threshold_min": "阈值 threshold (min)",
+    "unit": "单位 unit",
+    "passes": "达标 passes",
+    "p": "p",
+    "selected_ids": "选中编号 selected ids",
+    "selected_names": "选中机构 selected names",
+    "objective": "目标值 objective",
+    "recommended": "推荐 recommended",
+    "rank": "排序 rank",
+    "minutes": "时间 min",
+    "rule_id": "规则 rule",
+    "reason_zh": "理由 reason",
+    "reason_en": "reason (English)",
+    "serving_facility": "服务机构 serving facility",
+    "clinic": "村卫生室 clinic",
+    "population_estimated": "人口为估计 estimated",
+    "team": "小组 team",
+    "weekday": "星期 weekday",
+    "half_day": "半天 half day",
+    "drive_min": "车程 drive (min)",
+    "level": "层级 level",
+    "rule": "标准 rule",
+    "source": "来源 source",
+    "required_min": "最少 required min",
+    "required_max": "最多 required max",
+    "pop_within_before": "阈值内人口（现状） within T, before",
+    "pop_within_after": "阈值内人口（规划后） within T, after",
+    "share_within_before": "覆盖率（现状） share before",
+    "share_within_after": "覆盖率（规划后） share after",
+    "mean_min_before": "平均时间（现状） mean min before",
+    "mean_min_after": "平均时间（规划后） mean min after",
+    "pop_newly_within": "新增覆盖人口 newly within T",
+    "mean_saved_min": "平均节省 mean saved (min)",
+    "max_saved_min": "最多节省 max saved (min)",
+    "population_within": "阈值内人口 population within",
+    "share_within": "覆盖率 share within",
+    "lon": "经度 lon",
+    "lat": "纬度 lat",
+}
+
+
+def _header(column: str) -> str:
+    return HEADERS.get(column, column)
+
+
+# A report is a list of blocks rendered to Markdown and HTML alike.
+Block = tuple[str, Any]
+
+
+def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
+    p = plan.params
+    s = plan.summary or {}
+    total = float(plan.population.total)
+    names = s.get("subcentre_names")
+    if not names and "name" in tables["subcentres"]:
+        names = tables["subcentres"]["name"].astype(str).tolist()
+    modes = _mode_counts(plan)
+    T = p.threshold_min
+    blocks: list[Block] = [
+        ("h1", f"{plan.county_name} 县域医疗卫生次中心规划报告 Sub-centre plan report"),
+        (
+            "p",
+            f"县 County: {plan.county_name} ({plan.county_id}) · 时间阈值 T = {_cell(float(T))}"
+            f" min · p = {', '.join(str(v) for v in p.p_values)} · 目标 objective: {p.objective}",
+        ),
+        ("h2", "概要 Summary"),
+    ]
+    items = [
+        f"常住人口（栅格） Population (raster): {_people(total)}",
+        f"拟建次中心 Proposed sub-centres: {'、'.join(map(str, names or [])) or '无 none'}",
+        f"是否建议设置次中心 Eligible for sub-centres: {_cell(bool(plan.eligible))}",
+    ]
+    if "within_before" in s and "within_after" in s:
+        items.append(
+            f"{_cell(float(T))} 分钟内到达县级医疗的人口 Population within {_cell(float(T))} min "
+            f"of county-level care: {_people(s['within_before'])} → {_people(s['within_after'])}"
+        )
+    n_vil = int(modes["villages"].sum())
+    items.append(
+        f"村 Villages: {n_vil}（"
+        + "，".join(f"{r.mode_zh} {r.mode_en} {r.villages}" for r in modes.itertuples())
+        + "）"
+    )
+    blocks.append(("ul", items))
+    blocks += [
+        ("h2", "资格 Eligibility"),
+        ("table", tables["eligibility"]),
+        ("h2", "次中心选址 Sub-centre siting"),
+        ("p", "各 p 值方案（推荐方案与备选）Every p evaluated: recommended and runners-up."),
+        ("table", tables["siting"]),
+        ("h3", "推荐次中心 Recommended sites"),
+        ("table", tables["subcentres"]),
+        ("h2", "覆盖 Coverage by threshold × p"),
+        ("p", "p = 0：仅现有县级医院 existing county hospitals only."),
+        ("table", _coverage_pivot(tables["coverage"])),
+        ("h2", "村服务方式 Village service modes"),
+        ("table", modes),
+        ("h3", "村清单 Villages"),
+        ("table", tables["villages"]),
+        ("h2", "巡诊排班 Rotation timetable"),
+        ("table", tables["timetable"]),
+        ("h2", "人员配置 Staffing"),
+        ("table", tables["staffing"]),
+    ]
+    if plan.notes:
+        blocks += [("h2", "说明 Notes"), ("ul", [str(n) for n in plan.notes])]
+    return blocks
+
+
+def _coverage_pivot(cov: pd.DataFrame) -> pd.DataFrame:
+    """Share within each threshold (rows) for each p (columns)."""
+    need = {"threshold_min", "p", "share_within"}
+    if cov.empty or not need <= set(cov.columns):
+        return cov
+    piv = cov.pivot_table(
+        index="threshold_min", columns="p", values="share_within", aggfunc="first"
+    )
+    piv = piv.sort_index().sort_index(axis=1)
+    out = pd.DataFrame({"threshold_min": piv.index.to_numpy()})
+    for pv in piv.columns:
+        out[f"share p={int(pv)} 覆盖率"] = piv[pv].to_numpy()
+    return out
+
+
+def _md_escape(text: str) -> str:
+    text = text.replace("\\", "\\\\")
+    for ch in "`*_[]|":
+        text = text.replace(ch, "\\" + ch)
+    return html.escape(text, quote=False).replace("\n", " ")
+
+
+def _markdown(blocks: list[Block]) -> str:
+    lines: list[str] = []
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + _md_escape(str(payload)), ""]
+        elif kind == "p":
+            lines += [_md_escape(str(payload)), ""]
+        elif kind == "ul":
+            lines += [f"- {_md_escape(str(item))}" for item in payload] + [""]
+        elif kind == "table":
+            df: pd.DataFrame = payload
+            if df.empty:
+                lines += ["（无 none）", ""]
+                continue
+            cols = [str(c) for c in df.columns]
+            lines.append("| " + " | ".join(_md_escape(_header(c)) for c in cols) + " |")
+            lines.append("|" + "|".join("---" for _ in cols) + "|")
+            for row in df.itertuples(index=False):
+                cells = [_md_escape(_cell(v, c)) for v, c in zip(row, cols, strict=True)]
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+_HTML_CSS = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",
+ sans-serif;margin:2em auto;max-width:1100px;color:#222;line-height:1.45}
+h1{font-size:1.6em;border-bottom:2px solid #444}h2{font-size:1.25em;margin-top:1.6em;
+ border-bottom:1px solid #aaa}h3{font-size:1.05em}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:.85em}
+th,td{border:1px solid #999;padding:2px 6px;text-align:left;vertical-align:top}
+th{background:#eee}td.n{text-align:right}.tw{overflow-x:auto}
+@media print{body{margin:0;max-width:none;font-size:10pt}.tw{overflow:visible}
+ h2{page-break-after:avoid}
+ table{page-break-inside:auto}tr{page-break-inside:avoid}}
+"""
+
+
+def _html(blocks: list[Block], title: str) -> str:
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title>",
+        f"<style>{_HTML_CSS}</style></head><body>",
+    ]
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            out.append(f"<{kind}>{e(str(payload))}</{kind}>")
+        elif kind == "p":
+            out.append(f"<p>{e(str(payload))}</p>")
+        elif kind == "ul":
+            out.append("<ul>" + "".join(f"<li>{e(str(i))}</li>" for i in payload) + "</ul>")
+        elif kind == "table":
+            df = payload
+            if df.empty:
+                out.append("<p>（无 none）</p>")
+                continue
+            cols = [str(c) for c in df.columns]
+            out.append(
+                '<div class="tw"><table><thead><tr>'
+                + "".join(f"<th>{e(_header(c))}</th>" for c in cols)
+            )
+            out.append("</tr></thead><tbody>")
+            for row in df.itertuples(index=False):
+                tds = []
+                for v, c in zip(row, cols, strict=True):
+                    numeric = isinstance(
+                        v, int | float | np.integer | np.floating
+                    ) and not isinstance(v, bool | np.bool_)
+                    cls = ' class="n"' if numeric else ""
+                    tds.append(f"<td{cls}>{e(_cell(v, c))}</td>")
+                out.append("<tr>" + "".join(tds) + "</tr>")
+            out.append("</tbody></table></div>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _write_text(text: str, path: Path, *, encoding: str = "utf-8") -> None:
+    with open(path, "w", encoding=encoding, newline="\n") as fh:
+        fh.write(text)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(value: Any) -> Any:
+    """Prefix text that Excel would run as a formula (``=``, ``+``, ``-``, ``@``) with ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _defused(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if _texty(out[col]):
+            out[col] = out[col].map(_defuse)
+    return out.rename(columns=lambda c: _defuse(str(c)))
+
+
+def _csv_text(df: pd.DataFrame) -> str:
+    df = _defused(df)
+    return df.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n")
+
+
+def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
+    try:
+        import openpyxl
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise OutputError(
+            "writing plan.xlsx needs openpyxl; install it with `pip install coverkit[xlsx]` "
+            "(or `pip install openpyxl`)"
+        ) from exc
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    fixed = _dt.datetime(2000, 1, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.creator = "coverkit"
+    for key, (zh, en) in TABLES.items():
+        ws = wb.create_sheet(f"{zh} {en}"[:31])
+        df = tables[key]
+        ws.append([str(c) for c in df.columns])
+        for row in df.itertuples(index=False):
+            ws.append([_xlsx_value(v) for v in row])
+        for j, col in enumerate(df.columns, start=1):
+            ws.column_dimensions[get_column_letter(j)].width = min(40, max(10, len(str(col)) + 4))
+        ws.freeze_panes = "A2"
+    wb.save(path)
+
+
+def _xlsx_value(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, np.bool_ | bool):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating | float):
+        f = float(v)
+        if math.isnan(f):
+            return None
+        if math.isinf(f):
+            return "inf" if f > 0 else "-inf"
+        return f
+    if isinstance(v, int):
+        return v
+    return _defuse(str(v))
+
+
+def _gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if _texty(out[col]):
+            out[col] = out[col].map(
+                lambda v: (
+                    v
+                    if v is None or isinstance(v, str | int | float | bool)
+                    else (";".join(map(str, v)) if isinstance(v, list | tuple | set) else str(v))
+                )
+            )
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gdf.geometry.name, crs=gdf.crs)
+
+
+def _write_gpkg(plan: CountyPlan, path: Path) -> list[str]:
+    from coverkit.maps import as_geodataframe, located_subcentres
+
+    written = []
+    for name in GPKG_LAYERS:
+        if name == "subcentres":
+            gdf = located_subcentres(plan)
+        else:
+            gdf = as_geodataframe(getattr(plan, name, None))
+        if gdf is None or len(gdf) == 0:
+            logger.info("GeoPackage layer '%s' skipped: empty or without geometry", name)
+            continue
+        _gpkg_frame(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        written.append(name)
+    return written
+
+
+def _write_tif(plan: CountyPlan, minutes: np.ndarray, path: Path) -> None:
+    import rasterio
+
+    grid = plan.population
+    arr = np.asarray(minutes, dtype="float64")
+    out = np.where(np.isnan(arr), TIFF_NODATA, np.where(np.isinf(arr), UNREACHABLE_MIN, arr))
+    profile = {
+        "driver": "GTiff",
+        "height": arr.shape[0],
+        "width": arr.shape[1],
+        "count": 1,
+        "dtype": "float32",
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": TIFF_NODATA,
+        "compress": "deflate",
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(out.astype("float32"), 1)
+        dst.update_tags(
+            units="minutes",
+            unreachable_value=str(UNREACHABLE_MIN),
+            description="travel time to the nearest county-level facility",
+        )
+
+
+def save_report(
+    plan: CountyPlan, out_dir: str | os.PathLike[str], *, include_map: bool = True
+) -> dict[str, Path]:
+    """Write the proposal report of a county plan into ``out_dir``.
+
+    Parameters
+    ----------
+    plan
+        The county plan.
+    out_dir
+        Output folder (created if missing). Existing files of the same names
+        are replaced.
+    include_map
+        Also write ``map.html`` (:func:`coverkit.maps.save_map`).
+
+    Returns
+    -------
+    dict of str to Path
+        ``report_md``, ``report_html``, ``xlsx``, ``gpkg``, ``time_before``,
+        ``time_after``, ``map`` and one ``csv_<table>`` per table of
+        :func:`tables_from_plan`.
+
+    Raises
+    ------
+    OutputError
+        If the folder cannot be created or a file cannot be written (nothing
+        is left half-written), or openpyxl is missing.
+
+    Notes
+    -----
+    Travel-time GeoTIFFs are float32 minutes on the population grid; cells
+    outside the county are nodata (:data:`TIFF_NODATA`) and unreachable cells
+    hold :data:`UNREACHABLE_MIN`.
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder '{out}' ({exc}); choose another") from exc
+    tables = tables_from_plan(plan)
+    blocks = _blocks(plan, tables)
+    title = f"{plan.county_name} 县域医疗卫生次中心规划报告"
+
+    jobs: list[tuple[str, str, Callable[[Path], Any]]] = [
+        ("report_md", "report.md", lambda p: _write_text(_markdown(blocks), p)),
+        ("report_html", "report.html", lambda p: _write_text(_html(blocks, title), p)),
+        ("xlsx", "plan.xlsx", lambda p: _write_xlsx(tables, p)),
+    ]
+    for key in TABLES:
+        jobs.append(
+            (
+                f"csv_{key}",
+                f"{key}.csv",
+                lambda p, k=key: _write_text(_csv_text(tables[k]), p, encoding="utf-8-sig"),
+            )
+        )
+    jobs += [
+        ("gpkg", "plan.gpkg", lambda p: _write_gpkg(plan, p)),
+        ("time_before", "time_before.tif", lambda p: _write_tif(plan, plan.time_before_min, p)),
+        ("time_after", "time_after.tif", lambda p: _write_tif(plan, plan.time_after_min, p)),
+    ]
+    if include_map:
+        from coverkit.maps import html_from_map, map_from_plan
+
+        jobs.append(
+            ("map", "map.html", lambda p: _write_text(html_from_map(map_from_plan(plan)), p))
+        )
+
+    staged: list[tuple[str, Path, Path]] = []
+    try:
+        for key, name, write in jobs:
+            suffix = Path(name).suffix
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{Path(name).stem}.", suffix=suffix, dir=out)
+            os.close(fd)
+            tmp = Path(tmp_name)
+            staged.append((key, tmp, out / name))
+            if suffix == ".gpkg":
+                tmp.unlink()  # GDAL must create the GeoPackage itself
+            write(tmp)
+        result: dict[str, Path] = {}
+        for key, tmp, final in staged:
+            os.replace(tmp, final)
+            result[key] = final
+    except OutputError:
+        _cleanup(staged)
+        raise
+    except OSError as exc:
+        _cleanup(staged)
+        raise OutputError(
+            f"cannot write the report into '{out}' ({exc}); check space and permissions"
+        ) from exc
+    except BaseException:
+        _cleanup(staged)
+        raise
+    logger.info("report written to %s (%d files)", out, len(result))
+    return result
+
+
+def _cleanup(staged: list[tuple[str, Path, Path]]) -> None:
+    for _, tmp, _ in staged:
+        tmp.unlink(missing_ok=True)
+
+
+__all__ = ["GPKG_LAYERS", "TABLES", "save_report", "tables_from_plan"]
