@@ -4,6 +4,7 @@ This is what ``coverkit plan`` runs; scripts call it the same way::
 
     from coverkit.api import run_plan
     from coverkit.config import RunConfig
+from coverkit.errors import OutputError
 
     result = run_plan(RunConfig(county="Mwali", minutes=45))
     print(result.summary_text())
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coverkit.config import RunConfig
+from coverkit.errors import OutputError
 from coverkit.plan import CountyPlan, PlanParameters, plan_county
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ def parameters_from_config(config: RunConfig) -> PlanParameters:
         threshold_min=config.minutes if config.minutes else defaults.threshold_min,
         thresholds_min=tuple(config.thresholds) if config.thresholds else defaults.thresholds_min,
         objective=config.objective,
+        candidates=config.candidates,
     )
 
 
@@ -134,7 +137,14 @@ def run_plan(config: RunConfig | None = None, *, progress: Progress | None = Non
     )
     stage(4)
     map_path, report_dir = output_paths(config, plan.county_name)
-    files = dict(save_report(plan, report_dir))
+    files = dict(save_report(plan, report_dir, include_map=False))
+    try:
+        map_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the map folder {map_path.parent}: {exc.strerror}; "
+            "choose another folder with --out"
+        ) from exc
     save_map(plan, map_path)
     files["map"] = map_path
     return PlanRun(plan=plan, map_path=map_path, files=files)

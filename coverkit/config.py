@@ -13,6 +13,7 @@ Example ``plan.toml``::
     minutes = 30                # threshold T
     thresholds = [15, 30, 45, 60]
     objective = "pmedian"       # pmedian | mclp | pcenter
+    candidates = "auto"         # auto | central | all (township centres as candidates)
     out = "results"
 
 Unknown keys and values of the wrong type are refused with a :class:`ConfigError`
@@ -48,6 +49,7 @@ class RunConfig:
     minutes: float | None = None
     thresholds: tuple[float, ...] | None = None
     objective: str = "pmedian"
+    candidates: str = "auto"
     out: str | None = None
     data_dir: str | None = None
 
@@ -55,6 +57,10 @@ class RunConfig:
         if self.objective not in _OBJECTIVES:
             raise ConfigError(
                 f"objective={self.objective!r} is not known; use one of {', '.join(_OBJECTIVES)}"
+            )
+        if self.candidates not in ("auto", "central", "all"):
+            raise ConfigError(
+                f"candidates={self.candidates!r} is not known; use one of auto, central, all"
             )
         if self.coords.lower() not in _COORDS:
             raise ConfigError(
@@ -120,7 +126,7 @@ def read_config(path: str | Path) -> RunConfig:
         )
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in ("region", "county", "coords", "objective") or key in _PATH_KEYS:
+        if key in ("region", "county", "coords", "objective", "candidates") or key in _PATH_KEYS:
             if key == "county" and isinstance(value, int):
                 value = str(value)
             _expect(key, value, (str,), "a string", path)

@@ -7,8 +7,8 @@ consume; :func:`plan_county` builds it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from coverkit import settings
@@ -33,6 +33,7 @@ class PlanParameters:
     thresholds_min: tuple[float, ...] = settings.thresholds_min
     objective: str = "pmedian"
     walk_speed_kph: float = settings.walk_speed_kph
+    candidates: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,14 @@ class CountyPlan:
         Key figures for the CLI and report headline.
     notes
         Assumptions and warnings to show users (e.g. "facilities assumed").
+    runners_up
+        Per chosen site, the best alternatives swapped in for it.
+    rotation_shortfall
+        Per township: rotation slots needed vs available, teams to add.
+    shared_clinics
+        Groups of villages without a clinic that could share one new clinic.
+    facility_mapping
+        How source facilities were mapped onto the tiers (rule, counts).
     """
 
     county_id: str
@@ -122,6 +131,10 @@ class CountyPlan:
     staffing: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    runners_up: pd.DataFrame | None = None
+    rotation_shortfall: pd.DataFrame | None = None
+    shared_clinics: pd.DataFrame | None = None
+    facility_mapping: pd.DataFrame | None = None
 
 
 def _note(notes: list[str], message: str) -> None:
@@ -131,6 +144,9 @@ def _note(notes: list[str], message: str) -> None:
 
 
 def _xy(gdf: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
+    """x, y of point geometries in ``crs`` as an (n, 2) array."""
+    import numpy as np
+
     pts = gdf.to_crs(crs).geometry
     return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
 
@@ -142,9 +158,11 @@ def select_candidates(
     metric: Any,
     seat_township: str | None = None,
     exclusion_radius_m: float | None = None,
+    mode: str = "auto",
+    p_max: int = 2,
     notes: list[str] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Candidate sub-centres: central township health centres outside the county seat.
+    """Candidate sub-centres: (central) township health centres outside the county seat.
 
     Parameters
     ----------
@@ -155,10 +173,17 @@ def select_candidates(
     metric
         Projected CRS for distances.
     seat_township
-        Township id/name of the county seat; its centres are excluded.
+        Township of the county seat; its centres are excluded (在县城之外选建).
+        Pass ``None`` when townships are derived rather than official.
     exclusion_radius_m
         Centres within this distance of the seat count as in the county seat
         (default :data:`coverkit.settings.seat_exclusion_radius_m`).
+    mode
+        ``'central'``: only centres marked central (中心乡镇卫生院); ``'all'``:
+        every township centre; ``'auto'`` (default): the central ones if at
+        least ``p_max`` of them lie outside the seat, else all (with a note).
+    p_max
+        Largest number of sites asked (for ``'auto'``).
     notes
         List to which user-facing notes are appended.
 
@@ -166,35 +191,48 @@ def select_candidates(
     -------
     GeoDataFrame
         The candidate rows of ``facilities`` with a ``seat_distance_m`` column.
+
+    Raises
+    ------
+    InvalidValueError
+        For an unknown ``mode``.
     """
     import numpy as np
 
+    from coverkit.errors import InvalidValueError
+
+    if mode not in ("auto", "central", "all"):
+        raise InvalidValueError(f"candidates={mode!r} is not known; use auto, central or all")
     notes = notes if notes is not None else []
     radius = settings.seat_exclusion_radius_m if exclusion_radius_m is None else exclusion_radius_m
     centres = facilities[facilities["tier"] == "township_centre"].copy()
-    if "is_central" in centres and centres["is_central"].fillna(False).astype(bool).any():
-        central = centres[centres["is_central"].fillna(False).astype(bool)]
-        centres = central
-    else:
-        _note(
-            notes,
-            "no township centre is marked central (中心乡镇卫生院); all township centres "
-            "were taken as candidates",
-        )
     seat_xy = _xy(seat, metric)[0]
     cxy = _xy(centres, metric) if len(centres) else np.zeros((0, 2))
-    dist = np.hypot(cxy[:, 0] - seat_xy[0], cxy[:, 1] - seat_xy[1])
-    centres["seat_distance_m"] = dist
-    outside = dist > radius
+    centres["seat_distance_m"] = np.hypot(cxy[:, 0] - seat_xy[0], cxy[:, 1] - seat_xy[1])
+    outside = (centres["seat_distance_m"] > radius).to_numpy()
     if seat_township is not None and "township" in centres:
         outside &= (centres["township"].astype(str) != str(seat_township)).to_numpy()
-    return centres[outside]
+    centres = centres[outside]
+    if "is_central" in centres:
+        central = centres["is_central"].fillna(False).astype(bool).to_numpy()
+    else:
+        central = np.zeros(len(centres), dtype=bool)
+    if mode == "central" or (mode == "auto" and central.sum() >= p_max):
+        return centres[central]
+    if mode == "auto":
+        _note(
+            notes,
+            f"{int(central.sum())} central township centre(s) (中心乡镇卫生院) lie outside the "
+            f"county seat, fewer than the {p_max} sites asked: all {len(centres)} township "
+            "centres outside the seat were taken as candidates",
+        )
+    return centres
 
 
 def _seat_offset_ratio(
     boundary_m: gpd.GeoDataFrame, seat_xy: np.ndarray, cell_xy: np.ndarray, weights: np.ndarray
 ) -> tuple[float, float]:
-    """Distance seat → population-weighted centroid over the radius of a circle of the county's area."""
+    """Seat → population-weighted centroid distance over the radius of the county's circle."""
     import numpy as np
 
     area_m2 = float(boundary_m.geometry.area.sum())
@@ -231,20 +269,26 @@ def plan_county(
     Raises
     ------
     CoverkitError
-        For inputs that cannot be planned (no roads in the county, no
-        candidates, ...), with a message naming the problem.
+        For inputs that cannot be planned (no roads in the county, ...), with
+        a message naming the problem.
+
+    Notes
+    -----
+    Travel times are computed once, from every cell of the county to every
+    county hospital and every candidate (an OD matrix on the road network);
+    the before/after surfaces, catchments, isochrones and the siting models
+    are all read from that one matrix, so their numbers agree.
     """
-    import geopandas as gpd
     import numpy as np
     import pandas as pd
-    from pyproj import Transformer
 
-    from coverkit import siting, surface, villages
+    from coverkit import siting, surface
     from coverkit.crs import metric_crs
-    from coverkit.network import network_from_roads, od_matrix, travel_times_to_nearest
+    from coverkit.network import network_from_roads, od_matrix
 
     params = params or PlanParameters()
     notes: list[str] = list(inputs.notes)
+    T = float(params.threshold_min)
 
     def stage(i: int) -> None:
         if on_stage is not None:
@@ -256,124 +300,158 @@ def plan_county(
     metric = metric_crs(inputs.boundary)
     boundary_m = inputs.boundary.to_crs(metric)
     net = network_from_roads(inputs.roads, crs=metric)
-    rows, cols, gx, gy = grid.cell_centres()
+    rows, cols, gx, gy = surface.mask_cell_centres(grid)
+    from pyproj import Transformer
+
     cx, cy = Transformer.from_crs(grid.crs, metric, always_xy=True).transform(gx, gy)
     cell_xy = np.column_stack([cx, cy])
-    weights = grid.values[rows, cols].astype("float64")
+    cell_pop = grid.values[rows, cols].astype("float64")
 
     fac = inputs.facilities
     hospitals = fac[fac["tier"] == "county_hospital"]
-    seat_xy = _xy(inputs.seat, metric)[0]
-    seat_township = inputs.seat["township"].iloc[0] if "township" in inputs.seat else None
-    candidates = select_candidates(
-        fac, inputs.seat, metric=metric, seat_township=seat_township, notes=notes
+    official = "derived" not in inputs.townships or not inputs.townships["derived"].any()
+    seat_township = (
+        inputs.seat["township"].iloc[0] if official and "township" in inputs.seat else None
     )
-    hosp_xy = _xy(hospitals, metric) if len(hospitals) else np.zeros((0, 2))
-    cand_xy = _xy(candidates, metric) if len(candidates) else np.zeros((0, 2))
-    if len(hospitals):
-        baseline, _ = travel_times_to_nearest(net, cell_xy, hosp_xy)
+    candidates = select_candidates(
+        fac,
+        inputs.seat,
+        metric=metric,
+        seat_township=seat_township,
+        mode=params.candidates,
+        p_max=max(params.p_values),
+        notes=notes,
+    )
+    n_h = len(hospitals)
+    sites_xy = np.vstack(
+        [
+            _xy(hospitals, metric) if n_h else np.zeros((0, 2)),
+            _xy(candidates, metric) if len(candidates) else np.zeros((0, 2)),
+        ]
+    )
+    od = od_matrix(net, cell_xy, sites_xy, walk_speed_kph=params.walk_speed_kph)
+    if n_h:
+        baseline = od[:, :n_h].min(axis=1)
+        nearest_h = od[:, :n_h].argmin(axis=1)
     else:
         baseline = np.full(len(cell_xy), np.inf)
+        nearest_h = np.zeros(len(cell_xy), dtype=int)
         _note(
             notes,
             "no county hospital (县级医院) given: coverage is measured from sub-centres alone",
         )
-    cost = od_matrix(net, cell_xy, cand_xy)
+    cost = od[:, n_h:]
+    populated = cell_pop > 0
+    w = cell_pop[populated]
+    total_pop = float(w.sum())
 
-    # --- 3. siting --------------------------------------------------------------------
+    # --- 3. siting ----------------------------------------------------------------
     stage(2)
-    choice = siting.choose_subcentres(
-        cost,
-        weights,
-        baseline_min=baseline,
-        p_values=params.p_values,
-        objective=params.objective,
-        threshold_min=params.threshold_min,
-        candidate_ids=candidates["id"].tolist(),
-        candidate_names=candidates["name"].tolist(),
-    )
-    selected = list(choice.selected)
-    after = np.minimum(baseline, cost[:, selected].min(axis=1)) if selected else baseline
-    T = params.threshold_min
-    total_pop = float(weights.sum())
-    share_beyond = float(weights[~(baseline <= T)].sum() / total_pop) if total_pop else 0.0
-    offset_ratio, area_m2 = _seat_offset_ratio(boundary_m, seat_xy, cell_xy, weights)
+    seat_xy = _xy(inputs.seat, metric)[0]
+    share_beyond = float(w[~(baseline[populated] <= T)].sum() / total_pop) if total_pop else 0.0
+    offset_ratio, area_m2 = _seat_offset_ratio(boundary_m, seat_xy, cell_xy[populated], w)
     eligibility = siting.eligibility(
         population=grid.total,
         area_km2=area_m2 / 1e6,
         seat_offset_ratio=offset_ratio,
         share_beyond_threshold=share_beyond,
     )
-    explanation = siting.explain_sites(
-        cost,
-        weights,
-        selected,
-        baseline_min=baseline,
-        threshold_min=T,
-        candidate_ids=candidates["id"].tolist(),
-    )
-    coverage = siting.coverage_table(
-        cost, weights, baseline_min=baseline, thresholds_min=params.thresholds_min
-    )
+    eligible = bool(eligibility.attrs.get("eligible", bool(eligibility["passes"].any())))
+    cand_ids = candidates["id"].astype(str).tolist()
+    cand_names = candidates["name"].astype(str).tolist()
+    selected: list[int] = []
+    choice_table = pd.DataFrame()
+    reason = ""
+    runners_up = pd.DataFrame()
+    sites_table = pd.DataFrame()
+    coverage = pd.DataFrame()
+    usable = np.isfinite(cost[populated]).any(axis=0) if len(candidates) else np.zeros(0, bool)
+    if int(usable.sum()) == 0:
+        reason = (
+            f"no candidate: {len(candidates)} township centre(s) lie outside the county seat "
+            "and reach the population by road; give a facility table with township "
+            "health centres (--facilities)"
+        )
+        _note(notes, f"sub-centres not chosen: {reason}")
+    else:
+        p_values = tuple(p for p in params.p_values if p <= int(usable.sum()))
+        if len(p_values) < len(params.p_values):
+            _note(
+                notes,
+                f"p={max(params.p_values)} asked but only {int(usable.sum())} candidate(s) "
+                "lie outside the county seat; larger p skipped",
+            )
+        choice = siting.choose_subcentres(
+            cost[populated],
+            w,
+            baseline_min=baseline[populated] if n_h else None,
+            p_values=p_values,
+            objective=params.objective,
+            threshold_min=T,
+            candidate_ids=cand_ids,
+            candidate_names=cand_names,
+        )
+        selected = list(choice.selected)
+        choice_table = choice.table
+        reason = choice.reason
+        explanation = siting.explain_sites(
+            cost[populated],
+            w,
+            selected,
+            baseline_min=baseline[populated] if n_h else None,
+            threshold_min=T,
+            candidate_ids=cand_ids,
+            candidate_names=cand_names,
+        )
+        sites_table = explanation.sites
+        runners_up = explanation.runners_up
+        coverage = siting.coverage_table(
+            cost[populated],
+            w,
+            baseline_min=baseline[populated] if n_h else None,
+            thresholds_min=params.thresholds_min,
+            p_values=sorted({*params.p_values, 1, 2, 3}),
+            candidate_ids=cand_ids,
+        )
 
-    # rasters and polygons on the grid
-    county_xy = np.vstack([hosp_xy, cand_xy[selected]]) if selected else hosp_xy
-    time_before, _ = surface.travel_time_surface(net, grid, hosp_xy, crs=metric)
-    time_after, nearest_after = surface.travel_time_surface(net, grid, county_xy, crs=metric)
-    county_ids = hospitals["id"].tolist() + candidates["id"].iloc[selected].tolist()
-    catch = surface.catchments(grid, nearest_after, county_ids)
-    iso = pd.concat(
-        [
-            surface.isochrones(grid, time_before, thresholds_min=params.thresholds_min).assign(
-                scenario="before"
-            ),
-            surface.isochrones(grid, time_after, thresholds_min=params.thresholds_min).assign(
-                scenario="after"
-            ),
-        ],
-        ignore_index=True,
-    )
-    iso = gpd.GeoDataFrame(iso, geometry="geometry", crs=grid.crs)
+    # surfaces, catchments and isochrones from the same OD matrix
+    county_cols = list(range(n_h)) + [n_h + j for j in selected]
+    after = od[:, county_cols].min(axis=1) if county_cols else baseline
+    nearest_after = od[:, county_cols].argmin(axis=1) if county_cols else nearest_h
+    time_before = _raster(grid, rows, cols, baseline, np.float32, np.nan)
+    time_after = _raster(grid, rows, cols, after, np.float32, np.nan)
+    nearest = np.where(np.isfinite(after), nearest_after, -1)
+    nearest_raster = _raster(grid, rows, cols, nearest, np.int32, -1)
+    county_ids = hospitals["id"].astype(str).tolist() + [cand_ids[j] for j in selected]
+    catch = surface.catchments(grid, nearest_raster, county_ids)
+    catch = _label_catchments(catch, fac, county_ids)
+    iso = _both_isochrones(grid, time_before, time_after, params.thresholds_min)
+    subcentres = _subcentre_rows(sites_table, candidates)
 
-    # --- 4. villages ---------------------------------------------------------------------
+    # --- 4. villages -------------------------------------------------------------------
     stage(3)
-    vil = villages.estimate_village_population(inputs.villages, grid, townships=inputs.townships)
-    vxy = _xy(vil, metric)
-    v2v = od_matrix(net, vxy, vxy)
-    centres = fac[fac["tier"] == "township_centre"]
-    centre_xy = _xy(centres, metric)
-    v2c = od_matrix(net, vxy, centre_xy)
-    own = _own_centre(vil, centres, v2c)
-    centre_min = v2c[np.arange(len(vil)), own] if len(centres) else np.full(len(vil), np.inf)
-    centre_ids = centres["id"].to_numpy()[own] if len(centres) else np.array([None] * len(vil))
-    vil = villages.assign_service_modes(
-        vil, village_clinic_min=v2v, centre_min=centre_min, centre_ids=centre_ids
-    )
-    timetable, shortfall = villages.rotation_timetable(
-        vil,
-        centre_to_village_min=centre_min,
-        village_to_village_min=v2v,
-    )
-    staffing = villages.staffing_checks(
-        vil,
-        township_population=None,
-        county_population=grid.total,
-        county_name=inputs.county_name,
-    )
-    within_before = float(weights[baseline <= T].sum())
-    within_after = float(weights[after <= T].sum())
-    subcentres = explanation.sites
-    by_mode = vil["mode"].value_counts().sort_index().to_dict()
+    vil, timetable, shortfall, shared, staffing = _village_service(inputs, grid, net, metric)
+
+    within_before = float(w[baseline[populated] <= T].sum())
+    within_after = float(w[after[populated] <= T].sum())
     summary = {
-        "population": grid.total,
+        "population": float(grid.total),
         "within_before": within_before,
         "within_after": within_after,
         "share_before": within_before / total_pop if total_pop else 0.0,
         "share_after": within_after / total_pop if total_pop else 0.0,
+        "unreachable_population": float(w[~np.isfinite(after[populated])].sum()),
         "p": len(selected),
-        "subcentre_names": candidates["name"].iloc[selected].astype(str).tolist(),
-        "villages_by_mode": by_mode,
-        "eligibility_reason": choice.reason if hasattr(choice, "reason") else "",
+        "subcentre_ids": [cand_ids[j] for j in selected],
+        "subcentre_names": [cand_names[j] for j in selected],
+        "siting_reason": reason,
+        "eligibility_reason": "; ".join(
+            eligibility.loc[eligibility["passes"].astype(bool), "indicator"].astype(str)
+        )
+        or "no indicator passes",
+        "villages_by_mode": {str(k): int(v) for k, v in vil["mode"].value_counts().items()},
+        "n_candidates": len(candidates),
+        "n_county_hospitals": n_h,
     }
     return CountyPlan(
         county_id=inputs.county_id,
@@ -389,8 +467,8 @@ def plan_county(
         time_before_min=time_before,
         time_after_min=time_after,
         eligibility=eligibility,
-        eligible=bool(eligibility.attrs.get("eligible", eligibility["passes"].any())),
-        siting=choice.table,
+        eligible=eligible,
+        siting=choice_table,
         subcentres=subcentres,
         catchments=catch,
         isochrones=iso,
@@ -399,7 +477,112 @@ def plan_county(
         staffing=staffing,
         summary=summary,
         notes=notes,
+        runners_up=runners_up,
+        rotation_shortfall=shortfall,
+        shared_clinics=shared,
+        facility_mapping=inputs.facility_mapping,
     )
+
+
+def _raster(
+    grid: PopulationGrid,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    values: np.ndarray,
+    dtype: Any,
+    fill: Any,
+) -> np.ndarray:
+    import numpy as np
+
+    out = np.full(grid.shape, fill, dtype=dtype)
+    out[rows, cols] = values
+    return out
+
+
+def _label_catchments(
+    catch: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, county_ids: list[str]
+) -> gpd.GeoDataFrame:
+    """Add ``facility_id, name, tier`` to catchment polygons."""
+    catch = catch.copy()
+    key = "facility_id" if "facility_id" in catch else "id"
+    catch["facility_id"] = catch[key].astype(str)
+    info = facilities.assign(id=facilities["id"].astype(str)).set_index("id")
+    catch["name"] = catch["facility_id"].map(info["name"]).astype(str)
+    catch["tier"] = catch["facility_id"].map(info["tier"]).astype(str)
+    subs = set(county_ids) - set(info.index[info["tier"] == "county_hospital"])
+    catch.loc[catch["facility_id"].isin(subs), "tier"] = "subcentre"
+    return catch
+
+
+def _both_isochrones(
+    grid: PopulationGrid,
+    time_before: np.ndarray,
+    time_after: np.ndarray,
+    thresholds: tuple[float, ...],
+) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    import pandas as pd
+
+    from coverkit import surface
+
+    parts = [
+        surface.isochrones(grid, raster, thresholds_min=thresholds).assign(scenario=name)
+        for name, raster in (("before", time_before), ("after", time_after))
+    ]
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=grid.crs)
+
+
+def _subcentre_rows(sites: pd.DataFrame, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Chosen sites with their explanation figures and point geometry."""
+    import geopandas as gpd
+
+    cands = candidates.assign(id=candidates["id"].astype(str))
+    if sites.empty:
+        return gpd.GeoDataFrame(
+            {"id": [], "name": [], "rank": []}, geometry=[], crs=candidates.crs or "EPSG:4326"
+        )
+    sites = sites.assign(id=sites["id"].astype(str)).drop(columns=["name"], errors="ignore")
+    extra = [c for c in ("name", "township", "is_central", "assumed", "geometry") if c in cands]
+    merged = sites.merge(cands[["id", *extra]], on="id", how="left")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=candidates.crs)
+
+
+def _village_service(
+    inputs: CountyInputs, grid: PopulationGrid, net: Any, metric: Any
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Village population, service modes, rotation timetable and staffing."""
+    import numpy as np
+
+    from coverkit import villages
+    from coverkit.network import od_matrix
+
+    fac = inputs.facilities
+    vil = villages.estimate_village_population(inputs.villages, grid, townships=inputs.townships)
+    vxy = _xy(vil, metric)
+    v2v = od_matrix(net, vxy, vxy)
+    centres = fac[fac["tier"] == "township_centre"]
+    if len(centres):
+        v2c = od_matrix(net, vxy, _xy(centres, metric))
+        own = _own_centre(vil, centres, v2c)
+        centre_min = v2c[np.arange(len(vil)), own]
+        centre_ids = centres["id"].astype(str).to_numpy()[own]
+    else:
+        centre_min = np.full(len(vil), np.inf)
+        centre_ids = np.array([None] * len(vil), dtype=object)
+    vil = villages.assign_service_modes(
+        vil, village_clinic_min=v2v, centre_min=centre_min, centre_ids=centre_ids
+    )
+    shared = villages.propose_shared_clinics(vil, v2v)
+    timetable, shortfall = villages.rotation_timetable(
+        vil, centre_to_village_min=centre_min, village_to_village_min=v2v
+    )
+    staffing = villages.staffing_checks(
+        vil,
+        township_population=None,
+        county_population=grid.total,
+        county_name=inputs.county_name,
+    )
+    return vil, timetable, shortfall, shared, staffing
 
 
 def _own_centre(vil: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, v2c: np.ndarray) -> np.ndarray:

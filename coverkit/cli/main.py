@@ -145,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         "mclp (most people within T), pcenter (shortest worst trip)",
     )
     plan.add_argument(
+        "--candidates",
+        choices=["auto", "central", "all"],
+        help="which township health centres may become sub-centres: central (中心乡镇卫生院 "
+        "only), all, or auto (default: central ones if there are enough outside the "
+        "county seat, else all)",
+    )
+    plan.add_argument(
         "--out",
         metavar="DIR",
         help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
@@ -182,6 +189,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         thresholds=args.thresholds,
         objective=args.objective,
+        candidates=args.candidates,
         out=args.out,
         data_dir=args.data_dir,
     )
