@@ -1,0 +1,330 @@
+"""Benchmark: coverkit travel-time engine vs the networkx (osmnx-user) way and pandana.
+
+Run from the repository root::
+
+    python benchmarks/travel_time.py            # Ngazidja + synthetic 10k/100k/1M cells
+    python benchmarks/travel_time.py --quick    # Ngazidja + synthetic 10k/100k cells
+
+Cases
+-----
+- **Ngazidja** (Grande Comore): every 100 m WorldPop cell inside the
+  admin_level 4 relation, the island's OSM roads, 20 of its OSM health
+  facilities (every third by file order).
+- **Synthetic**: a perturbed grid of roads (448 x 448 nodes jittered by
+  +-60 m, 223 m apart, 10 % of links removed, mixed classes: ~200,000 nodes,
+  ~360,000 edges) under a 1000 x 1000 cell raster (1,000,000 cells), 20
+  random facilities; the same network at 100 x 100 and 316 x 316 cells gives
+  the growth 10k -> 100k -> 1M.
+
+Timed work (network building excluded on every side, timed separately):
+
+- coverkit: ``travel_time_surface`` (nearest facility per cell, one
+  multi-source Dijkstra) + ``od_matrix`` (cells x facilities). The snap of
+  the cells is cached per network and shared by the two calls (as in a real
+  run); the cache is cleared before every timed run.
+- networkx, as an osmnx user does it: ``nx.single_source_dijkstra_path_length``
+  per facility (from its nearest node), then the nearest graph node of every
+  cell (scipy cKDTree, what ``osmnx.distance.nearest_nodes`` uses for
+  projected graphs) and a lookup. This baseline does *less* than coverkit (no
+  snapping to edges, no off-road walk). The 20 Dijkstra trees are computed
+  once per network and reused for every raster size (they do not depend on
+  the cells); each size adds only its own node lookup.
+- pandana (if installed): ``Network`` (contraction hierarchies, init timed
+  apart, once per network), then ``nearest_pois`` + ``get_node_ids`` for the
+  nearest surface (pandana has no one-to-all OD, so only the surface is
+  compared).
+
+Peak memory is tracemalloc's peak of a separate coverkit run (numpy buffers
+are traced) and of one networkx single-source Dijkstra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import geopandas as gpd  # noqa: E402
+import networkx as nx  # noqa: E402
+import shapely  # noqa: E402
+from affine import Affine  # noqa: E402
+from pyproj import CRS, Transformer  # noqa: E402
+from scipy.spatial import cKDTree  # noqa: E402
+
+from coverkit.io import PopulationGrid, read_population  # noqa: E402
+from coverkit.network import RoadNetwork, network_from_roads, od_matrix  # noqa: E402
+from coverkit.osm import admin_areas_from_osm, roads_from_osm  # noqa: E402
+from coverkit.surface import mask_cell_centres, travel_time_surface  # noqa: E402
+
+COMOROS = Path("/work/shared/data/comoros")
+N_FACILITIES = 20
+
+
+def cold(net: RoadNetwork) -> None:
+    """Forget cached snaps so every timed run snaps its cells again.
+
+    The per-network snapping index stays (built once per network, timed apart).
+    """
+    net._snap_cache.clear()
+
+
+def timed(fn, *args, **kwargs):
+    gc.collect()
+    t = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t
+
+
+def peak_mb(fn, *args, **kwargs) -> float:
+    gc.collect()
+    tracemalloc.start()
+    fn(*args, **kwargs)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1e6
+
+
+# --------------------------------------------------------------------------- the three ways
+
+
+def coverkit_run(net: RoadNetwork, grid: PopulationGrid, fac_xy: np.ndarray):
+    minutes, nearest = travel_time_surface(net, grid, fac_xy)
+    _, _, x, y = mask_cell_centres(grid)
+    px, py = Transformer.from_crs(grid.crs, net.crs, always_xy=True).transform(x, y)
+    od = od_matrix(net, np.column_stack([px, py]), fac_xy)
+    return minutes, nearest, od
+
+
+def nx_graph(net: RoadNetwork) -> nx.Graph:
+    G = nx.Graph()
+    G.add_nodes_from(range(net.n_nodes))
+    order = np.argsort(-net.edge_minutes, kind="stable")
+    G.add_weighted_edges_from(
+        zip(
+            net.edge_u[order].tolist(),
+            net.edge_v[order].tolist(),
+            net.edge_minutes[order].tolist(),
+            strict=True,
+        ),
+        weight="travel_time",
+    )
+    return G
+
+
+def networkx_trees(G: nx.Graph, net: RoadNetwork, fac_xy: np.ndarray) -> np.ndarray:
+    """``single_source_dijkstra_path_length`` from each facility's nearest node: (nodes, k)."""
+    _, fac_node = cKDTree(net.node_xy).query(fac_xy)
+    per_fac = []
+    for node in fac_node.tolist():
+        lengths = nx.single_source_dijkstra_path_length(G, node, weight="travel_time")
+        arr = np.full(net.n_nodes, np.inf)
+        arr[np.fromiter(lengths.keys(), dtype=np.int64)] = np.fromiter(
+            lengths.values(), dtype=np.float64
+        )
+        per_fac.append(arr)
+    return np.stack(per_fac, axis=1)
+
+
+def networkx_lookup(net: RoadNetwork, trees: np.ndarray, cells_xy: np.ndarray):
+    """Nearest graph node per cell (cKDTree, as osmnx.nearest_nodes), OD rows and minimum."""
+    _, cell_node = cKDTree(net.node_xy).query(cells_xy)
+    od = trees[cell_node]
+    return od.min(axis=1), od.argmin(axis=1), od
+
+
+def pandana_network(net: RoadNetwork):
+    try:
+        import pandana
+        import pandas as pd
+    except ImportError:
+        print("  pandana: not installed (pip install pandana); skipped")
+        return None
+    return pandana.Network(
+        pd.Series(net.node_xy[:, 0]),
+        pd.Series(net.node_xy[:, 1]),
+        pd.Series(net.edge_u),
+        pd.Series(net.edge_v),
+        pd.DataFrame({"w": net.edge_minutes}),
+        twoway=True,
+    )
+
+
+def pandana_nearest(pnet, net: RoadNetwork, cells_xy: np.ndarray, fac_xy: np.ndarray):
+    """pandana's nearest surface: nearest_pois on every node, then node ids of the cells."""
+    import pandas as pd
+
+    big = float(net.edge_minutes.sum())
+    pnet.set_pois("fac", big, 1, pd.Series(fac_xy[:, 0]), pd.Series(fac_xy[:, 1]))
+    near = pnet.nearest_pois(big, "fac", num_pois=1, include_poi_ids=True)
+    cell_node = pnet.get_node_ids(pd.Series(cells_xy[:, 0]), pd.Series(cells_xy[:, 1]))
+    return near[1].to_numpy()[cell_node.to_numpy()]
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def ngazidja_case():
+    pbf = COMOROS / "comores-latest.osm.pbf"
+    islands = admin_areas_from_osm(pbf, admin_level=4)
+    island = islands[islands["name"].str.contains("Ngazidja")].reset_index(drop=True)
+    west, south, east, north = island.total_bounds
+    roads = roads_from_osm(pbf, bbox=(west, south, east, north))
+    roads = roads[roads.intersects(island.geometry.iloc[0].buffer(0.02))]
+    grid = read_population(COMOROS / "com_ppp_2020_UNadj.tif", island)
+    health = gpd.read_file(COMOROS / "health.gpkg")
+    health = health[health.within(island.geometry.iloc[0])].iloc[::3].head(N_FACILITIES)
+    return roads, grid, health
+
+
+def synthetic_network(seed: int = 0, side: int = 448, spacing_m: float = 223.0):
+    rng = np.random.default_rng(seed)
+    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    xy = np.stack([jj * spacing_m, ii * spacing_m], -1) + rng.uniform(-60, 60, (side, side, 2))
+    xy = xy.reshape(-1, 2)
+    idx = np.arange(side * side).reshape(side, side)
+    a = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    b = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    keep = rng.random(a.size) > 0.1
+    a, b = a[keep], b[keep]
+    geoms = shapely.linestrings(
+        np.stack([xy[a], xy[b]], 1).reshape(-1, 2), indices=np.repeat(np.arange(a.size), 2)
+    )
+    classes = np.array(["residential", "tertiary", "track", "unclassified", "secondary"])
+    roads = gpd.GeoDataFrame(
+        {"id": np.arange(a.size), "highway": rng.choice(classes, a.size)},
+        geometry=geoms,
+        crs="EPSG:32650",
+    )
+    return roads, side * spacing_m
+
+
+def synthetic_grid(extent_m: float, n: int, seed: int = 1) -> PopulationGrid:
+    rng = np.random.default_rng(seed)
+    cs = extent_m / n
+    values = rng.gamma(0.5, 4.0, (n, n))
+    return PopulationGrid(
+        values=values,
+        mask=np.ones((n, n), dtype=bool),
+        transform=Affine(cs, 0.0, 0.0, 0.0, -cs, extent_m),
+        crs=CRS.from_epsg(32650),
+        total=float(values.sum()),
+        source="synthetic",
+    )
+
+
+def compare(
+    name: str,
+    net: RoadNetwork,
+    grid: PopulationGrid,
+    fac_xy: np.ndarray,
+    trees: np.ndarray,
+    t_trees: float,
+    pnet: object | None,
+) -> float:
+    _, _, x, y = mask_cell_centres(grid)
+    px, py = Transformer.from_crs(grid.crs, net.crs, always_xy=True).transform(x, y)
+    cells_xy = np.column_stack([px, py])
+    print(
+        f"\n== {name}: {cells_xy.shape[0]:,} cells, {net.n_nodes:,} nodes, "
+        f"{net.n_edges:,} edges, {fac_xy.shape[0]} facilities"
+    )
+    cold(net)
+    (minutes, _), t_surf = timed(travel_time_surface, net, grid, fac_xy)
+    cold(net)
+    (_, _, od), t_ck = timed(coverkit_run, net, grid, fac_xy)
+    cold(net)
+    print(f"  coverkit nearest surface:       {t_surf:8.2f} s")
+    print(f"  coverkit nearest surface + OD:  {t_ck:8.2f} s")
+    mem = peak_mb(coverkit_run, net, grid, fac_xy)
+    print(f"  coverkit peak memory (tracemalloc, surface + OD): {mem:.0f} MB")
+    (nx_min, _, nx_od), t_look = timed(networkx_lookup, net, trees, cells_xy)
+    t_nx = t_trees + t_look
+    print(f"  networkx {fac_xy.shape[0]} x single_source_dijkstra: {t_trees:8.2f} s")
+    print(f"  networkx nearest-node lookup of cells: {t_look:8.2f} s")
+    fin = np.isfinite(minutes[grid.mask]) & np.isfinite(nx_min)
+    diff = np.abs(minutes[grid.mask][fin] - nx_min[fin])
+    print(
+        "  coverkit vs networkx nearest minutes (edge snap + walk vs nearest node): "
+        f"median |diff| {np.median(diff):.2f} min, 95th pct {np.percentile(diff, 95):.2f} min"
+    )
+    print(f"  nearest surface vs networkx: {t_nx / t_surf:.1f}x")
+    print(f"  nearest surface + OD vs networkx: {t_nx / t_ck:.1f}x")
+    if pnet is not None:
+        _, t_pd = timed(pandana_nearest, pnet, net, cells_xy, fac_xy)
+        print(f"  pandana nearest_pois + get_node_ids: {t_pd:8.2f} s")
+        print(f"  nearest surface vs pandana: {t_pd / t_surf:.1f}x")
+    del od, nx_od
+    return t_ck
+
+
+def run_network(label: str, net: RoadNetwork, grids, fac_xy: np.ndarray, *, pandana: bool):
+    G, t_g = timed(nx_graph, net)
+    print(f"{label}: networkx graph build (not in ratios): {t_g:.2f} s")
+    gc.collect()
+    tracemalloc.start()
+    trees, t_trees = timed(networkx_trees, G, net, fac_xy[:1])
+    _, nx_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"{label}: networkx peak memory of one facility's Dijkstra: {nx_peak / 1e6:.0f} MB")
+    trees, t_trees = timed(networkx_trees, G, net, fac_xy)
+    del G
+    pnet = None
+    if pandana:
+        pnet, t_init = timed(pandana_network, net)
+        if pnet is not None:
+            print(f"{label}: pandana init (contraction hierarchies, not in ratios): {t_init:.2f} s")
+    out = {}
+    for name, grid in grids:
+        out[grid.mask.sum()] = compare(name, net, grid, fac_xy, trees, t_trees, pnet)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 1M-cell case")
+    parser.add_argument("--no-pandana", action="store_true", help="skip pandana")
+    args = parser.parse_args()
+
+    if (COMOROS / "comores-latest.osm.pbf").exists():
+        roads, grid, health = ngazidja_case()
+        net, t_b = timed(network_from_roads, roads)
+        print(f"Ngazidja network build: {t_b:.2f} s")
+        fxy = shapely.get_coordinates(health.to_crs(net.crs).geometry.to_numpy())
+        coverkit_run(net, grid, fxy[:1])  # build the snapping index once (cached)
+        run_network(
+            "Ngazidja",
+            net,
+            [("Ngazidja (WorldPop 100 m, OSM roads)", grid)],
+            fxy,
+            pandana=not args.no_pandana,
+        )
+    else:
+        print("Comoros data not found; Ngazidja case skipped")
+
+    roads, extent = synthetic_network()
+    net, t_b = timed(network_from_roads, roads, crs="EPSG:32650")
+    print(f"\nsynthetic network build ({net.n_nodes:,} nodes, {net.n_edges:,} edges): {t_b:.2f} s")
+    rng = np.random.default_rng(2)
+    fxy = rng.uniform(0.05 * extent, 0.95 * extent, (N_FACILITIES, 2))
+    sizes = (100, 316) if args.quick else (100, 316, 1000)
+    grids = [(f"synthetic {n}x{n}", synthetic_grid(extent, n)) for n in sizes]
+    _, t_idx = timed(coverkit_run, net, grids[0][1], fxy[:1])
+    print(f"synthetic: coverkit snapping index build, once per network: {t_idx:.2f} s")
+    growth = run_network("synthetic", net, grids, fxy, pandana=not args.no_pandana)
+    print("\ngrowth (coverkit nearest surface + OD, same 200k-node network):")
+    base = None
+    for cells, t in growth.items():
+        base = base or t
+        print(f"  {cells:>9,} cells: {t:7.2f} s  ({t / base:5.1f}x the 10k time)")
+
+
+if __name__ == "__main__":
+    main()

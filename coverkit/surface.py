@@ -1,0 +1,406 @@
+"""Travel-time rasters, catchments, isochrones and zonal population tables.
+
+Everything here works on a :class:`coverkit.io.PopulationGrid`: a travel-time
+surface gives every cell *inside the county mask* its minutes to the nearest
+facility (NaN outside the county, ``inf`` where no facility is reachable or
+the cell is off-network) and the index of that facility (-1 for none). The
+other functions turn those rasters into polygons and tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from pyproj import Transformer
+from rasterio import features
+
+from coverkit import settings
+from coverkit.errors import InvalidValueError, MissingColumnError, OutputError
+from coverkit.network import RoadNetwork, travel_times_to_nearest
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from coverkit.io import PopulationGrid
+
+logger = logging.getLogger(__name__)
+
+#: Value written for cells outside the county in travel-time GeoTIFFs.
+NODATA_MIN: float = -9999.0
+
+
+def _check_raster(grid: PopulationGrid, raster: np.ndarray, name: str) -> np.ndarray:
+    arr = np.asarray(raster)
+    if arr.shape != grid.shape:
+        raise InvalidValueError(
+            f"{name} has shape {arr.shape} but the population grid is {grid.shape}; "
+            "compute it with travel_time_surface() on the same grid"
+        )
+    return arr
+
+
+def _thresholds(thresholds_min: Sequence[float] | None) -> list[float]:
+    t = list(settings.thresholds_min if thresholds_min is None else thresholds_min)
+    if not t or any(not (np.isfinite(v) and v >= 0) for v in t):
+        raise InvalidValueError(
+            f"thresholds_min={thresholds_min} must be a non-empty list of minutes >= 0"
+        )
+    return sorted(float(v) for v in t)
+
+
+def _label(t: float) -> str:
+    return f"{t:g}"
+
+
+def mask_cell_centres(grid: PopulationGrid) -> tuple[np.ndarray, ...]:
+    """Rows, cols and x, y (grid CRS) of every cell inside the county mask.
+
+    Parameters
+    ----------
+    grid
+        The population grid.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``rows, cols, x, y`` in row-major order (populated or not).
+    """
+    rows, cols = np.nonzero(grid.mask)
+    t = grid.transform
+    c, r = cols + 0.5, rows + 0.5
+    # written out: affine's ``*`` on arrays is deprecated (PendingDeprecationWarning)
+    x = t.a * c + t.b * r + t.c
+    y = t.d * c + t.e * r + t.f
+    return rows, cols, x.astype("float64"), y.astype("float64")
+
+
+def travel_time_surface(
+    network: RoadNetwork,
+    grid: PopulationGrid,
+    facilities_xy: object,
+    *,
+    walk_speed_kph: float | None = None,
+    max_walk_m: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes to the nearest facility for every cell of the county.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    grid
+        Population grid; every cell inside ``grid.mask`` is computed (also
+        unpopulated ones, so maps have no holes).
+    facilities_xy
+        ``(k, 2)`` array in ``network.crs`` or a point GeoDataFrame/GeoSeries.
+    walk_speed_kph
+        Off-road walking speed; default :data:`coverkit.settings.walk_speed_kph`.
+    max_walk_m
+        Longest off-road walk; default :data:`coverkit.settings.max_walk_m`.
+
+    Returns
+    -------
+    minutes : ndarray
+        float32 ``grid.shape``: NaN outside the mask, ``inf`` where no facility
+        is reachable (including cells farther than ``max_walk_m`` from a road).
+    nearest : ndarray
+        int32 ``grid.shape``: index of the nearest facility, -1 outside the
+        mask or when none is reachable.
+    """
+    rows, cols, x, y = mask_cell_centres(grid)
+    to_net = Transformer.from_crs(grid.crs, network.crs, always_xy=True)
+    px, py = to_net.transform(x, y)
+    minutes, idx = travel_times_to_nearest(
+        network,
+        np.column_stack([px, py]),
+        facilities_xy,
+        walk_speed_kph=walk_speed_kph,
+        max_walk_m=max_walk_m,
+    )
+    out = np.full(grid.shape, np.nan, dtype="float32")
+    near = np.full(grid.shape, -1, dtype="int32")
+    out[rows, cols] = minutes
+    near[rows, cols] = idx
+    unreachable = ~np.isfinite(minutes)
+    if unreachable.any():
+        logger.warning(
+            "%d of %d county cells (population %.0f) reach no facility (off-network or cut off)",
+            int(unreachable.sum()),
+            rows.size,
+            float(grid.values[rows[unreachable], cols[unreachable]].sum()),
+        )
+    return out, near
+
+
+def save_travel_time_raster(
+    path: str | Path,
+    raster: np.ndarray,
+    grid: PopulationGrid,
+    *,
+    unreachable_min: float = np.inf,
+) -> Path:
+    """Write a travel-time raster as a float32 GeoTIFF on the grid.
+
+    Cells outside the county (NaN) get :data:`NODATA_MIN` (declared as
+    nodata). The file is written to a temporary file in the same folder and
+    moved into place, so a failed write never leaves a half file.
+
+    Parameters
+    ----------
+    path
+        Output ``.tif`` path.
+    raster
+        Minutes, ``grid.shape`` (as from :func:`travel_time_surface`).
+    grid
+        The grid giving transform and CRS.
+    unreachable_min
+        Value written for unreachable cells (``inf`` by default; give e.g.
+        ``9999`` for GIS tools that dislike infinities).
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+
+    Raises
+    ------
+    OutputError
+        If the folder does not exist or the file cannot be written.
+    """
+    out = Path(path).expanduser()
+    arr = _check_raster(grid, raster, "raster").astype("float32", copy=True)
+    arr[np.isinf(arr)] = unreachable_min
+    arr[np.isnan(arr)] = NODATA_MIN
+    if not out.parent.is_dir():
+        raise OutputError(f"folder '{out.parent}' does not exist; create it or choose another path")
+    fd, tmp = tempfile.mkstemp(suffix=".tif", prefix=f".{out.stem}.", dir=out.parent)
+    os.close(fd)
+    try:
+        profile = {
+            "driver": "GTiff",
+            "height": arr.shape[0],
+            "width": arr.shape[1],
+            "count": 1,
+            "dtype": "float32",
+            "crs": grid.crs,
+            "transform": grid.transform,
+            "nodata": NODATA_MIN,
+            "compress": "deflate",
+        }
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(arr, 1)
+            dst.set_band_description(1, "travel time to nearest facility (min)")
+        os.replace(tmp, out)
+    except (OSError, rasterio.errors.RasterioError) as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write '{out}' ({exc}); check the path and free space") from exc
+    logger.info("wrote %s", out)
+    return out
+
+
+def _polygons(grid: PopulationGrid, labels: np.ndarray, valid: np.ndarray) -> gpd.GeoDataFrame:
+    """Polygons of equal-label cells (rasterio shapes), dissolved by label."""
+    geoms: list[shapely.Geometry] = []
+    values: list[int] = []
+    for geom, value in features.shapes(
+        labels.astype("int32"), mask=valid, transform=grid.transform, connectivity=4
+    ):
+        geoms.append(shapely.geometry.shape(geom))
+        values.append(int(value))
+    frame = gpd.GeoDataFrame({"label": values}, geometry=geoms, crs=grid.crs)
+    if frame.empty:
+        return frame
+    return frame.dissolve(by="label", as_index=False, method="coverage").sort_values("label")
+
+
+def catchments(
+    grid: PopulationGrid, nearest_index: np.ndarray, facility_ids: Sequence[object]
+) -> gpd.GeoDataFrame:
+    """Catchment polygon and population of every facility.
+
+    Parameters
+    ----------
+    grid
+        The population grid.
+    nearest_index
+        int raster of nearest-facility indices (-1 none), as from
+        :func:`travel_time_surface`.
+    facility_ids
+        Id of each facility, in the order of the indices.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per facility (input order): ``id``, ``population`` (people in
+        cells whose nearest facility it is), ``n_cells``, geometry (grid CRS;
+        empty when it is nearest to no cell).
+    """
+    near = _check_raster(grid, nearest_index, "nearest_index").astype("int64")
+    ids = list(facility_ids)
+    k = len(ids)
+    if near.max(initial=-1) >= k:
+        raise InvalidValueError(
+            f"nearest_index refers to facility {int(near.max())} but only {k} ids were given; "
+            "pass the ids of the facilities the surface was computed for"
+        )
+    valid = (near >= 0) & grid.mask
+    pop = np.bincount(near[valid], weights=grid.values[valid], minlength=k)
+    cells = np.bincount(near[valid], minlength=k)
+    geoms = np.array([shapely.Polygon()] * k, dtype=object)
+    poly = _polygons(grid, np.where(valid, near, 0), valid)
+    if not poly.empty:
+        geoms[poly["label"].to_numpy()] = poly.geometry.to_numpy()
+    return gpd.GeoDataFrame(
+        {"id": ids, "population": pop.astype("float64"), "n_cells": cells.astype("int64")},
+        geometry=list(geoms),
+        crs=grid.crs,
+    )
+
+
+def isochrones(
+    grid: PopulationGrid,
+    minutes_raster: np.ndarray,
+    *,
+    thresholds_min: Sequence[float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Areas within each travel-time threshold, with their population.
+
+    Parameters
+    ----------
+    grid
+        The population grid.
+    minutes_raster
+        Minutes per cell (NaN outside the county, inf unreachable).
+    thresholds_min
+        Thresholds in minutes; default :data:`coverkit.settings.thresholds_min`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per threshold (ascending): ``threshold_min``, ``population``
+        (people in county cells with minutes <= threshold), geometry (union of
+        those cells, grid CRS; nested, each contains the smaller ones).
+    """
+    minutes = _check_raster(grid, minutes_raster, "minutes_raster")
+    ts = _thresholds(thresholds_min)
+    inside = grid.mask & ~np.isnan(minutes)
+    rows = []
+    for t in ts:
+        within = inside & (minutes <= t)
+        poly = _polygons(grid, within.astype("int32"), within)
+        geom = shapely.union_all(poly.geometry.to_numpy()) if len(poly) else shapely.Polygon()
+        rows.append((t, float(grid.values[within].sum()), geom))
+    return gpd.GeoDataFrame(
+        {"threshold_min": [r[0] for r in rows], "population": [r[1] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs=grid.crs,
+    )
+
+
+def population_within(
+    grid: PopulationGrid,
+    minutes_raster: np.ndarray,
+    *,
+    thresholds_min: Sequence[float] | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    zone_id_col: str = "id",
+) -> pd.DataFrame:
+    """Population and share within each threshold, per zone and for the county.
+
+    Zones (e.g. townships) are rasterised onto the grid by cell centre; a cell
+    in two zones counts for the later one. Cells outside the county mask never
+    count.
+
+    Parameters
+    ----------
+    grid
+        The population grid.
+    minutes_raster
+        Minutes per cell (NaN outside the county, inf unreachable).
+    thresholds_min
+        Thresholds in minutes; default :data:`coverkit.settings.thresholds_min`.
+    zones
+        Optional polygons (any CRS) with an id column.
+    zone_id_col
+        Name of the zones' id column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone (input order) then a ``"county"`` row: ``zone``,
+        ``population``, ``population_within_<t>min`` and
+        ``share_within_<t>min`` per threshold, ``population_unreachable``
+        (off-network or cut off from every facility). Shares are 0 for an
+        empty zone.
+
+    Raises
+    ------
+    MissingColumnError
+        If ``zones`` lacks ``zone_id_col``.
+    """
+    minutes = _check_raster(grid, minutes_raster, "minutes_raster")
+    ts = _thresholds(thresholds_min)
+    inside = grid.mask
+    pop = np.where(inside, grid.values, 0.0)
+    names: list[object] = []
+    label = np.full(grid.shape, -1, dtype="int32")
+    if zones is not None:
+        if zone_id_col not in zones.columns:
+            raise MissingColumnError(
+                f"the zones have no '{zone_id_col}' column "
+                f"(columns: {', '.join(map(str, zones.columns))}); pass zone_id_col="
+            )
+        z = zones.to_crs(grid.crs) if zones.crs is not None else zones
+        names = z[zone_id_col].tolist()
+        shapes = [
+            (g, i) for i, g in enumerate(z.geometry.to_numpy()) if g is not None and not g.is_empty
+        ]
+        if shapes:
+            label = features.rasterize(
+                shapes,
+                out_shape=grid.shape,
+                transform=grid.transform,
+                fill=-1,
+                dtype="int32",
+            )
+    nz = len(names)
+    reach = np.isfinite(minutes)
+    lab = np.where(inside & (label >= 0), label, nz)  # nz = "no zone"
+    flat = lab.ravel()
+
+    def per_zone(weights: np.ndarray) -> np.ndarray:
+        sums = np.bincount(flat, weights=weights.ravel(), minlength=nz + 1)
+        return np.append(sums[:nz], weights.sum())
+
+    table: dict[str, object] = {"zone": [*names, "county"]}
+    total = per_zone(pop)
+    table["population"] = total
+    for t in ts:
+        with np.errstate(invalid="ignore"):
+            within = per_zone(np.where(reach & (minutes <= t), pop, 0.0))
+        table[f"population_within_{_label(t)}min"] = within
+        table[f"share_within_{_label(t)}min"] = np.divide(
+            within, total, out=np.zeros_like(within), where=total > 0
+        )
+    table["population_unreachable"] = per_zone(np.where(reach, 0.0, pop))
+    return pd.DataFrame(table)
+
+
+__all__ = [
+    "NODATA_MIN",
+    "catchments",
+    "isochrones",
+    "mask_cell_centres",
+    "population_within",
+    "save_travel_time_raster",
+    "travel_time_surface",
+]
