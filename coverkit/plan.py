@@ -210,11 +210,11 @@ def select_candidates(
     seat_xy = _xy(seat, metric)[0]
     cxy = _xy(centres, metric) if len(centres) else np.zeros((0, 2))
     centres["seat_distance_m"] = np.hypot(cxy[:, 0] - seat_xy[0], cxy[:, 1] - seat_xy[1])
-    outside = (centres["seat_distance_m"] > radius).to_numpy()
+    outside = np.array(centres["seat_distance_m"] > radius, dtype=bool)
     if seat_township is not None and "township" in centres:
-        outside &= (centres["township"].astype(str) != str(seat_township)).to_numpy()
+        outside &= np.array(centres["township"].astype(str) != str(seat_township), dtype=bool)
     if "in_seat" in centres:
-        outside &= ~centres["in_seat"].fillna(False).astype(bool).to_numpy()
+        outside &= ~np.array(centres["in_seat"].fillna(False), dtype=bool)
     centres = centres[outside]
     if "is_central" in centres:
         central = centres["is_central"].fillna(False).astype(bool).to_numpy()

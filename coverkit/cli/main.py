@@ -7,10 +7,11 @@ line and exit with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from coverkit import __version__
 from coverkit.errors import CoverkitError
@@ -160,16 +161,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    if not quiet and verbose == 0:
-        level = logging.WARNING
+@contextlib.contextmanager
+def _logging_to_stderr(verbose: int, quiet: bool) -> Iterator[None]:
+    """Send coverkit's log records to stderr for one command, then restore the logger."""
+    if quiet:
+        level = logging.ERROR
+    else:
+        level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("coverkit")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    log = logging.getLogger("coverkit")
+    saved = (log.handlers[:], log.level, log.propagate)
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.handlers[:], log.level, log.propagate = saved
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -224,10 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
-    _configure_logging(args.verbose, args.quiet)
     try:
-        if args.command == "plan":
-            return _run_plan(args)
+        with _logging_to_stderr(args.verbose, args.quiet):
+            if args.command == "plan":
+                return _run_plan(args)
     except CoverkitError as exc:
         message = " ".join(str(exc).split())
         print(f"coverkit: error: {message}", file=sys.stderr)

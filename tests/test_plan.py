@@ -1,0 +1,121 @@
+"""The whole county plan, end to end, on the embedded region and a hand-built county."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from rasterio.features import geometry_mask
+
+from coverkit.api import run_plan
+from coverkit.cli.main import main
+from coverkit.config import RunConfig
+from coverkit.region import default_data_dir
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ngazidja(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plan")
+    return run_plan(RunConfig(out=str(out))), out
+
+
+def _raster_sum_inside(boundary: gpd.GeoDataFrame) -> float:
+    path = default_data_dir() / "population" / "comoros_ppp_2020_100m.tif"
+    with rasterio.open(path) as src:
+        values = src.read(1).astype("float64")
+        inside = ~geometry_mask(
+            boundary.to_crs(src.crs).geometry, out_shape=values.shape, transform=src.transform
+        )
+        ok = inside & (values != src.nodata) & (values > 0)
+        return float(values[ok].sum())
+
+
+def test_population_total_is_the_raster_sum_in_the_county(ngazidja):
+    run, _ = ngazidja
+    plan = run.plan
+    assert plan.county_name == "Ngazidja"
+    expected = _raster_sum_inside(plan.boundary)
+    assert plan.population.total == pytest.approx(expected, rel=1e-9)
+    assert plan.summary["population"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_coverage_after_is_at_least_before(ngazidja):
+    plan = ngazidja[0].plan
+    s = plan.summary
+    assert s["within_after"] >= s["within_before"]
+    before = plan.time_before_min
+    after = plan.time_after_min
+    inside = np.isfinite(before) | np.isinf(before)
+    assert np.all(after[inside] <= before[inside] + 1e-9)
+    assert np.all(np.isnan(before) == np.isnan(after))
+    assert s["p"] in (1, 2)
+    assert len(plan.subcentres) == s["p"]
+    # the chosen sites are township centres outside the county seat
+    chosen = plan.facilities.set_index(plan.facilities["id"].astype(str)).loc[
+        plan.subcentres["id"].astype(str)
+    ]
+    assert set(chosen["tier"]) == {"township_centre"}
+
+
+def test_siting_table_matches_the_surfaces(ngazidja):
+    plan = ngazidja[0].plan
+    T = plan.params.threshold_min
+    row = plan.siting[plan.siting["recommended"]].iloc[0]
+    rows, cols = np.nonzero(plan.population.mask & (plan.population.values > 0))
+    pop = plan.population.values[rows, cols]
+    within_after = pop[plan.time_after_min[rows, cols] <= T].sum()
+    within_before = pop[plan.time_before_min[rows, cols] <= T].sum()
+    assert row["pop_within_after"] == pytest.approx(within_after, rel=1e-6)
+    assert row["pop_within_before"] == pytest.approx(within_before, rel=1e-6)
+
+
+def test_every_village_has_exactly_one_mode(ngazidja):
+    vil = ngazidja[0].plan.villages
+    assert len(vil) > 50
+    assert vil["mode"].notna().all()
+    assert set(vil["mode"]) <= {"fixed", "joint", "rotation", "stationed"}
+    assert vil["reason_zh"].str.len().gt(0).all()
+    assert sum(ngazidja[0].plan.summary["villages_by_mode"].values()) == len(vil)
+
+
+def test_outputs_written_with_the_layers(ngazidja):
+    run, out = ngazidja
+    html = (out / "maps" / "Ngazidja.html").read_text(encoding="utf-8")
+    for layer in ("县界 County boundary", "医疗机构 Facilities", "拟建次中心 Proposed sub-centres"):
+        assert layer in html or json.dumps(layer)[1:-1] in html, layer
+    assert "<script src=" not in html
+    assert '<link rel="stylesheet" href="http' not in html
+    tables = out / "outputs" / "Ngazidja"
+    for name in ("eligibility.csv", "siting.csv", "villages.csv", "report.md", "plan.xlsx"):
+        assert (tables / name).is_file(), name
+    villages = pd.read_csv(tables / "villages.csv", encoding="utf-8-sig")
+    assert len(villages) == len(run.plan.villages)
+
+
+def test_cli_plans_another_island(tmp_path, capsys):
+    assert (
+        main(["plan", "--county", "Mwali", "-p", "1", "--minutes", "45", "--out", str(tmp_path)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Mwali" in out
+    assert "45 分钟内人口" in out
+    assert (tmp_path / "maps" / "Mwali.html").is_file()
+
+
+def test_cli_missing_population_file_is_one_line(tmp_path, capsys):
+    code = main(["plan", "--population", str(tmp_path / "nope.tif"), "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err.splitlines()
+    errors = [line for line in err if line.startswith("coverkit: error: ")]
+    assert len(errors) == 1
+    assert err[-1] == errors[0]
+    assert "nope.tif" in errors[0]
+    assert "Traceback" not in err
+    assert not (tmp_path / "maps").exists()
