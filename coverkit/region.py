@@ -575,6 +575,34 @@ def _assign_township(points: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> n
 # --------------------------------------------------------------------------- villages
 
 
+_TIER_LABELS = {
+    "county_hospital": "县级医院 hospital",
+    "township_centre": "卫生院 health centre",
+    "village_clinic": "卫生室 health post",
+}
+
+
+def _name_unnamed(fac: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> pd.Series:
+    """Readable names for unnamed facilities: tier and the nearest named place.
+
+    ``unnamed township centre w406157830`` becomes ``卫生院 health centre near
+    Mbéni (OSM w406157830)`` so a planner can find it on the ground.
+    """
+    names = fac["name"].astype(str).copy()
+    unnamed = names.str.startswith("unnamed ").to_numpy()
+    named = places[places["name"].astype(str).str.len() > 0]
+    if not unnamed.any() or named.empty:
+        return names
+    metric = metric_crs(fac)
+    fxy = _xy(fac[unnamed], metric)
+    pxy = _xy(named, metric)
+    nearest = cKDTree(pxy).query(fxy)[1]
+    for row, place in zip(np.flatnonzero(unnamed), nearest, strict=True):
+        tier = _TIER_LABELS.get(str(fac["tier"].iat[row]), "health facility")
+        names.iat[row] = f"{tier} near {named['name'].iat[place]} (OSM {fac['id'].iat[row]})"
+    return names
+
+
 def _places(osm_path: Path, bbox: tuple, kinds: list[str]) -> gpd.GeoDataFrame:
     feats = osm.features_from_osm(osm_path, {"place": set(kinds)}, bbox=bbox)
     feats["place"] = feats["tags"].map(lambda t: t.get("place"))
@@ -885,6 +913,7 @@ def load_county(
     townships = _townships(osm_path, island, seat, places, cfg.get("townships", {}), notes)
     seat["township"] = _assign_township(seat, townships)
     fac["township"] = _assign_township(fac, townships)
+    fac["name"] = _name_unnamed(fac, places)
     vcfg = cfg.get("villages", {})
     if villages is not None and not osm.is_osm_file(villages):
         vil = _user_villages(villages, coords, fac, vcfg)

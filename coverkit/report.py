@@ -47,6 +47,10 @@ TABLES: dict[str, tuple[str, str]] = {
     "villages": ("村", "villages"),
     "timetable": ("巡诊排班", "timetable"),
     "staffing": ("人员配置", "staffing"),
+    "runners_up": ("备选站点", "runners_up"),
+    "rotation_shortfall": ("巡诊人力缺口", "rotation_shortfall"),
+    "shared_clinics": ("共建村卫生室", "shared_clinics"),
+    "facility_mapping": ("机构分级映射", "facility_mapping"),
 }
 #: GeoPackage layers (plan attribute → layer name).
 GPKG_LAYERS: tuple[str, ...] = (
@@ -120,7 +124,11 @@ def tables_from_plan(plan: CountyPlan) -> dict[str, pd.DataFrame]:
         Keys as in :data:`TABLES`: ``eligibility``, ``siting`` (all p
         evaluated: the recommended one and the runners-up), ``subcentres``,
         ``coverage``, ``villages`` (with ``lon``/``lat``), ``timetable``,
-        ``staffing``. Geometry is dropped; list cells are joined with ';'.
+        ``staffing``, ``runners_up`` (alternatives to each chosen site),
+        ``rotation_shortfall`` (teams needed), ``shared_clinics`` (villages
+        that could share one new clinic) and ``facility_mapping`` (how source
+        facilities were mapped onto the tiers). Geometry is dropped; list
+        cells are joined with ';'. Tables a plan lacks are empty.
     """
     return {key: _plain(getattr(plan, key, None)) for key in TABLES}
 
@@ -290,6 +298,8 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         ("table", tables["siting"]),
         ("h3", "推荐次中心 Recommended sites"),
         ("table", tables["subcentres"]),
+        ("h3", "备选站点 Runners-up (each chosen site swapped for an alternative)"),
+        ("table", tables["runners_up"]),
         ("h2", "覆盖 Coverage by threshold × p"),
         ("p", "p = 0：仅现有县级医院 existing county hospitals only."),
         ("table", _coverage_pivot(tables["coverage"])),
@@ -297,10 +307,16 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         ("table", modes),
         ("h3", "村清单 Villages"),
         ("table", tables["villages"]),
+        ("h3", "共建村卫生室建议 Villages that could share one new clinic"),
+        ("table", tables["shared_clinics"]),
         ("h2", "巡诊排班 Rotation timetable"),
         ("table", tables["timetable"]),
+        ("h3", "巡诊人力 Rotation teams: needed vs available"),
+        ("table", tables["rotation_shortfall"]),
         ("h2", "人员配置 Staffing"),
         ("table", tables["staffing"]),
+        ("h2", "机构分级映射 How facilities were mapped onto the tiers"),
+        ("table", tables["facility_mapping"]),
     ]
     if plan.notes:
         blocks += [("h2", "说明 Notes"), ("ul", [str(n) for n in plan.notes])]

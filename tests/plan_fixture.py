@@ -312,4 +312,19 @@ def make_plan() -> CountyPlan:
             "villages_by_mode": dict(MODES),
         },
         notes=["示例说明 example note: facilities C3 and V4 assumed"],
-    )
+        runners_up=pd.DataFrame(
+            {"site_id": ["C2"], "rank": [1], "candidate_id": ["C3"], "candidate_name": ["乙镇"],
+             "pop_within_after": [5200.0], "delta_pop_within": [-400.0]}
+        ),
+        rotation_shortfall=pd.DataFrame(
+            {"township": ["甲镇"], "slots_needed": [4], "slots_available": [10],
+             "teams_needed": [0], "enough": [True]}
+        ),
+        shared_clinics=pd.DataFrame(
+            {"group": [1], "villages": ["V5;V6"], "population": [900.0], "host": ["V5"]}
+        ),
+        facility_mapping=pd.DataFrame(
+            {"rule_id": ["name-hospital", "assumed"], "tier": ["county_hospital", "village_clinic"],
+             "facilities": [1, 2]}
+        ),
+    )  # fmt: skip

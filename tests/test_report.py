@@ -23,6 +23,10 @@ CSV_NAMES = [
     "villages.csv",
     "timetable.csv",
     "staffing.csv",
+    "runners_up.csv",
+    "rotation_shortfall.csv",
+    "shared_clinics.csv",
+    "facility_mapping.csv",
 ]
 
 
@@ -67,6 +71,10 @@ def test_xlsx_sheets(out, plan):
         "村 villages",
         "巡诊排班 timetable",
         "人员配置 staffing",
+        "备选站点 runners_up",
+        "巡诊人力缺口 rotation_shortfall",
+        "共建村卫生室 shared_clinics",
+        "机构分级映射 facility_mapping",
     ]
     rows = list(wb["村 villages"].iter_rows(values_only=True))
     wb.close()
