@@ -150,6 +150,19 @@ def run_plan(config: RunConfig | None = None, *, progress: Progress | None = Non
     return PlanRun(plan=plan, map_path=map_path, files=files)
 
 
+def _site_lines(plan: CountyPlan) -> list[str]:
+    """One line per chosen sub-centre: what it brings."""
+    sites = plan.subcentres
+    if sites is None or len(sites) == 0 or "pop_newly_within" not in sites:
+        return []
+    t = plan.params.threshold_min
+    return [
+        f"  · {row.name}: +{row.pop_newly_within:,.0f} 人 people within {t:g} min, "
+        f"平均节省 mean saving {row.mean_saved_min:.1f} min for {row.pop_served:,.0f} served"
+        for row in sites.itertuples()
+    ]
+
+
 def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> str:
     """Format the terminal summary of a plan."""
     s = plan.summary
@@ -164,11 +177,12 @@ def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> st
         f"{s.get('within_after', 0):,.0f} ({s.get('share_after', 0):.1%})",
         f"建议次中心 Proposed sub-centres (p={s.get('p', 0)}): "
         + (", ".join(s.get("subcentre_names", [])) or "none"),
+        *_site_lines(plan),
         "行政村服务方式 Villages by mode: "
         + ", ".join(f"{k} {v}" for k, v in s.get("villages_by_mode", {}).items()),
         f"地图 Map: {map_path}",
     ]
-    report = files.get("report.md")
+    report = files.get("report_md")
     if report is not None:
         lines.append(f"报告 Report: {report.parent}")
     for note in plan.notes[:5]:

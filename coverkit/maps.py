@@ -988,6 +988,9 @@ def save_map(plan_or_map: CountyPlan | folium.Map, path: str | os.PathLike[str])
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; maps are for sharing
             os.replace(tmp, out)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -449,9 +449,10 @@ def plan_county(
         "subcentre_names": [cand_names[j] for j in selected],
         "siting_reason": reason,
         "eligibility_reason": "; ".join(
-            eligibility.loc[eligibility["passes"].astype(bool), "indicator"].astype(str)
+            f"{r.indicator_zh} {r.indicator}"
+            for r in eligibility[eligibility["passes"].astype(bool)].itertuples()
         )
-        or "no indicator passes",
+        or "无指标达到 no indicator passes",
         "villages_by_mode": {str(k): int(v) for k, v in vil["mode"].value_counts().items()},
         "n_candidates": len(candidates),
         "n_county_hospitals": n_h,

@@ -642,7 +642,9 @@ def save_report(
                 tmp.unlink()  # GDAL must create the GeoPackage itself
             write(tmp)
         result: dict[str, Path] = {}
+        mode = _file_mode()
         for key, tmp, final in staged:
+            os.chmod(tmp, mode)  # mkstemp makes 0600 files; outputs are for sharing
             os.replace(tmp, final)
             result[key] = final
     except OutputError:
@@ -658,6 +660,13 @@ def save_report(
         raise
     logger.info("report written to %s (%d files)", out, len(result))
     return result
+
+
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _cleanup(staged: list[tuple[str, Path, Path]]) -> None:

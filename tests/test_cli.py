@@ -65,3 +65,11 @@ def test_p_list_parses():
     args = build_parser().parse_args(["plan", "-p", "1,2,3", "--thresholds", "15,30"])
     assert args.subcentres == (1, 2, 3)
     assert args.thresholds == (15.0, 30.0)
+
+
+def test_verbosity_flags_before_or_after_the_command():
+    parser = build_parser()
+    assert parser.parse_args(["plan", "-q"]).quiet is True
+    assert parser.parse_args(["-q", "plan"]).quiet is True
+    assert parser.parse_args(["plan", "-vv"]).verbose == 2
+    assert parser.parse_args(["plan"]).quiet is False

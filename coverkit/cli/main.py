@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_PLAN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # -v/-q also after the command (coverkit plan -q); SUPPRESS keeps the global value.
+    plan_verbosity = plan.add_mutually_exclusive_group()
+    plan_verbosity.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output"
+    )
+    plan_verbosity.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors"
+    )
     plan.add_argument(
         "--config", metavar="FILE", help="TOML file with the same option names (flags win)"
     )
