@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -113,11 +114,32 @@ def _buffered_boundary(boundary: gpd.GeoDataFrame, buffer_m: float) -> shapely.G
 _ROAD_COLUMNS = ["id", "highway", "maxspeed", "name", "geometry"]
 
 
-def _roads_from_graph(path: Path, *, graphml: bool) -> gpd.GeoDataFrame:
+def _download_graph(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> Any:
+    """Download the county's roads from the Overpass API with osmnx (needs internet)."""
+    import osmnx as ox
+
+    if boundary is None:
+        raise InvalidValueError(
+            "roads='download' needs the county boundary; pass boundary= (the CLI does)"
+        )
+    area = _buffered_boundary(boundary, buffer_m)
+    try:
+        return ox.graph_from_polygon(area, network_type="all", simplify=False, retain_all=True)
+    except Exception as exc:  # requests/Overpass errors come in many types
+        raise InputFileError(
+            f"could not download roads from OpenStreetMap ({type(exc).__name__}: {exc}); "
+            "check the internet connection or give an .osm.pbf extract with --roads"
+        ) from exc
+
+
+def _roads_from_graph(path: Path | None, *, graphml: bool, graph: Any = None) -> gpd.GeoDataFrame:
     import osmnx as ox
 
     try:
-        G = ox.load_graphml(path) if graphml else ox.graph_from_xml(path, simplify=False)
+        if graph is not None:
+            G = graph
+        else:
+            G = ox.load_graphml(path) if graphml else ox.graph_from_xml(path, simplify=False)
     except Exception as exc:
         raise InputFileError(
             f"cannot read '{path}' as {'GraphML' if graphml else 'OSM XML'} ({exc}); "
@@ -141,6 +163,8 @@ def _roads_from_graph(path: Path, *, graphml: bool) -> gpd.GeoDataFrame:
         geometry=edges.geometry.values,
         crs=edges.crs,
     )
+    # the same road classes as the .pbf reader (no proposed/construction/abandoned ways)
+    out = out[out["highway"].isin(osm.ROAD_CLASSES)]
     return out.to_crs(WGS84)
 
 
@@ -187,6 +211,8 @@ def read_roads(
     Parameters
     ----------
     path
+        ``'download'`` (fetch the county's roads from OpenStreetMap's Overpass
+        API with osmnx; needs internet), or an
         ``.osm.pbf`` / ``.osm`` extract (read with pyosmium; only ways whose
         ``highway`` is a road or path class, no areas, no proposed/construction/
         abandoned ways), an osmnx ``.graphml`` file (its edges), or a
@@ -217,10 +243,13 @@ def read_roads(
     EmptyInputError
         No road lies within the (buffered) county.
     """
+    bbox = _wgs84_bbox(boundary, buffer_m)
+    if str(path) == "download":
+        roads = _roads_from_graph(None, graphml=False, graph=_download_graph(boundary, buffer_m))
+        return _clip_roads(roads, boundary, bbox, buffer_m, "the OpenStreetMap download")
     p = _existing(
         path, "road", "give an .osm.pbf extract (https://download.geofabrik.de) or a line file"
     )
-    bbox = _wgs84_bbox(boundary, buffer_m)
     name = p.name.lower()
     if osm.is_osm_file(p):
         if name.endswith(".osm") and not _looks_like_xml(p):
@@ -230,6 +259,17 @@ def read_roads(
         roads = _roads_from_graph(p, graphml=True)
     else:
         roads = _roads_from_lines(p, class_column)
+    return _clip_roads(roads, boundary, bbox, buffer_m, f"'{p}'")
+
+
+def _clip_roads(
+    roads: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame | None,
+    bbox: tuple | None,
+    buffer_m: float,
+    source: str,
+) -> gpd.GeoDataFrame:
+    """Clip roads to the buffered county, normalise columns, refuse an empty result."""
     if boundary is not None and len(roads):
         w, s, e, n = bbox  # type: ignore[misc]
         roads = roads.cx[w:e, s:n]
@@ -241,13 +281,13 @@ def read_roads(
     if len(roads) == 0:
         where = " within the county (plus buffer)" if boundary is not None else ""
         raise EmptyInputError(
-            f"'{p}' holds no roads{where}; check the file covers the county or omit roads "
+            f"{source} holds no roads{where}; check the file covers the county or omit roads "
             "to use the straight-line fallback"
         )
     roads = roads.sort_values("id", kind="stable").reset_index(drop=True)
     for col in ("highway", "maxspeed", "name"):  # text or None (not NaN), object dtype
         roads[col] = pd.Series(_objects(roads[col]), index=roads.index, dtype="object")
-    logger.info("%s: %d road lines", p.name, len(roads))
+    logger.info("%s: %d road lines", source, len(roads))
     return gpd.GeoDataFrame(roads[_ROAD_COLUMNS], geometry="geometry", crs=WGS84)
 
 
