@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import struct
 import subprocess
@@ -21,12 +23,50 @@ from coverkit import maps
 
 CHROMIUM = "/usr/bin/chromium"
 
+if not Path(CHROMIUM).exists() and os.environ.get("COVERKIT_REQUIRE_BROWSER") == "1":
+    # CI installs Chromium (.ci/run); there a missing browser is a failure, not a skip.
+    raise RuntimeError("COVERKIT_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(), reason="needs headless Chromium at /usr/bin/chromium"
     ),
 ]
+
+
+def _page_requests(page: Path, folder: Path) -> list[str]:
+    """URLs the page itself asked the network for, from Chromium's NetLog.
+
+    The network is made unreachable (a proxy on a closed loopback port), so any
+    request would fail; Chromium's own background traffic has the initiator
+    "not an origin" and is ignored.
+    """
+    netlog = folder / f"netlog-{page.stem}.json"
+    cmd = [
+        CHROMIUM,
+        *screenshot_map.chromium_args(str(folder / f"profile-net-{page.stem}")),
+        "--proxy-server=127.0.0.1:9",
+        f"--log-net-log={netlog}",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=True)
+    log = json.loads(netlog.read_text(encoding="utf-8"))
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    urls = []
+    for event in log["events"]:
+        params = event.get("params", {})
+        url = params.get("url", "")
+        if (
+            event["type"] == start
+            and url
+            and params.get("initiator") != "not an origin"
+            and not url.startswith(("file:", "data:"))
+        ):
+            urls.append(url)
+    return urls
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +147,20 @@ def test_screenshot_not_blank(saved):
     pixels = _png_pixels(png)
     flat = pixels.reshape(-1, pixels.shape[-1])
     assert len(np.unique(flat, axis=0)) > 20  # many colours: rasters, markers, legend
+
+
+def test_page_makes_no_network_request(saved):
+    path, folder = saved
+    assert _page_requests(path, folder) == []
+
+
+def test_network_check_sees_an_external_script(saved):
+    """Control: the same check catches a page that does load something remote."""
+    _, folder = saved
+    page = folder / "remote.html"
+    page.write_text(
+        '<html><head><script src="https://tiles.example.org/leaflet.js"></script></head>'
+        "<body>x</body></html>",
+        encoding="utf-8",
+    )
+    assert _page_requests(page, folder) == ["https://tiles.example.org/leaflet.js"]
