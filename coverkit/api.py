@@ -20,7 +20,7 @@ from pathlib import Path
 
 from coverkit.config import RunConfig
 from coverkit.errors import OutputError
-from coverkit.plan import CountyPlan, PlanParameters, plan_county
+from coverkit.plan import CountyPlan, PlanParameters, plan_county, read_plan, save_plan
 
 logger = logging.getLogger(__name__)
 
@@ -138,13 +138,8 @@ def run_plan(config: RunConfig | None = None, *, progress: Progress | None = Non
     stage(4)
     map_path, report_dir = output_paths(config, plan.county_name)
     files = dict(save_report(plan, report_dir, include_map=False))
-    try:
-        map_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create the map folder {map_path.parent}: {exc.strerror}; "
-            "choose another folder with --out"
-        ) from exc
+    files["plan"] = save_plan(plan, report_dir)
+    _make_folder(map_path.parent)
     save_map(plan, map_path)
     files["map"] = map_path
     return PlanRun(plan=plan, map_path=map_path, files=files)
@@ -161,6 +156,66 @@ def _site_lines(plan: CountyPlan) -> list[str]:
         f"平均节省 mean saving {row.mean_saved_min:.1f} min for {row.pop_served:,.0f} served"
         for row in sites.itertuples()
     ]
+
+
+def write_map(
+    plan_path: str | Path, *, out: str | Path | None = None, tiles: str | None = None
+) -> Path:
+    """Redraw the map of a finished plan (``coverkit map``).
+
+    Parameters
+    ----------
+    plan_path
+        The report folder of a plan (``outputs/<county>/``) or its ``plan.pickle``.
+    out
+        The HTML file to write; default ``maps/<county>.html``.
+    tiles
+        Optional online base layer (e.g. ``'OpenStreetMap'``); default none, so
+        the map opens offline.
+
+    Returns
+    -------
+    Path
+        The map written.
+    """
+    from coverkit.maps import map_from_plan, save_map
+
+    plan = read_plan(plan_path)
+    target = Path(out) if out else output_paths(RunConfig(), plan.county_name)[0]
+    _make_folder(target.parent)
+    return save_map(map_from_plan(plan, tiles=tiles), target)
+
+
+def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dict[str, Path]:
+    """Rewrite the report files of a finished plan (``coverkit report``).
+
+    Parameters
+    ----------
+    plan_path
+        The report folder of a plan (``outputs/<county>/``) or its ``plan.pickle``.
+    out
+        The folder to write; default: the folder the plan is in.
+
+    Returns
+    -------
+    dict of str to Path
+        The files written.
+    """
+    from coverkit.report import save_report
+
+    plan = read_plan(plan_path)
+    folder = Path(plan_path)
+    folder = Path(out) if out else (folder if folder.is_dir() else folder.parent)
+    return save_report(plan, folder, include_map=False)
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the folder {folder}: {exc.strerror}; choose another with --out"
+        ) from exc
 
 
 def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> str:

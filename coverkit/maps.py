@@ -21,7 +21,6 @@ import math
 import os
 import re
 import struct
-import tempfile
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from coverkit._atomic import atomic_path
 from coverkit.errors import OutputError
 
 if TYPE_CHECKING:
@@ -984,17 +984,8 @@ def save_map(plan_or_map: CountyPlan | folium.Map, path: str | os.PathLike[str])
     if not out.parent.exists():
         raise OutputError(f"folder '{out.parent}' does not exist; create it or choose another path")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; maps are for sharing
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(out) as tmp:
+            tmp.write_text(text, encoding="utf-8", newline="\n")
     except OSError as exc:
         raise OutputError(
             f"cannot write map '{out}' ({exc}); check the path and permissions"

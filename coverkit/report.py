@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from coverkit._atomic import shared_file_mode
 from coverkit.errors import OutputError
 
 if TYPE_CHECKING:
@@ -642,7 +643,7 @@ def save_report(
                 tmp.unlink()  # GDAL must create the GeoPackage itself
             write(tmp)
         result: dict[str, Path] = {}
-        mode = _file_mode()
+        mode = shared_file_mode()
         for key, tmp, final in staged:
             os.chmod(tmp, mode)  # mkstemp makes 0600 files; outputs are for sharing
             os.replace(tmp, final)
@@ -660,13 +661,6 @@ def save_report(
         raise
     logger.info("report written to %s (%d files)", out, len(result))
     return result
-
-
-def _file_mode() -> int:
-    """The mode a plain ``open()`` would give a new file under the current umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _cleanup(staged: list[tuple[str, Path, Path]]) -> None:

@@ -119,3 +119,26 @@ def test_cli_missing_population_file_is_one_line(tmp_path, capsys):
     assert "nope.tif" in errors[0]
     assert "Traceback" not in err
     assert not (tmp_path / "maps").exists()
+
+
+def test_map_and_report_commands_redraw_a_finished_plan(ngazidja, tmp_path, capsys):
+    _, out = ngazidja
+    folder = out / "outputs" / "Ngazidja"
+    assert (folder / "plan.pickle").is_file()
+    redrawn = tmp_path / "again.html"
+    assert main(["map", str(folder), "--out", str(redrawn)]) == 0
+    assert redrawn.read_bytes() == (out / "maps" / "Ngazidja.html").read_bytes()
+    assert main(["report", str(folder / "plan.pickle"), "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "report.md").read_bytes() == (folder / "report.md").read_bytes()
+    assert "Report" in capsys.readouterr().out
+
+
+def test_map_command_refuses_a_file_that_is_not_a_plan(tmp_path, capsys):
+    import pickle
+
+    fake = tmp_path / "plan.pickle"
+    fake.write_bytes(pickle.dumps({"plan": "nope"}))
+    assert main(["map", str(fake)]) == 2
+    assert "is not a coverkit plan file" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "run `coverkit plan` first" in capsys.readouterr().err

@@ -166,6 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
     )
     plan.add_argument("--data-dir", metavar="DIR", help="folder of the embedded data (data/)")
+
+    map_cmd = sub.add_parser(
+        "map",
+        help="redraw the map of a finished plan (地图)",
+        description="Redraw the offline HTML map of a plan written by `coverkit plan`.",
+    )
+    map_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan.pickle")
+    map_cmd.add_argument("--out", metavar="FILE", help="HTML file (default maps/<county>.html)")
+    map_cmd.add_argument(
+        "--tiles",
+        metavar="NAME",
+        help="add an online base layer, e.g. OpenStreetMap (default: none, fully offline)",
+    )
+    report_cmd = sub.add_parser(
+        "report",
+        help="rewrite the report of a finished plan (报告)",
+        description="Rewrite report.md/.html, plan.xlsx, CSVs, plan.gpkg and GeoTIFFs of a plan.",
+    )
+    report_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan.pickle")
+    report_cmd.add_argument("--out", metavar="DIR", help="folder (default: the plan's folder)")
     return parser
 
 
@@ -245,6 +265,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _logging_to_stderr(args.verbose, args.quiet):
             if args.command == "plan":
                 return _run_plan(args)
+            if args.command == "map":
+                from coverkit.api import write_map
+
+                path = write_map(args.plan, out=args.out, tiles=args.tiles)
+                print(f"地图 Map: {path}")
+                return 0
+            if args.command == "report":
+                from coverkit.api import write_report
+
+                files = write_report(args.plan, out=args.out)
+                print(f"报告 Report: {next(iter(files.values())).parent} ({len(files)} files)")
+                return 0
     except CoverkitError as exc:
         message = " ".join(str(exc).split())
         print(f"coverkit: error: {message}", file=sys.stderr)
