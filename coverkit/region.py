@@ -853,7 +853,14 @@ def load_county(
         fac, mapping = classify_facilities(feats.reset_index(drop=True), fcfg)
     else:
         fac = _user_facilities(fac_source, coords, notes)
-        fac = fac[shapely.intersects(island.buffer(0.005), np.asarray(fac.geometry.values))]
+        inside = shapely.intersects(island.buffer(0.005), np.asarray(fac.geometry.values))
+        if not inside.all():
+            notes.append(
+                f"facilities: {int((~inside).sum())} of {len(fac)} facilities in "
+                f"{Path(fac_source).name} lie outside {c['name']} and were left out; check "
+                "their coordinates and --coords"
+            )
+        fac = fac[inside]
         mapping = None
     fac = _promote_hospital(
         fac.reset_index(drop=True),
@@ -917,7 +924,15 @@ def load_county(
     vcfg = cfg.get("villages", {})
     if villages is not None and not osm.is_osm_file(villages):
         vil = _user_villages(villages, coords, fac, vcfg)
-        vil = vil[shapely.intersects(island.buffer(0.01), np.asarray(vil.geometry.values))]
+        inside = shapely.intersects(island.buffer(0.01), np.asarray(vil.geometry.values))
+        if not inside.all():
+            dropped = vil.loc[~inside, "name"].astype(str).tolist()
+            notes.append(
+                f"villages: {len(dropped)} of {len(vil)} villages in {Path(villages).name} lie "
+                f"outside {c['name']} and were left out ({', '.join(dropped[:5])}"
+                f"{', …' if len(dropped) > 5 else ''}); check their coordinates and --coords"
+            )
+        vil = vil[inside]
     else:
         vplaces = places if villages is None else _places(Path(villages), bbox, place_kinds)
         vil = _villages(vplaces, island, fac, vcfg)

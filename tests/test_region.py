@@ -346,3 +346,19 @@ def test_merging_partitions_the_kept_features(rows):
     n_kept = int(mapping.loc[~mapping["tier"].isin(["drop", ""]), "features"].sum())
     assert n_kept == len(members)
     assert mapping.set_index("rule_id").loc["merged-duplicates", "features"] == n_kept - len(fac)
+
+
+def test_villages_outside_the_county_are_counted_not_kept(tmp_path):
+    table = tmp_path / "villages.csv"
+    table.write_text(
+        "村名,经度,纬度,人口,卫生室\n"
+        "Fomboni A,43.7420,-12.2820,1200,标准\n"
+        "Nioumachoua,43.7100,-12.3600,800,无\n"
+        "Moroni (wrong island),43.2550,-11.6980,500,无\n",
+        encoding="utf-8",
+    )
+    county = load_county("comoros", county="Mwali", villages=str(table))
+    assert list(county.villages["name"]) == ["Fomboni A", "Nioumachoua"]
+    note = next(n for n in county.notes if "outside Mwali" in n)
+    assert "1 of 3 villages in villages.csv" in note
+    assert "Moroni (wrong island)" in note
