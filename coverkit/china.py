@@ -49,6 +49,7 @@ import shapely
 from coverkit import io, settings
 from coverkit.crs import WGS84, gcj02_to_wgs84, metric_crs, to_wgs84
 from coverkit.errors import EmptyInputError, InputFileError, InvalidValueError
+from coverkit.region import FACILITY_COLUMNS
 
 if TYPE_CHECKING:
     from coverkit.region import CountyInputs
@@ -524,18 +525,7 @@ def seat_from_county(
 
 # --------------------------------------------------------------------------- facilities
 
-_FACILITY_COLUMNS = [
-    "id",
-    "name",
-    "tier",
-    "is_central",
-    "meets_standard",
-    "assumed",
-    "township",
-    "mapping_rule",
-    "source",
-    "geometry",
-]
+_FACILITY_COLUMNS = FACILITY_COLUMNS
 
 
 def facilities_from_township_centres(

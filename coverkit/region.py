@@ -103,6 +103,21 @@ TIER_ALIASES: dict[str, tuple[str, bool]] = {
 }
 
 
+#: Columns of ``CountyInputs.facilities``, in order.
+FACILITY_COLUMNS: list[str] = [
+    "id",
+    "name",
+    "tier",
+    "is_central",
+    "meets_standard",
+    "assumed",
+    "township",
+    "mapping_rule",
+    "source",
+    "geometry",
+]
+
+
 @dataclass(frozen=True)
 class CountyInputs:
     """Everything the pipeline needs for one county, all in EPSG:4326.
@@ -952,20 +967,7 @@ def load_county(
         given = vil.pop("given_township")
         vil["township"] = np.where(pd.notna(given), given, vil["township"])
     vil = vil[["id", "name", "township", "population", "clinic", "geometry"]]
-    fac = fac[
-        [
-            "id",
-            "name",
-            "tier",
-            "is_central",
-            "meets_standard",
-            "assumed",
-            "township",
-            "mapping_rule",
-            "source",
-            "geometry",
-        ]
-    ].reset_index(drop=True)
+    fac = fac[FACILITY_COLUMNS].reset_index(drop=True)
     counts = fac["tier"].value_counts()
     notes.append(
         "facilities: "

@@ -24,6 +24,7 @@ import pandas as pd
 
 from coverkit._atomic import shared_file_mode
 from coverkit.errors import OutputError
+from coverkit.surface import NODATA_MIN
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 #: Value written for unreachable cells in the travel-time GeoTIFFs.
 UNREACHABLE_MIN = 99999.0
 #: GeoTIFF nodata (cells outside the county).
-TIFF_NODATA = -9999.0
+TIFF_NODATA = NODATA_MIN  # the travel-time GeoTIFFs' nodata (coverkit.surface)
 #: Float format of CSV files (stable across runs and platforms).
 CSV_FLOAT_FORMAT = "%.10g"
 
@@ -538,29 +539,9 @@ def _write_gpkg(plan: CountyPlan, path: Path) -> list[str]:
 
 
 def _write_tif(plan: CountyPlan, minutes: np.ndarray, path: Path) -> None:
-    import rasterio
+    from coverkit.surface import save_travel_time_raster
 
-    grid = plan.population
-    arr = np.asarray(minutes, dtype="float64")
-    out = np.where(np.isnan(arr), TIFF_NODATA, np.where(np.isinf(arr), UNREACHABLE_MIN, arr))
-    profile = {
-        "driver": "GTiff",
-        "height": arr.shape[0],
-        "width": arr.shape[1],
-        "count": 1,
-        "dtype": "float32",
-        "crs": grid.crs,
-        "transform": grid.transform,
-        "nodata": TIFF_NODATA,
-        "compress": "deflate",
-    }
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(out.astype("float32"), 1)
-        dst.update_tags(
-            units="minutes",
-            unreachable_value=str(UNREACHABLE_MIN),
-            description="travel time to the nearest county-level facility",
-        )
+    save_travel_time_raster(path, minutes, plan.population, unreachable_min=UNREACHABLE_MIN)
 
 
 def save_report(

@@ -10,8 +10,6 @@ other functions turn those rasters into polygons and tables.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +22,7 @@ from pyproj import Transformer
 from rasterio import features
 
 from coverkit import settings
+from coverkit._atomic import atomic_path
 from coverkit.errors import InvalidValueError, MissingColumnError, OutputError
 from coverkit.network import RoadNetwork, travel_times_to_nearest
 
@@ -182,26 +181,27 @@ def save_travel_time_raster(
     arr[np.isnan(arr)] = NODATA_MIN
     if not out.parent.is_dir():
         raise OutputError(f"folder '{out.parent}' does not exist; create it or choose another path")
-    fd, tmp = tempfile.mkstemp(suffix=".tif", prefix=f".{out.stem}.", dir=out.parent)
-    os.close(fd)
+    profile = {
+        "driver": "GTiff",
+        "height": arr.shape[0],
+        "width": arr.shape[1],
+        "count": 1,
+        "dtype": "float32",
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": NODATA_MIN,
+        "compress": "deflate",
+    }
     try:
-        profile = {
-            "driver": "GTiff",
-            "height": arr.shape[0],
-            "width": arr.shape[1],
-            "count": 1,
-            "dtype": "float32",
-            "crs": grid.crs,
-            "transform": grid.transform,
-            "nodata": NODATA_MIN,
-            "compress": "deflate",
-        }
-        with rasterio.open(tmp, "w", **profile) as dst:
+        with atomic_path(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             dst.write(arr, 1)
             dst.set_band_description(1, "travel time to nearest facility (min)")
-        os.replace(tmp, out)
+            dst.update_tags(
+                units="minutes",
+                unreachable_value=str(unreachable_min),
+                description="travel time to the nearest facility",
+            )
     except (OSError, rasterio.errors.RasterioError) as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"cannot write '{out}' ({exc}); check the path and free space") from exc
     logger.info("wrote %s", out)
     return out
