@@ -432,6 +432,7 @@ def plan_county(
     catch = _label_catchments(catch, fac, county_ids)
     iso = _both_isochrones(grid, time_before, time_after, params.thresholds_min)
     subcentres = _subcentre_rows(sites_table, candidates)
+    subcentres["townships"] = _catchment_townships(subcentres, catch, inputs.townships, metric)
 
     # --- 4. villages -------------------------------------------------------------------
     stage(3)
@@ -551,6 +552,35 @@ def _subcentre_rows(sites: pd.DataFrame, candidates: gpd.GeoDataFrame) -> gpd.Ge
     extra = [c for c in ("name", "township", "is_central", "assumed", "geometry") if c in cands]
     merged = sites.merge(cands[["id", *extra]], on="id", how="left")
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=candidates.crs)
+
+
+def _catchment_townships(
+    sites: gpd.GeoDataFrame,
+    catch: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    metric: Any,
+    *,
+    min_share: float = 0.05,
+) -> list[str]:
+    """Townships each chosen site's catchment covers (at least ``min_share`` of their area).
+
+    Returns one ``'; '``-joined string of township names per row of ``sites``.
+    """
+    if len(sites) == 0 or len(catch) == 0 or len(townships) == 0:
+        return [""] * len(sites)
+    c = catch.to_crs(metric).set_index("facility_id")
+    t = townships.to_crs(metric)
+    t_area = t.geometry.area.to_numpy()
+    out = []
+    for site_id in sites["id"].astype(str):
+        if site_id not in c.index:
+            out.append("")
+            continue
+        overlap = t.geometry.intersection(c.geometry.loc[site_id]).area.to_numpy()
+        share = overlap / t_area
+        names = t["name"].astype(str).to_numpy()[share >= min_share]
+        out.append("; ".join(names))
+    return out
 
 
 def _village_service(
