@@ -146,10 +146,12 @@ def _note(notes: list[str], message: str) -> None:
 
 
 def _xy(gdf: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
-    """x, y of point geometries in ``crs`` as an (n, 2) array."""
+    """x, y of the features in ``crs`` as an (n, 2) array (polygons: a point inside)."""
     import numpy as np
 
     pts = gdf.to_crs(crs).geometry
+    if not (pts.geom_type == "Point").all():
+        pts = pts.representative_point()
     return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
 
 

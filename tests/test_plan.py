@@ -14,7 +14,8 @@ from rasterio.features import geometry_mask
 from coverkit.api import run_plan
 from coverkit.cli.main import main
 from coverkit.config import RunConfig
-from coverkit.region import default_data_dir
+from coverkit.plan import PlanParameters, plan_county
+from coverkit.region import default_data_dir, load_county
 
 pytestmark = pytest.mark.slow
 
@@ -142,3 +143,19 @@ def test_map_command_refuses_a_file_that_is_not_a_plan(tmp_path, capsys):
     assert "is not a coverkit plan file" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "run `coverkit plan` first" in capsys.readouterr().err
+
+
+def test_polygon_villages_get_zonal_population_and_a_mode():
+    import dataclasses
+
+    county = load_county("comoros", county="Mwali")
+    villages = county.villages.copy()
+    villages["geometry"] = villages.to_crs(32738).buffer(300).to_crs(4326)
+    plan = plan_county(dataclasses.replace(county, villages=villages), params=PlanParameters())
+    vil = plan.villages
+    assert (vil.geom_type == "Polygon").all()
+    assert vil["population_estimated"].all()
+    # a 300 m disc holds at most the population of the cells whose centres it covers
+    assert (vil["population"] > 0).all()
+    assert vil["population"].sum() <= plan.population.total
+    assert set(vil["mode"]) <= {"fixed", "joint", "rotation", "stationed"}
