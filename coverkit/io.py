@@ -212,7 +212,8 @@ def read_roads(
     ----------
     path
         ``'download'`` (fetch the county's roads from OpenStreetMap's Overpass
-        API with osmnx; needs internet), or an
+        API with osmnx; needs internet), ``'none'`` (no roads: the plan then
+        estimates travel times from straight lines, labelled as estimated), or an
         ``.osm.pbf`` / ``.osm`` extract (read with pyosmium; only ways whose
         ``highway`` is a road or path class, no areas, no proposed/construction/
         abandoned ways), an osmnx ``.graphml`` file (its edges), or a
@@ -243,6 +244,9 @@ def read_roads(
     EmptyInputError
         No road lies within the (buffered) county.
     """
+    if str(path) == "none":  # the documented straight-line fallback (estimated times)
+        logger.warning("roads='none': travel times will be estimated from straight lines")
+        return gpd.GeoDataFrame({c: [] for c in _ROAD_COLUMNS[:-1]}, geometry=[], crs=WGS84)
     bbox = _wgs84_bbox(boundary, buffer_m)
     if str(path) == "download":
         roads = _roads_from_graph(None, graphml=False, graph=_download_graph(boundary, buffer_m))

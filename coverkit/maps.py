@@ -871,7 +871,13 @@ def _title_html(plan: CountyPlan) -> str:
         f"<b>{_esc(plan.county_name)} 县域医疗卫生次中心规划</b><br>"
         f"Sub-centre plan for {_esc(plan.county_name)} ({_esc(plan.county_id)}) — "
         f"T = {_fmt(params.threshold_min)} min, p = {_esc(p)}<br>"
-        f"次中心 sub-centres: {subs}</div>"
+        f"次中心 sub-centres: {subs}"
+        + (
+            "<br><b>出行时间为估算值（无道路数据）Travel times ESTIMATED: no road network</b>"
+            if (plan.summary or {}).get("travel_times_estimated")
+            else ""
+        )
+        + "</div>"
     )
 
 

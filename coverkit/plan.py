@@ -108,6 +108,10 @@ class CountyPlan:
         Groups of villages without a clinic that could share one new clinic.
     facility_mapping
         How source facilities were mapped onto the tiers (rule, counts).
+    reach
+        Population and share within each threshold per township and for the
+        county, before and after: ``scenario, zone, population,
+        population_within_<T>min, share_within_<T>min, population_unreachable``.
     """
 
     county_id: str
@@ -137,6 +141,7 @@ class CountyPlan:
     rotation_shortfall: pd.DataFrame | None = None
     shared_clinics: pd.DataFrame | None = None
     facility_mapping: pd.DataFrame | None = None
+    reach: pd.DataFrame | None = None
 
 
 def _note(notes: list[str], message: str) -> None:
@@ -291,7 +296,7 @@ def plan_county(
 
     from coverkit import siting, surface
     from coverkit.crs import metric_crs
-    from coverkit.network import network_from_roads, od_matrix
+    from coverkit.network import network_from_roads
 
     params = params or PlanParameters()
     notes: list[str] = list(inputs.notes)
@@ -306,7 +311,17 @@ def plan_county(
     grid = inputs.population
     metric = metric_crs(inputs.boundary)
     boundary_m = inputs.boundary.to_crs(metric)
-    net = network_from_roads(inputs.roads, crs=metric)
+    estimated = len(inputs.roads) == 0
+    if estimated:
+        net = None
+        _note(
+            notes,
+            "no road network: travel times are ESTIMATED from straight-line distance × "
+            f"{settings.circuity_factor:g} (detour ratio) at {settings.fallback_speed_kph:g} km/h "
+            "(估算值); give --roads for real road travel times",
+        )
+    else:
+        net = network_from_roads(inputs.roads, crs=metric)
     rows, cols, gx, gy = surface.mask_cell_centres(grid)
     from pyproj import Transformer
 
@@ -336,7 +351,7 @@ def plan_county(
             _xy(candidates, metric) if len(candidates) else np.zeros((0, 2)),
         ]
     )
-    od = od_matrix(net, cell_xy, sites_xy, walk_speed_kph=params.walk_speed_kph)
+    od = _od(net, cell_xy, sites_xy, walk_speed_kph=params.walk_speed_kph)
     if n_h:
         baseline = od[:, :n_h].min(axis=1)
         nearest_h = od[:, :n_h].argmin(axis=1)
@@ -433,6 +448,7 @@ def plan_county(
     catch = surface.catchments(grid, nearest_raster, county_ids)
     catch = _label_catchments(catch, fac, county_ids)
     iso = _both_isochrones(grid, time_before, time_after, params.thresholds_min)
+    reach = _reach_table(grid, time_before, time_after, params.thresholds_min, inputs.townships)
     subcentres = _subcentre_rows(sites_table, candidates)
     subcentres["townships"] = _catchment_townships(subcentres, catch, inputs.townships, metric)
 
@@ -461,6 +477,7 @@ def plan_county(
         "villages_by_mode": {str(k): int(v) for k, v in vil["mode"].value_counts().items()},
         "n_candidates": len(candidates),
         "n_county_hospitals": n_h,
+        "travel_times_estimated": estimated,
     }
     return CountyPlan(
         county_id=inputs.county_id,
@@ -490,7 +507,17 @@ def plan_county(
         rotation_shortfall=shortfall,
         shared_clinics=shared,
         facility_mapping=inputs.facility_mapping,
+        reach=reach,
     )
+
+
+def _od(net: Any, origins_xy: np.ndarray, destinations_xy: np.ndarray, **kwargs: Any) -> np.ndarray:
+    """Door-to-door minutes on the road network, or the straight-line estimate without one."""
+    from coverkit.network import od_matrix, od_matrix_euclidean
+
+    if net is None:
+        return od_matrix_euclidean(origins_xy, destinations_xy)
+    return od_matrix(net, origins_xy, destinations_xy, **kwargs)
 
 
 def _raster(
@@ -521,6 +548,29 @@ def _label_catchments(
     subs = set(county_ids) - set(info.index[info["tier"] == "county_hospital"])
     catch.loc[catch["facility_id"].isin(subs), "tier"] = "subcentre"
     return catch
+
+
+def _reach_table(
+    grid: PopulationGrid,
+    time_before: np.ndarray,
+    time_after: np.ndarray,
+    thresholds: tuple[float, ...],
+    townships: gpd.GeoDataFrame,
+) -> pd.DataFrame:
+    """Population within each threshold per township and for the county, before and after."""
+    import pandas as pd
+
+    from coverkit import surface
+
+    zones = townships if len(townships) else None
+    parts = [
+        surface.population_within(
+            grid, raster, thresholds_min=thresholds, zones=zones, zone_id_col="name"
+        ).assign(scenario=name)
+        for name, raster in (("before", time_before), ("after", time_after))
+    ]
+    table = pd.concat(parts, ignore_index=True)
+    return table[["scenario", *[c for c in table.columns if c != "scenario"]]]
 
 
 def _both_isochrones(
@@ -592,15 +642,14 @@ def _village_service(
     import numpy as np
 
     from coverkit import villages
-    from coverkit.network import od_matrix
 
     fac = inputs.facilities
     vil = villages.estimate_village_population(inputs.villages, grid, townships=inputs.townships)
     vxy = _xy(vil, metric)
-    v2v = od_matrix(net, vxy, vxy)
+    v2v = _od(net, vxy, vxy)
     centres = fac[fac["tier"] == "township_centre"]
     if len(centres):
-        v2c = od_matrix(net, vxy, _xy(centres, metric))
+        v2c = _od(net, vxy, _xy(centres, metric))
         own = _own_centre(vil, centres, v2c)
         centre_min = v2c[np.arange(len(vil)), own]
         centre_ids = centres["id"].astype(str).to_numpy()[own]

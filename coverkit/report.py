@@ -53,6 +53,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "rotation_shortfall": ("巡诊人力缺口", "rotation_shortfall"),
     "shared_clinics": ("共建村卫生室", "shared_clinics"),
     "facility_mapping": ("机构分级映射", "facility_mapping"),
+    "reach": ("乡镇可及人口", "reach"),
 }
 #: GeoPackage layers (plan attribute → layer name).
 GPKG_LAYERS: tuple[str, ...] = (
@@ -275,6 +276,15 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         ),
         ("h2", "概要 Summary"),
     ]
+    if s.get("travel_times_estimated"):
+        blocks.insert(
+            2,
+            (
+                "p",
+                "出行时间为估算值 Travel times are ESTIMATED: no road network was given; "
+                "straight-line distance × detour ratio at a fixed speed.",
+            ),
+        )
     items = [
         f"常住人口（栅格） Population (raster): {_people(total)}",
         f"拟建次中心 Proposed sub-centres: {'、'.join(map(str, names or [])) or '无 none'}",
@@ -305,6 +315,8 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         ("h2", "覆盖 Coverage by threshold × p"),
         ("p", "p = 0：仅现有县级医院 existing county hospitals only."),
         ("table", _coverage_pivot(tables["coverage"])),
+        ("h3", "各乡镇阈值内人口 Population within each threshold by township (before / after)"),
+        ("table", tables["reach"]),
         ("h2", "村服务方式 Village service modes"),
         ("table", modes),
         ("h3", "村清单 Villages"),

@@ -323,6 +323,10 @@ def make_plan() -> CountyPlan:
         shared_clinics=pd.DataFrame(
             {"group": [1], "villages": ["V5;V6"], "population": [900.0], "host": ["V5"]}
         ),
+        reach=pd.DataFrame(
+            {"scenario": ["before", "after"], "zone": ["county", "county"],
+             "population": [7700.0, 7700.0], "population_within_30min": [3000.0, 5600.0]}
+        ),
         facility_mapping=pd.DataFrame(
             {"rule_id": ["name-hospital", "assumed"], "tier": ["county_hospital", "village_clinic"],
              "facilities": [1, 2]}

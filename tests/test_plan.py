@@ -159,3 +159,31 @@ def test_polygon_villages_get_zonal_population_and_a_mode():
     assert (vil["population"] > 0).all()
     assert vil["population"].sum() <= plan.population.total
     assert set(vil["mode"]) <= {"fixed", "joint", "rotation", "stationed"}
+
+
+def test_without_roads_times_are_estimated_and_labelled(tmp_path):
+    run = run_plan(RunConfig(county="Mwali", roads="none", out=str(tmp_path)))
+    plan = run.plan
+    assert plan.summary["travel_times_estimated"] is True
+    assert any("ESTIMATED" in n for n in plan.notes)
+    html = run.map_path.read_text(encoding="utf-8")
+    assert "Travel times ESTIMATED" in html
+    assert "ESTIMATED" in (tmp_path / "outputs" / "Mwali" / "report.md").read_text("utf-8")
+    # straight line × 1.35 at 30 km/h: a cell 1 km from the hospital is 2.7 min away
+    finite = plan.time_before_min[np.isfinite(plan.time_before_min)]
+    assert finite.min() >= 0
+    assert plan.summary["within_after"] >= plan.summary["within_before"]
+
+
+def test_reach_table_by_township_adds_up(ngazidja):
+    plan = ngazidja[0].plan
+    reach = plan.reach
+    T = plan.params.threshold_min
+    col = f"population_within_{T:g}min"
+    for scenario, key in (("before", "within_before"), ("after", "within_after")):
+        rows = reach[reach["scenario"] == scenario]
+        county = rows[rows["zone"] == "county"].iloc[0]
+        assert county[col] == pytest.approx(plan.summary[key], rel=1e-9)
+        assert rows[rows["zone"] != "county"]["population"].sum() == pytest.approx(
+            county["population"], rel=1e-6
+        )

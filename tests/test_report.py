@@ -27,6 +27,7 @@ CSV_NAMES = [
     "rotation_shortfall.csv",
     "shared_clinics.csv",
     "facility_mapping.csv",
+    "reach.csv",
 ]
 
 
@@ -75,6 +76,7 @@ def test_xlsx_sheets(out, plan):
         "巡诊人力缺口 rotation_shortfall",
         "共建村卫生室 shared_clinics",
         "机构分级映射 facility_mapping",
+        "乡镇可及人口 reach",
     ]
     rows = list(wb["村 villages"].iter_rows(values_only=True))
     wb.close()

@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--roads",
         metavar="FILE",
         help="road network: .osm.pbf, .osm, .graphml, or GPKG/SHP lines (道路网络); "
-        "'download' fetches it with osmnx when online",
+        "'download' fetches it with osmnx when online; 'none' estimates travel times "
+        "from straight lines (估算, labelled as estimated)",
     )
     plan.add_argument(
         "--facilities",
