@@ -6,13 +6,13 @@ Run from the repository root::
     python benchmarks/siting.py --quick    # pmed1-5 and a smaller synthetic county
 
 For each OR-Library instance pmed1-10 (every vertex a demand point and a
-candidate, weight 1) and for a synthetic county-like matrix (~5,000
-population cells x 30 township centres, travel minutes, two county
-hospitals as the baseline), it times spopt's ``PMedian`` / ``MCLP`` and
-coverkit's ``PMedian`` / ``MCLP`` in one run, checks that the objectives are
-equal and prints the times and the ratio. spopt and pulp are needed for the
-comparison only (``pip install spopt pulp``); without them only coverkit is
-timed, with a message.
+candidate, weight 1) and for synthetic county-like matrices (~5,000
+population cells x 30 township centres, and the county scale: 120,000 cells
+x 20 centres; travel minutes, two county hospitals as the baseline), it
+times spopt's ``PMedian`` / ``MCLP`` and coverkit's ``PMedian`` / ``MCLP`` in
+one run, checks that the objectives are equal and prints the times and the
+ratio. spopt and pulp are needed for the comparison only (``pip install spopt
+pulp``); without them only coverkit is timed, with a message.
 
 spopt's p-median has no notion of existing facilities, so for the county
 case the baseline is passed to both as an extra candidate column that is
@@ -93,6 +93,9 @@ def _instance(name: str, n_cells: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if name.startswith("pmed"):
         dist, p = read_pmed(ORLIB / f"{name}.txt")
         return dist, np.ones(dist.shape[0]), None, p
+    if name == "county20":  # the county-scale case: ~120,000 cells x 20 centres
+        cost, pop, base = synthetic_county(n_cells, 20, seed=1)
+        return cost, pop, base, 0
     cost, pop, base = synthetic_county(n_cells)
     return cost, pop, base, 0
 
@@ -165,8 +168,8 @@ def compare(
             method=method, tie_break=False
         )
     t_ck = time.perf_counter() - t0
-    label = f"{name} {kind}{'' if kind == 'pmedian' else f' T={T:g}'} [{method}]"
-    line = f"{label:<34} p={p:<3} coverkit {t_ck:8.2f} s"
+    label = f"{name} {kind}{'' if kind == 'pmedian' else f' T={T:g}'} [{ck.method}]"
+    line = f"{label:<38} p={p:<3} coverkit {t_ck:8.2f} s"
     if not spopt or _spopt() is None:
         print(f"{line}  obj {ck.objective:.1f}", flush=True)
         return
@@ -191,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wall", type=float, default=600.0, help="kill a spopt run after this many seconds"
     )
+    parser.add_argument(
+        "--big-wall", type=float, default=120.0, help="spopt cap on the 120,000-cell case"
+    )
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -213,8 +219,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     for kind in ("pmedian", "mclp"):
         for p in (1, 2, 3):
-            compare(kind, "county", n_cells, p, method="mip", spopt=False)
+            compare(kind, "county", n_cells, p, method="enumerate", spopt=False)
             compare(kind, "county", n_cells, p, wall_s=args.wall)
+    if args.quick:
+        return 0
+    big = 120_000
+    print(
+        f"== county scale: {big} cells x 20 candidates, 2 hospitals as baseline "
+        f"(spopt killed after {args.big_wall:.0f} s)",
+        flush=True,
+    )
+    for kind in ("pmedian", "mclp"):
+        for p in (1, 2):
+            compare(kind, "county20", big, p, method="enumerate", spopt=False)
+            compare(kind, "county20", big, p, wall_s=args.big_wall)
     return 0
 
 

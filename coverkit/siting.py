@@ -13,11 +13,16 @@ county-level facility (the county hospitals, which stay open). After the plan,
 county-level care is the existing facilities plus the chosen sites, so the
 time of ``i`` is ``min(baseline_min[i], min_{j in S} cost[i, j])``.
 
-The models are solved exactly: with HiGHS (``highspy`` for the Benders
-p-median, :func:`scipy.optimize.milp` for the covering models) or, when the
-number of candidate sets is small (a county's tens of candidates and p <= 3),
-by vectorised enumeration of every set (``method='auto'``, the default). The
-result reports the status and the MIP gap; a run that is not proven optimal
+The models are solved exactly with HiGHS (:func:`scipy.optimize.milp`). The
+radius formulation is aggregated by distinct candidate *sets*: the 100,000+
+population cells of a county share a few hundred sets of "candidates nearer
+than the next level", so the MIP has a few hundred continuous variables and
+solves in hundredths of a second (:func:`_set_model`). Instances where the
+sets barely merge (the OR-Library ones) use a Benders decomposition
+(``highspy``). ``method='enumerate'`` evaluates every set of sites instead;
+``method='auto'`` (the default) uses the MIP and enumerates only when the
+aggregated model is large and enumeration is cheap. The result reports the
+method, the status and the MIP gap; a run that is not proven optimal
 raises :class:`~coverkit.errors.SolverError` unless the caller accepts it
 (``accept_suboptimal=True``).
 
@@ -132,6 +137,9 @@ class SitingResult:
         Number of sites asked for.
     unreached_population
         Population with no finite travel time to existing ∪ chosen facilities.
+    method
+        How it was solved: ``'mip'`` (HiGHS; ``status`` and ``gap`` are
+        HiGHS's) or ``'enumerate'`` (every set evaluated; gap 0).
     """
 
     selected: tuple[int, ...]
@@ -146,6 +154,7 @@ class SitingResult:
     objective_name: str
     p: int = 0
     unreached_population: float = 0.0
+    method: str = "mip"
 
 
 # ---------------------------------------------------------------------------------------
@@ -426,105 +435,207 @@ def _milp(
 
 
 def _aggregate(rows: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Unique rows of ``[rows | extra...]`` and the inverse index."""
+    """Unique rows of ``[rows | extra...]`` and the inverse index.
+
+    0/1 ``int8`` rows alone (coverage patterns) are packed into bitmask words
+    first, which makes ``np.unique`` one sort of integers; the unique rows then
+    come in the order of their keys.
+    """
+    if not extra and rows.dtype == np.int8 and rows.ndim == 2 and rows.shape[0]:
+        packed = np.packbits(rows.astype(bool), axis=1)
+        width = -(-packed.shape[1] // 8) * 8
+        packed = np.pad(packed, ((0, 0), (0, width - packed.shape[1])))
+        keys = np.ascontiguousarray(packed).view(np.uint64)
+        if keys.shape[1] == 1:
+            _, first, inverse = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        return rows[first], inverse.reshape(-1)
     key = np.column_stack([rows, *[e.reshape(-1, 1) for e in extra]])
     uniq, inverse = np.unique(key, axis=0, return_inverse=True)
     return uniq, inverse.reshape(-1)
 
 
 @dataclass(frozen=True)
-class _Levels:
-    """The radius ("cumulative") formulation of one p-median-type model."""
+class _SetModel:
+    """Radius formulation aggregated by distinct candidate sets.
+
+    One ``z_S`` per distinct set ``S`` of candidates (a prefix of some demand
+    row's sorted order, ties grouped, capped by the row's baseline):
+    ``z_S >= z_{S'} - sum_{j in S \\ S'} y_j`` with ``S'`` the previous set of
+    a row that has ``S`` (``z_S + sum_{j in S} y_j >= 1`` for a first set).
+    The objective is ``const + z_cost @ z``.
+    """
 
     n_y: int
-    z_row: np.ndarray  # demand (aggregated) of each z variable
-    z_level: np.ndarray  # level index k of each z variable
-    z_value: np.ndarray  # D^k of each z variable
-    z_cost: np.ndarray  # objective coefficient (weight x (D^{k+1} - D^k)), 0 when D^{k+1}=inf
-    z_ub: np.ndarray  # 0 where fixed by the p-truncation, else 1
-    A: Any  # (n_z + 1) x (n_y + n_z) sparse
-    lb: np.ndarray
-    ub: np.ndarray
-    w: np.ndarray  # aggregated weights
-    b: np.ndarray  # aggregated baselines
+    z_cost: np.ndarray  # summed w_i (D_i^{k+1} - D_i^k) of every set
+    const: float  # sum_i w_i D_i^1 (or w_i cap_i for rows no candidate improves)
+    rows: np.ndarray  # constraint row of each non-zero
+    cols: np.ndarray  # column (0..n_y-1: y, n_y..: z) of each non-zero
+    vals: np.ndarray
+    lb: np.ndarray  # per set constraint (1 for a first set, else 0)
+    n_levels: int  # z variables before aggregation (demand row x level)
+
+    @property
+    def n_z(self) -> int:
+        return int(self.z_cost.size)
 
 
-def _levels(E: np.ndarray, b: np.ndarray, w: np.ndarray, usable: np.ndarray, p: int) -> _Levels:
-    """Build the radius formulation (Elloumi 2010) on effective costs ``E`` capped by ``b``."""
-    from scipy import sparse
+def _set_keys(order: np.ndarray, ri: np.ndarray, pos: np.ndarray, m: int) -> np.ndarray:
+    """Bitmask words (63 candidates per int64 word) of ``{order[r, :k+1]}`` at ``(ri, pos)``."""
+    n_words = max(1, -(-m // 63))
+    keys = np.empty((ri.size, n_words), dtype=np.int64)
+    for word in range(n_words):
+        shift = order - 63 * word
+        inside = (shift >= 0) & (shift < 63)
+        bits = np.where(inside, np.left_shift(np.int64(1), np.clip(shift, 0, 62)), np.int64(0))
+        keys[:, word] = np.bitwise_or.accumulate(bits, axis=1)[ri, pos]
+    return keys
 
+
+def _set_model(
+    E: np.ndarray, cap: np.ndarray, w: np.ndarray, p: int, *, aggregate: bool = True
+) -> _SetModel:
+    """Build the set-aggregated radius formulation.
+
+    ``E``: rows x candidates minutes (only choosable candidates; ``inf`` =
+    unreachable); ``cap``: finite minutes of each row when no chosen site is
+    nearer (the baseline); ``w``: row weights. With ``aggregate=False`` every
+    (row, level) keeps its own ``z`` (the classical form, for tests).
+    """
     m = E.shape[1]
-    E = np.where(usable[None, :], E, np.inf)
     order = np.argsort(E, axis=1, kind="stable")
     S = np.take_along_axis(E, order, axis=1)
-    below = b[:, None] > S
-    newlvl = np.ones_like(S, dtype=bool)
-    newlvl[:, 1:] = S[:, 1:] != S[:, :-1]
-    lvl = np.cumsum(newlvl, axis=1) - 1
-    L = (newlvl & below).sum(axis=1)  # number of z variables per row
-    offset = np.concatenate([[0], np.cumsum(L)[:-1]])
-    n_z = int(L.sum())
-    # z variables
-    starts = newlvl & below
-    zi, zpos = np.nonzero(starts)  # row-major: ordered by row, then level
-    z_row = zi
-    z_level = lvl[zi, zpos]
-    z_value = S[zi, zpos]
-    nxt = np.empty(n_z)
-    if n_z:
-        nxt[:-1] = z_value[1:]
-        last = offset + L - 1
-        has = L > 0
-        nxt[last[has]] = b[has]
-    z_cost = np.where(np.isfinite(nxt), w[z_row] * (nxt - z_value), 0.0)
-    # p-truncation: z_i^k = 0 once >= m_eff - p + 1 usable candidates lie at <= D^k
-    m_eff = int(usable.sum())
-    # count of entries <= value of the level: position of the last entry of the level + 1
-    lastpos = np.zeros_like(S, dtype=bool)
-    lastpos[:, :-1] = newlvl[:, 1:]
-    lastpos[:, -1] = True
-    # for each z (level start) find count at its level's last position
-    _, lv_pos = np.nonzero(lastpos & below)
-    cnt = lv_pos + 1
-    z_ub = np.where(cnt >= m_eff - p + 1, 0.0, 1.0) if n_z else np.zeros(0)
-    # constraints: z^k - z^{k-1} + sum_{j at level k} y_j >= [k == 0]
-    ei, epos = np.nonzero(below)
-    erow = offset[ei] + lvl[ei, epos]
-    ecol = order[ei, epos]
-    zidx = np.arange(n_z)
-    prev = zidx[z_level > 0]
-    rows = np.concatenate([erow, zidx, prev, np.full(m, n_z)])
-    cols = np.concatenate([ecol, m + zidx, m + prev - 1, np.arange(m)])
-    vals = np.concatenate([np.ones(erow.size), np.ones(n_z), -np.ones(prev.size), np.ones(m)])
-    A = sparse.csr_matrix((vals, (rows, cols)), shape=(n_z + 1, m + n_z))
-    lb = np.concatenate([np.where(z_level == 0, 1.0, 0.0), [p]])
-    ub = np.concatenate([np.full(n_z, np.inf), [p]])
-    return _Levels(m, z_row, z_level, z_value, z_cost, z_ub, A, lb, ub, w, b)
+    const = float(w @ np.minimum(S[:, 0], cap)) if m else float(w @ cap)
+    # level ends below the cap: each is one set {j: E_ij <= D}
+    ends = np.ones_like(S, dtype=bool)
+    ends[:, :-1] = S[:, 1:] != S[:, :-1]
+    ends &= cap[:, None] > S
+    ri, pos = np.nonzero(ends)  # row-major: by row, then increasing level
+    n_levels = int(ri.size)
+    nxt = np.minimum(S[ri, np.minimum(pos + 1, m - 1)], cap[ri])
+    nxt = np.where(pos + 1 < m, nxt, cap[ri])
+    coef = w[ri] * (nxt - S[ri, pos])
+    # p-truncation: z = 0 once >= m - p + 1 candidates are in the set (any p sites hit it)
+    keep = pos + 1 < m - p + 1
+    ri, pos, coef = ri[keep], pos[keep], coef[keep]
+    k = ri.size
+    prev = np.full(k, -1)
+    if k:
+        same = np.zeros(k, dtype=bool)
+        same[1:] = ri[1:] == ri[:-1]
+        prev[same] = np.flatnonzero(same) - 1
+    if aggregate and k:
+        keys = _set_keys(order, ri, pos, m)
+        if keys.shape[1] == 1:
+            _, first, inv = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+        else:
+            _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+    else:
+        first = np.arange(k)
+        inv = np.arange(k)
+    n_sets = first.size
+    z_cost = np.bincount(inv, weights=coef, minlength=n_sets)
+    # one constraint per set, from its first occurrence: z_S - z_S' + sum_{S \ S'} y >= [no S']
+    pe = prev[first]
+    has_prev = pe >= 0
+    start = np.where(has_prev, pos[np.maximum(pe, 0)] + 1, 0)
+    length = pos[first] - start + 1
+    row_y = np.repeat(np.arange(n_sets), length)
+    within = np.arange(row_y.size) - np.repeat(np.cumsum(length) - length, length)
+    col_y = order[np.repeat(ri[first], length), np.repeat(start, length) + within]
+    pred = inv[pe[has_prev]]
+    rows = np.concatenate([row_y, np.arange(n_sets), np.flatnonzero(has_prev)])
+    cols = np.concatenate([col_y, m + np.arange(n_sets), m + pred])
+    vals = np.concatenate([np.ones(row_y.size), np.ones(n_sets), -np.ones(pred.size)])
+    lb = np.where(has_prev, 0.0, 1.0)
+    return _SetModel(m, z_cost, const, rows, cols, vals, lb, n_levels)
 
 
-def _solve_levels(
-    lev: _Levels,
-    usable: np.ndarray,
+def _cover_rows(
+    covers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float]],
+    n_cols: int,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float], list[float], int]:
+    """Sparse blocks of covering constraints over candidate columns ``0..m-1``.
+
+    Each ``(reach, base_covered, weight, max_outside)`` adds one ``u_g`` per
+    distinct reach pattern with ``u_g <= sum_{j in g} y_j`` and
+    ``sum_g weight_g u_g >= total - max_outside``. Returns non-zeros (row,
+    col, value), row bounds, and the number of ``u`` columns, numbered from
+    ``n_cols``; rows are numbered from 0.
+    """
+    R: list[np.ndarray] = []
+    Cc: list[np.ndarray] = []
+    V: list[np.ndarray] = []
+    lo: list[float] = []
+    hi: list[float] = []
+    n_u = 0
+    n_r = 0
+    for reach_all, base_cov, cw, max_outside in covers:
+        need = (~base_cov) & (cw > 0)
+        reach = reach_all.astype(bool)
+        const = float(cw[need & ~reach.any(axis=1)].sum())
+        need &= reach.any(axis=1)
+        if not need.any():
+            continue
+        groups, ginv = _aggregate(reach[need].astype(np.int8))
+        gw = np.bincount(ginv, weights=cw[need])
+        G = groups.shape[0]
+        gi, gj = np.nonzero(groups)
+        u = n_cols + n_u + np.arange(G)
+        # u_g - sum_{j in g} y_j <= 0
+        R += [n_r + np.arange(G), n_r + gi]
+        Cc += [u, gj]
+        V += [np.ones(G), -np.ones(gi.size)]
+        lo += [-np.inf] * G
+        hi += [0.0] * G
+        # sum gw u >= total - allowed (slack 1e-6 of the total against presolve round-off)
+        R.append(np.full(G, n_r + G))
+        Cc.append(u)
+        V.append(gw)
+        lo.append(float(gw.sum()) - (max_outside - const) - 1e-6 * max(1.0, float(cw.sum())))
+        hi.append(np.inf)
+        n_u += G
+        n_r += G + 1
+    return R, Cc, V, lo, hi, n_u
+
+
+def _solve_set_model(
+    model: _SetModel,
+    p: int,
     *,
+    covers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = (),
     time_limit_s: float | None,
     accept_suboptimal: bool,
     log: _SolveLog,
     what: str,
-) -> np.ndarray:
-    """Solve a levels model with HiGHS; the chosen candidate columns."""
-    m = lev.n_y
-    n_z = lev.z_row.size
-    c = np.concatenate([np.zeros(m), lev.z_cost])
-    A, lb, ub = lev.A, lev.lb, lev.ub
-    var_lb = np.zeros(m + n_z)
-    var_ub = np.concatenate([usable.astype(float), lev.z_ub])
-    integ = np.concatenate([np.ones(m), np.zeros(n_z)])
+) -> tuple[np.ndarray, float]:
+    """Solve a set model (plus covering constraints) with HiGHS; sites and objective."""
+    from scipy import sparse
+
+    m, n_z = model.n_y, model.n_z
+    R, Cc, V, lo, hi, n_u = _cover_rows(covers, m + n_z)
+    n_set_rows = model.lb.size
+    off = n_set_rows + 1
+    rows = np.concatenate([model.rows, np.full(m, n_set_rows), *[r + off for r in R]])
+    cols = np.concatenate([model.cols, np.arange(m), *Cc])
+    vals = np.concatenate([model.vals, np.ones(m), *V])
+    n_rows = off + len(lo)
+    n_var = m + n_z + n_u
+    A = sparse.csr_matrix((vals, (rows.astype(np.int64), cols.astype(np.int64))),
+                          shape=(n_rows, n_var))  # fmt: skip
+    lb = np.concatenate([model.lb, [p], lo])
+    ub = np.concatenate([np.full(n_set_rows, np.inf), [p], hi])
+    c = np.concatenate([np.zeros(m), model.z_cost, np.zeros(n_u)])
+    var_ub = np.concatenate([np.ones(m), np.full(n_z, np.inf), np.ones(n_u)])
+    integ = np.concatenate([np.ones(m), np.zeros(n_z + n_u)])
     x = _milp(
         c,
         A,
         lb,
         ub,
-        var_lb,
+        np.zeros(n_var),
         var_ub,
         integ,
         time_limit_s=time_limit_s,
@@ -532,7 +643,35 @@ def _solve_levels(
         log=log,
         what=what,
     )
-    return np.flatnonzero(x[:m] > 0.5)
+    y = x[:m]
+    sel = np.sort(np.argsort(-y, kind="stable")[:p])
+    return sel, model.const + float(c @ x)
+
+
+def _pmedian_rows(
+    C: np.ndarray, b: np.ndarray, w: np.ndarray, usable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Populated rows that a usable candidate reaches, with their caps.
+
+    Returns ``(E, cap, weight, rows)``: minutes to the usable candidates, the
+    cap (the baseline, or for rows with none the farthest finite usable
+    candidate, since p >= 1 sites are open), the weights and the row indices.
+    """
+    cols = np.flatnonzero(usable)
+    rows = np.flatnonzero(w > 0)
+    E = C[rows][:, cols]
+    bp = b[rows]
+    far = np.where(np.isfinite(E), E, -np.inf).max(axis=1)
+    cap = np.where(np.isfinite(bp), bp, far)
+    ok = np.isfinite(cap)
+    return np.minimum(E[ok], cap[ok, None]), cap[ok], w[rows[ok]], rows[ok]
+
+
+def _set_model_for(
+    C: np.ndarray, b: np.ndarray, w: np.ndarray, usable: np.ndarray, p: int
+) -> _SetModel:
+    E, cap, wr, _ = _pmedian_rows(C, b, w, usable)
+    return _set_model(E, cap, wr, p)
 
 
 # ---------------------------------------------------------------------------------------
@@ -540,12 +679,11 @@ def _solve_levels(
 # ---------------------------------------------------------------------------------------
 
 
-#: ``method='auto'`` enumerates every set of p sites when (number of sets) ×
-#: (aggregated demand rows) is at most this; beyond it the MIP is solved.
-#: Enumeration costs about 2e-8 s per (set × row) (7 s for 4,060 sets of 3
-#: among 30 candidates over 100,000 cells), so this caps it near 20 s; the
-#: Benders MIP is faster for many candidates but slows down with many
-#: distinct demand rows (aggregate a fine grid to villages or coarser cells).
+#: ``method='auto'`` solves the MIP when the set-aggregated model is small
+#: (see :data:`SET_MODEL_LIMIT`; a county always is). Otherwise it enumerates
+#: every set of p sites when (number of sets) × (demand rows) is at most
+#: this - enumeration costs about 2e-8 s per (set × row), so this caps it near
+#: 20 s - and else runs the Benders MIP.
 ENUMERATION_LIMIT: int = 1_000_000_000
 
 _METHODS = ("auto", "mip", "enumerate")
@@ -618,6 +756,14 @@ class _Model:
         self.p = p
         self.threshold_min = threshold_min
         self.capacity = capacity
+        self._sets: _SetModel | None = None
+
+    def _set_model(self) -> _SetModel:
+        """The set-aggregated p-median model of these inputs (built once)."""
+        if self._sets is None:
+            inp = self.inputs
+            self._sets = _set_model_for(inp.cost, inp.baseline, inp.weights, inp.usable, self.p)
+        return self._sets
 
     @classmethod
     def from_cost_matrix(
@@ -776,6 +922,7 @@ class _Model:
         objective: float,
         log: _SolveLog,
         assignment: np.ndarray | None = None,
+        method: str = "mip",
     ) -> SitingResult:
         inp = self.inputs
         sel = tuple(sorted(int(j) for j in selected))
@@ -800,6 +947,7 @@ class _Model:
             objective_name=self.name,
             p=self.p,
             unreached_population=float(inp.weights[~np.isfinite(t)].sum()),
+            method=method,
         )
 
     def _max_reach(
@@ -827,6 +975,8 @@ class _Model:
             raise InvalidValueError("method='enumerate' does not take capacity; use method='mip'")
         if method != "auto" or self.capacity is not None:
             return method == "enumerate"
+        if _direct(self._set_model()):
+            return False
         k = int(self.inputs.usable.sum())
         return math.comb(k, self.p) * self.inputs.cost.shape[0] <= ENUMERATION_LIMIT
 
@@ -862,17 +1012,20 @@ def _mclp_select(
     rows = within[keep].astype(np.int8)
     uniq, inv = _aggregate(rows)
     wa = np.bincount(inv, weights=w[keep])
-    E = np.where(uniq.astype(bool), 0.0, 1.0)
-    b = np.ones(uniq.shape[0])
-    lev = _levels(E, b, wa, usable, p)
-    sel = _solve_levels(
-        lev,
-        usable,
+    cols = np.flatnonzero(usable)
+    # a p-median on 0/1 costs (0 = covered) capped at 1: one z per covering set
+    model = _set_model(
+        np.where(uniq[:, cols].astype(bool), 0.0, 1.0), np.ones(uniq.shape[0]), wa, p
+    )
+    sel, _ = _solve_set_model(
+        model,
+        p,
         time_limit_s=time_limit_s,
         accept_suboptimal=accept_suboptimal,
         log=log,
         what=what,
     )
+    sel = cols[sel]
     outside = float(wa[~uniq[:, sel].astype(bool).any(axis=1)].sum()) if sel.size else wa.sum()
     return sel, outside + outside_const
 
@@ -886,6 +1039,7 @@ def _pmedian_select(
     *,
     caps: Sequence[tuple[float, float]] = (),
     cap_weights: np.ndarray | None = None,
+    model: _SetModel | None = None,
     time_limit_s: float | None,
     accept_suboptimal: bool,
     log: _SolveLog,
@@ -902,18 +1056,72 @@ def _pmedian_select(
         within = np.isfinite(C) if np.isinf(T) else C <= T
         base_cov = np.isfinite(b) & (b <= T)
         covers.append((within, base_cov, cw, float(bound)))
-    return _benders_pmedian(
+    return _pmedian_mip(
         C,
         b,
         w,
         usable,
         p,
         covers=covers,
+        model=model,
         time_limit_s=time_limit_s,
         accept_suboptimal=accept_suboptimal,
         log=log,
         what=what,
     )
+
+
+#: The p-median MIP is solved directly on the set-aggregated radius model
+#: (:func:`_set_model`) when it has at most this many ``z`` variables (distinct
+#: candidate sets) or when aggregation merged at least
+#: :data:`SET_MODEL_MIN_MERGE` levels per set on average; otherwise - every row
+#: distinct, as in the OR-Library instances (4,000-15,000 sets, 1.1-1.4
+#: levels per set), where Benders is 2-10x faster - the Benders
+#: decomposition is used. A county (120,000 cells x 20 centres) has a few
+#: hundred sets (about 1,300 levels per set) and solves in hundredths of a
+#: second. See ``benchmarks/README.md``.
+SET_MODEL_LIMIT: int = 3_000
+
+#: See :data:`SET_MODEL_LIMIT`.
+SET_MODEL_MIN_MERGE: float = 10.0
+
+
+def _direct(model: _SetModel) -> bool:
+    """Solve this p-median on the set model (True) or by Benders (False)?"""
+    return model.n_z <= SET_MODEL_LIMIT or model.n_levels >= SET_MODEL_MIN_MERGE * model.n_z
+
+
+def _pmedian_mip(
+    C: np.ndarray,
+    b: np.ndarray,
+    w: np.ndarray,
+    usable: np.ndarray,
+    p: int,
+    *,
+    covers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = (),
+    model: _SetModel | None = None,
+    time_limit_s: float | None,
+    accept_suboptimal: bool,
+    log: _SolveLog,
+    what: str,
+) -> np.ndarray:
+    """Exact p-median with HiGHS: set-aggregated model when small, else Benders."""
+    if model is None:
+        model = _set_model_for(C, b, w, usable, p)
+    if not _direct(model):
+        log.messages.append(f"{what}: Benders ({model.n_z} distinct sets)")
+        return _benders_pmedian(
+            C, b, w, usable, p, covers=covers, time_limit_s=time_limit_s,
+            accept_suboptimal=accept_suboptimal, log=log, what=what,
+        )  # fmt: skip
+    log.messages.append(f"{what}: set model ({model.n_levels} levels -> {model.n_z} distinct sets)")
+    cols = np.flatnonzero(usable)
+    cov = [(within[:, cols], base, cw, bound) for within, base, cw, bound in covers]
+    sel, _ = _solve_set_model(
+        model, p, covers=cov, time_limit_s=time_limit_s,
+        accept_suboptimal=accept_suboptimal, log=log, what=what,
+    )  # fmt: skip
+    return cols[sel]
 
 
 def _benders_pmedian(
@@ -1208,11 +1416,23 @@ class PMedian(_Model):
     weights; rows with zero weight or no candidate nearer than ``b_i`` are
     constants and leave the model.
 
-    **Solution method.** By default (``method='auto'``) a small case - at
-    most :data:`ENUMERATION_LIMIT` (sets of p sites × demand rows), the
-    usual county with tens of candidates and p <= 3 - is solved exactly by
-    evaluating every set (vectorised). Otherwise HiGHS solves the model
-    above by Benders decomposition (Duran-Mateluna, Ales & Elloumi 2023,
+    **Aggregation by candidate set.** Written non-incrementally,
+    ``z_i^k >= 1 - sum_{j in S_i^k} y_j`` where ``S_i^k`` is the set of
+    candidates at ``<= D_i^k``: ``z_i^k`` depends on the *set* only. Rows
+    and levels with the same set share one variable ``z_S`` whose cost is
+    the sum of their ``w_i (D_i^{k+1} - D_i^k)`` (all >= 0, and ``z_S`` is
+    in no other constraint, so the optimum ``max(0, 1 - sum_S y)`` is
+    common); each set keeps one incremental constraint
+    ``z_S - z_{S'} + sum_{j in S - S'} y_j >= 0`` from one row where it
+    follows ``S'``. Sets are keyed as bitmask words. A county's 120,000
+    cells × 20 centres give about 580,000 levels but only about 250 sets.
+
+    **Solution method.** By default (``method='auto'``) HiGHS solves the
+    set-aggregated model directly when it is small (:data:`SET_MODEL_LIMIT`).
+    When it is not (nearly every row distinct), and enumerating every set
+    of p sites is cheap (:data:`ENUMERATION_LIMIT`), the sets are evaluated
+    (vectorised); otherwise HiGHS solves the model by Benders decomposition
+    (Duran-Mateluna, Ales & Elloumi 2023,
     *An efficient Benders decomposition for the p-median problem*, EJOR
     308:84-96): the ``z`` are projected out and each demand keeps one
     variable ``theta_i`` with optimality cuts
@@ -1220,8 +1440,9 @@ class PMedian(_Model):
     for the levels ``D`` of row ``i``; the most violated cut per row is
     found in closed form (where the cumulative ``y`` crosses 1), first on
     the LP relaxation, then on the MIP, until the integer solution violates
-    no cut - which proves it optimal. The full radius model (above, solved
-    directly) is used when extra constraints are needed.
+    no cut - which proves it optimal. It is used when the sets barely merge
+    (OR-Library pmed6: 2 s against 10 s for the direct model); on a county
+    it is the other way round (120,000 cells: > 60 s against 0.03 s).
 
     Where ``b_i = inf`` and only some candidates reach ``i``, a first solve
     maximises the population that can be reached at all, and the p-median is
@@ -1258,8 +1479,9 @@ class PMedian(_Model):
         method
             ``'mip'``: HiGHS; ``'enumerate'``: evaluate every set of p sites
             (exact; ties to the first set in column order); ``'auto'``
-            (default): enumerate when C(k, p) × demand rows <=
-            :data:`ENUMERATION_LIMIT` and there is no capacity, else MIP.
+            (default): the MIP, unless the set-aggregated model is large
+            (:data:`SET_MODEL_LIMIT`), there is no capacity and C(k, p) ×
+            demand rows <= :data:`ENUMERATION_LIMIT`: then enumeration.
 
         Returns
         -------
@@ -1283,7 +1505,9 @@ class PMedian(_Model):
             )
             t, _ = _after(inp.cost, inp.baseline, sel)
             fin = np.isfinite(t)
-            return self._result(sel, float((inp.weights[fin] * t[fin]).sum()), log)
+            return self._result(
+                sel, float((inp.weights[fin] * t[fin]).sum()), log, method="enumerate"
+            )
         if self.capacity is not None:
             sel, assign, X = _capacitated(
                 inp.cost,
@@ -1302,12 +1526,13 @@ class PMedian(_Model):
             obj = float((inp.weights[reach, None] * X[reach] * Cb[reach]).sum())
             return self._result(sel, obj, log, assignment=assign)
         if not self._needs_reach_phase():
-            sel = _benders_pmedian(
+            sel = _pmedian_mip(
                 inp.cost,
                 inp.baseline,
                 inp.weights,
                 inp.usable,
                 self.p,
+                model=self._set_model(),
                 what=f"p-median (p={self.p})",
                 **kw,
             )
@@ -1325,6 +1550,7 @@ class PMedian(_Model):
             inp.usable,
             self.p,
             caps=caps,
+            model=self._set_model(),
             what=f"p-median (p={self.p})",
             **kw,
         )
@@ -1379,9 +1605,10 @@ class MCLP(_Model):
         method
             ``'mip'``: HiGHS; ``'enumerate'``: evaluate every set of p sites
             (exact; ties to the first set in column order); ``'auto'``
-            (default): enumerate when C(k, p) × demand rows <=
-            :data:`ENUMERATION_LIMIT` and there is no capacity, else MIP
-            (for the MCLP without ``tie_break`` always the MIP, which is fast).
+            (default): the MIP, unless the set-aggregated p-median model of
+            the tie-break is large (:data:`SET_MODEL_LIMIT`), there is no
+            capacity and C(k, p) × demand rows <= :data:`ENUMERATION_LIMIT`:
+            then enumeration (without ``tie_break`` always the MIP).
         tie_break
             Among sets with the optimal coverage, choose the least
             population-weighted minutes (one more solve).
@@ -1404,14 +1631,14 @@ class MCLP(_Model):
             "accept_suboptimal": accept_suboptimal,
             "log": log,
         }
-        # the covering MIP alone is fast; the enumeration wins when ties are broken
+        # the covering MIP alone is always the MIP; with ties broken, auto decides
         if self._enumerates(method) and (tie_break or method == "enumerate"):
             sel = _enumerate(
                 inp.cost, inp.baseline, inp.weights, inp.usable, self.p, kind="mclp", T=T,
                 log=log,
             )  # fmt: skip
             t, _ = _after(inp.cost, inp.baseline, sel)
-            return self._result(sel, float(inp.weights[t <= T].sum()), log)
+            return self._result(sel, float(inp.weights[t <= T].sum()), log, method="enumerate")
         within = inp.cost <= T
         base_within = inp.baseline <= T
         if self.capacity is not None:
@@ -1445,6 +1672,7 @@ class MCLP(_Model):
                     inp.usable,
                     self.p,
                     caps=caps,
+                    model=self._set_model(),
                     what=f"MCLP tie-break (p={self.p}, T={T:g})",
                     **kw,
                 )
@@ -1501,8 +1729,9 @@ class PCenter(_Model):
         method
             ``'mip'``: HiGHS; ``'enumerate'``: evaluate every set of p sites
             (exact; ties to the first set in column order); ``'auto'``
-            (default): enumerate when C(k, p) × demand rows <=
-            :data:`ENUMERATION_LIMIT` and there is no capacity, else MIP.
+            (default): the MIP, unless the set-aggregated model is large
+            (:data:`SET_MODEL_LIMIT`), there is no capacity and C(k, p) ×
+            demand rows <= :data:`ENUMERATION_LIMIT`: then enumeration.
 
         Returns
         -------
@@ -1528,7 +1757,9 @@ class PCenter(_Model):
             )
             t, _ = _after(inp.cost, inp.baseline, sel)
             reach = pos & np.isfinite(t)
-            return self._result(sel, float(t[reach].max()) if reach.any() else np.inf, log)
+            return self._result(
+                sel, float(t[reach].max()) if reach.any() else np.inf, log, method="enumerate"
+            )
         C = inp.cost[pos][:, inp.usable]
         b = inp.baseline[pos]
         E = np.minimum(C, b[:, None])
@@ -1579,6 +1810,7 @@ class PCenter(_Model):
                 inp.usable,
                 self.p,
                 caps=caps,
+                model=self._set_model(),
                 cap_weights=pos.astype(float),
                 what=f"p-centre tie-break (p={self.p})",
                 **kw,
@@ -2017,6 +2249,117 @@ def coverage_table(
     return pd.DataFrame(rows)
 
 
+def compare_objectives(
+    cost: Any,
+    weights: Any,
+    *,
+    baseline_min: Any,
+    p: int,
+    threshold_min: float = settings.threshold_min,
+    candidate_ids: Sequence[Any] | None = None,
+    candidate_names: Sequence[str] | None = None,
+    time_limit_s: float | None = None,
+) -> pd.DataFrame:
+    """Each objective's optimum, with the figures of all three objectives.
+
+    Whatever objective the plan uses, the report can show what the others
+    would give, so a planner sees where they disagree: for each objective
+    (p-median, MCLP, p-centre) the optimal set of ``p`` sites and, for that
+    set, the p-median figure (weighted mean minutes), the MCLP figures
+    (population and share within ``threshold_min``) and the p-centre figure
+    (worst minutes over populated reachable demand).
+
+    Parameters
+    ----------
+    cost
+        Demand × candidate minutes (``np.inf`` = unreachable).
+    weights
+        Population per demand row.
+    baseline_min
+        Minutes to the existing county hospitals (``None``: none exist).
+    p
+        Number of sites.
+    threshold_min
+        Threshold of the MCLP and of the coverage figures, minutes.
+    candidate_ids, candidate_names
+        One id / display name per candidate column.
+    time_limit_s
+        Solver time limit per objective, seconds.
+
+    Returns
+    -------
+    DataFrame
+        One row per objective, in the order ``pmedian, mclp, pcenter``:
+        ``objective, p, threshold_min, selected, selected_ids,
+        selected_names, mean_min, pop_within, share_within, worst_min,
+        unreached_population, status, gap, method``. ``mean_min`` is over the
+        reachable population; ``worst_min`` over populated reachable rows.
+
+    Raises
+    ------
+    InvalidValueError
+        For malformed arrays, p < 1 or a bad threshold.
+    InfeasibleError
+        When p exceeds the usable candidates.
+
+    Examples
+    --------
+    >>> table = compare_objectives(
+    ...     [[10.0, 40.0], [60.0, 25.0]], [3.0, 1.0], baseline_min=None, p=1, threshold_min=30
+    ... )
+    >>> table["selected"].tolist()
+    [(0,), (0,), (1,)]
+    """
+    import pandas as pd
+
+    p = _check_p(p)
+    inputs = _validate(cost, weights, baseline_min, candidate_ids)
+    _check_p_feasible(p, inputs)
+    T = float(threshold_min)
+    if not T >= 0:
+        raise InvalidValueError(f"threshold_min={threshold_min} must be >= 0 minutes, e.g. 30")
+    m = inputs.cost.shape[1]
+    names = (
+        tuple(str(x) for x in candidate_names)
+        if candidate_names is not None
+        else tuple(str(x) for x in inputs.candidate_ids)
+    )
+    if len(names) != m:
+        raise InvalidValueError(
+            f"candidate_names has {len(names)} names but the cost matrix has {m} columns; "
+            "pass one name per column"
+        )
+    w = inputs.weights
+    total = float(w.sum())
+    rows = []
+    for key, cls in _MODELS.items():
+        res = cls(inputs, p=p, threshold_min=T, capacity=None).solve(time_limit_s=time_limit_s)  # type: ignore[attr-defined]
+        t, _ = _after(inputs.cost, inputs.baseline, res.selected)
+        reach = np.isfinite(t)
+        wr = float(w[reach].sum())
+        populated = reach & (w > 0)
+        within = float(w[t <= T].sum())
+        rows.append(
+            {
+                "objective": key,
+                "p": p,
+                "threshold_min": T,
+                "selected": res.selected,
+                "selected_ids": res.selected_ids,
+                "selected_names": tuple(names[j] for j in res.selected),
+                "mean_min": float(w[reach] @ t[reach]) / wr if wr > 0 else float("nan"),
+                "pop_within": within,
+                "share_within": within / total,
+                "worst_min": float(t[populated].max()) if populated.any() else float("nan"),
+                "unreached_population": float(w[~reach].sum()),
+                "status": res.status,
+                "gap": res.gap,
+                "method": res.method,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 # ---------------------------------------------------------------------------------------
 # eligibility
 # ---------------------------------------------------------------------------------------
@@ -2120,6 +2463,8 @@ __all__ = [
     "ENUMERATION_LIMIT",
     "MCLP",
     "MIP_REL_GAP",
+    "SET_MODEL_LIMIT",
+    "SET_MODEL_MIN_MERGE",
     "Objective",
     "PCenter",
     "PMedian",
@@ -2127,6 +2472,7 @@ __all__ = [
     "SitingResult",
     "SubcentreChoice",
     "choose_subcentres",
+    "compare_objectives",
     "coverage_table",
     "eligibility",
     "evaluate_selection",

@@ -23,7 +23,11 @@ from coverkit.siting import (
     Objective,
     PCenter,
     PMedian,
+    _set_model,
+    _solve_set_model,
+    _SolveLog,
     choose_subcentres,
+    compare_objectives,
     coverage_table,
     eligibility,
     evaluate_selection,
@@ -614,3 +618,113 @@ def test_mip_equals_enumeration_on_a_county_like_case(p: int) -> None:
         assert mip.objective == pytest.approx(enum.objective, rel=1e-9), cls.__name__
         assert mip.status == "optimal"
         assert mip.gap <= 1e-6
+
+
+# --------------------------------------------------------------------------- set-aggregated model
+
+
+def test_set_model_shares_one_z_per_candidate_set() -> None:
+    # rows 0 and 2 have the same order; row 1 reaches {0, 1} through {1}, capped at 2.5
+    E = np.array([[1.0, 2.0, 3.0], [2.0, 1.0, 3.0], [1.0, 2.0, 3.0]])
+    model = _set_model(E, np.array([10.0, 2.5, 10.0]), np.array([1.0, 2.0, 4.0]), 1)
+    assert model.n_levels == 8  # 3 + 2 + 3 levels below the caps
+    # sets by key: {0} = 1*(2-1) + 4*(2-1); {1} = 2*(2-1); {0,1} = 1*(3-2) + 2*(2.5-2) + 4*(3-2)
+    # ({0, 1, 2} holds m - p + 1 = 3 sites: any site hits it, z fixed at 0 and left out)
+    np.testing.assert_allclose(model.z_cost, [5.0, 2.0, 6.0])
+    assert model.const == 7.0  # 1*1 + 2*1 + 4*1
+    sel, obj = _solve_set_model(
+        model, 1, time_limit_s=None, accept_suboptimal=False, log=_SolveLog(), what="t"
+    )
+    # site 0: 1 + 2*2 + 4*1 = 9; site 1: 2 + 2*1 + 4*2 = 12; site 2: 3 + 2*2.5 + 4*3 = 20
+    assert sel.tolist() == [0]
+    assert obj == pytest.approx(9.0)
+
+
+@st.composite
+def level_instances(draw):
+    n = draw(st.integers(1, 12))
+    m = draw(st.integers(1, 6))
+    p = draw(st.integers(1, m))
+    E = np.array(draw(st.lists(st.integers(0, 6), min_size=n * m, max_size=n * m)), float)
+    E = E.reshape(n, m)
+    E[E == 6] = INF
+    cap = np.array(draw(st.lists(st.integers(1, 7), min_size=n, max_size=n)), float)
+    w = np.array(draw(st.lists(st.integers(1, 9), min_size=n, max_size=n)), float)
+    return np.minimum(E, cap[:, None]), cap, w, p
+
+
+@settings(max_examples=40, deadline=None)
+@given(inst=level_instances())
+def test_aggregated_and_plain_set_models_have_the_same_optimum(inst) -> None:
+    E, cap, w, p = inst
+    kw = {"time_limit_s": None, "accept_suboptimal": False, "what": "t"}
+    agg = _set_model(E, cap, w, p)
+    plain = _set_model(E, cap, w, p, aggregate=False)
+    assert agg.n_z <= plain.n_z <= plain.n_levels
+    _, obj_agg = _solve_set_model(agg, p, log=_SolveLog(), **kw)
+    _, obj_plain = _solve_set_model(plain, p, log=_SolveLog(), **kw)
+    brute = min(
+        float(w @ np.minimum(E[:, list(s)].min(axis=1), cap))
+        for s in itertools.combinations(range(E.shape[1]), p)
+    )
+    assert obj_agg == pytest.approx(brute, abs=1e-6)
+    assert obj_plain == pytest.approx(brute, abs=1e-6)
+
+
+def county_like(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cells x township centres: access minutes + road-like distance, a hospital baseline."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 40, size=(n, 2))
+    sites = rng.uniform(2, 38, size=(m, 2))
+    diff = xy[:, None, :] - sites[None, :, :]
+    road = 0.6 * np.abs(diff).sum(axis=2) + 0.6 * np.hypot(diff[..., 0], diff[..., 1])
+    access = rng.gamma(2.0, 3.0, size=n)
+    cost = access[:, None] + 1.5 * road
+    base = access + 1.8 * np.hypot(*(xy - [4.0, 4.0]).T)
+    w = rng.lognormal(1.0, 1.2, size=n) * (rng.random(n) < 0.8)
+    return cost, w, base
+
+
+def test_county_scale_mip_equals_enumeration_and_auto_uses_the_mip() -> None:
+    cost, w, base = county_like(50_000, 12, seed=5)
+    cases = ((PMedian, {}, (1, 2)), (MCLP, {"threshold_min": 30.0}, (2,)), (PCenter, {}, (2,)))
+    for cls, kw, ps in cases:
+        for p in ps:
+            model = cls.from_cost_matrix(cost, w, p=p, baseline_min=base, **kw)
+            auto, enum = model.solve(), model.solve(method="enumerate")
+            assert auto.method == "mip", cls.__name__
+            assert enum.method == "enumerate"
+            assert auto.selected == enum.selected, (cls.__name__, p)
+            assert auto.objective == pytest.approx(enum.objective, rel=1e-9)
+            assert auto.status == "optimal"
+            assert 0.0 <= auto.gap <= 1e-6
+    # 50,000 distinct rows share a few dozen candidate sets
+    model = PMedian.from_cost_matrix(cost, w, p=1, baseline_min=base)
+    sets = model._set_model()
+    assert sets.n_z < 500 < 50_000 <= sets.n_levels
+
+
+def test_compare_objectives_shows_where_the_optima_disagree() -> None:
+    # A (10 people) is near site 0, B (12) near site 1, C (1) far from both but
+    # 40 min from site 2, D (2) reaches nothing; hospitals 100 min away.
+    cost = np.array([[10.0, 35.0, 45.0], [40.0, 25.0, 45.0], [90.0, 60.0, 40.0], [INF, INF, INF]])
+    w = np.array([10.0, 12.0, 1.0, 2.0])
+    base = np.array([100.0, 100.0, 100.0, INF])
+    table = compare_objectives(
+        cost, w, baseline_min=base, p=1, threshold_min=30,
+        candidate_ids=["a", "b", "c"], candidate_names=["甲", "乙", "丙"],
+    )  # fmt: skip
+    assert table["objective"].tolist() == ["pmedian", "mclp", "pcenter"]
+    # weighted minutes: site 0 = 100 + 480 + 90 = 670, site 1 = 350 + 300 + 60 = 710,
+    # site 2 = 450 + 540 + 40 = 1030; within 30: 10, 12, 0; worst: 90, 60, 45
+    assert table["selected"].tolist() == [(0,), (1,), (2,)]
+    assert table["selected_ids"].tolist() == [("a",), ("b",), ("c",)]
+    assert table["selected_names"].tolist() == [("甲",), ("乙",), ("丙",)]
+    np.testing.assert_allclose(table["mean_min"], [670 / 23, 710 / 23, 1030 / 23])
+    np.testing.assert_allclose(table["pop_within"], [10.0, 12.0, 0.0])
+    np.testing.assert_allclose(table["share_within"], [10 / 25, 12 / 25, 0.0])
+    np.testing.assert_allclose(table["worst_min"], [90.0, 60.0, 45.0])
+    np.testing.assert_allclose(table["unreached_population"], [2.0, 2.0, 2.0])
+    assert set(table["status"]) == {"optimal"}
+    with pytest.raises(InfeasibleError, match="p=4"):
+        compare_objectives(cost, w, baseline_min=base, p=4, threshold_min=30)
