@@ -112,6 +112,10 @@ class CountyPlan:
         Population and share within each threshold per township and for the
         county, before and after: ``scenario, zone, population,
         population_within_<T>min, share_within_<T>min, population_unreachable``.
+    objectives
+        For the recommended p, each objective's optimum (p-median, MCLP,
+        p-center) with all three objectives' figures, so a planner sees where
+        they disagree.
     """
 
     county_id: str
@@ -142,6 +146,7 @@ class CountyPlan:
     shared_clinics: pd.DataFrame | None = None
     facility_mapping: pd.DataFrame | None = None
     reach: pd.DataFrame | None = None
+    objectives: pd.DataFrame | None = None
 
 
 def _note(notes: list[str], message: str) -> None:
@@ -387,6 +392,7 @@ def plan_county(
     runners_up = pd.DataFrame()
     sites_table = pd.DataFrame()
     coverage = pd.DataFrame()
+    comparison = pd.DataFrame()
     usable = np.isfinite(cost[populated]).any(axis=0) if len(candidates) else np.zeros(0, bool)
     if int(usable.sum()) == 0:
         reason = (
@@ -414,8 +420,22 @@ def plan_county(
             candidate_names=cand_names,
         )
         selected = list(choice.selected)
-        choice_table = choice.table
+        choice_table = choice.table.assign(
+            status=[choice.results[p].status for p in choice.table["p"]],
+            gap=[choice.results[p].gap for p in choice.table["p"]],
+            method=[choice.results[p].method for p in choice.table["p"]],
+            solve_time_s=[choice.results[p].solve_time_s for p in choice.table["p"]],
+        )
         reason = choice.reason
+        comparison = siting.compare_objectives(
+            cost[populated],
+            w,
+            baseline_min=baseline[populated] if n_h else None,
+            p=choice.recommended_p,
+            threshold_min=T,
+            candidate_ids=cand_ids,
+            candidate_names=cand_names,
+        )
         explanation = siting.explain_sites(
             cost[populated],
             w,
@@ -508,6 +528,7 @@ def plan_county(
         shared_clinics=shared,
         facility_mapping=inputs.facility_mapping,
         reach=reach,
+        objectives=comparison,
     )
 
 

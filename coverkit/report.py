@@ -54,6 +54,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "shared_clinics": ("共建村卫生室", "shared_clinics"),
     "facility_mapping": ("机构分级映射", "facility_mapping"),
     "reach": ("乡镇可及人口", "reach"),
+    "objectives": ("目标比较", "objectives"),
 }
 #: GeoPackage layers (plan attribute → layer name).
 GPKG_LAYERS: tuple[str, ...] = (
@@ -310,6 +311,8 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         ("table", tables["siting"]),
         ("h3", "推荐次中心 Recommended sites"),
         ("table", tables["subcentres"]),
+        ("h3", "目标比较 Objectives compared (each optimum, every objective's figures)"),
+        ("table", tables["objectives"]),
         ("h3", "备选站点 Runners-up (each chosen site swapped for an alternative)"),
         ("table", tables["runners_up"]),
         ("h2", "覆盖 Coverage by threshold × p"),

@@ -323,6 +323,11 @@ def make_plan() -> CountyPlan:
         shared_clinics=pd.DataFrame(
             {"group": [1], "villages": ["V5;V6"], "population": [900.0], "host": ["V5"]}
         ),
+        objectives=pd.DataFrame(
+            {"objective": ["pmedian", "mclp", "pcenter"],
+             "selected_names": ["乙镇", "乙镇", "丙镇"],
+             "mean_min": [21.0, 21.0, 25.5], "pop_within": [5600.0, 5600.0, 5100.0]}
+        ),
         reach=pd.DataFrame(
             {"scenario": ["before", "after"], "zone": ["county", "county"],
              "population": [7700.0, 7700.0], "population_within_30min": [3000.0, 5600.0]}

@@ -28,6 +28,7 @@ CSV_NAMES = [
     "shared_clinics.csv",
     "facility_mapping.csv",
     "reach.csv",
+    "objectives.csv",
 ]
 
 
@@ -77,6 +78,7 @@ def test_xlsx_sheets(out, plan):
         "共建村卫生室 shared_clinics",
         "机构分级映射 facility_mapping",
         "乡镇可及人口 reach",
+        "目标比较 objectives",
     ]
     rows = list(wb["村 villages"].iter_rows(values_only=True))
     wb.close()
