@@ -84,6 +84,7 @@ def parameters_from_config(config: RunConfig) -> PlanParameters:
         thresholds_min=tuple(config.thresholds) if config.thresholds else defaults.thresholds_min,
         objective=config.objective,
         candidates=config.candidates,
+        standard_only=config.standard_only,
     )
 
 

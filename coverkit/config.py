@@ -14,6 +14,7 @@ Example ``plan.toml``::
     thresholds = [15, 30, 45, 60]
     objective = "pmedian"       # pmedian | mclp | pcenter
     candidates = "auto"         # auto | central | all (township centres as candidates)
+    standard_only = false       # only centres meeting the 优质服务基层行 recommended standard
     out = "results"
 
 Unknown keys and values of the wrong type are refused with a :class:`ConfigError`
@@ -50,6 +51,7 @@ class RunConfig:
     thresholds: tuple[float, ...] | None = None
     objective: str = "pmedian"
     candidates: str = "auto"
+    standard_only: bool = False
     out: str | None = None
     data_dir: str | None = None
 
@@ -137,6 +139,11 @@ def read_config(path: str | Path) -> RunConfig:
             for item in items:
                 _expect(key, item, (int,), "a whole number or a list of them", path)
             value = tuple(items)
+        elif key == "standard_only":
+            if not isinstance(value, bool):
+                raise ConfigError(
+                    f"{path}: key 'standard_only' must be true or false, got {value!r}"
+                )
         elif key == "minutes":
             _expect(key, value, (int, float), "a number of minutes", path)
             value = float(value)

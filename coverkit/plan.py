@@ -36,6 +36,7 @@ class PlanParameters:
     objective: str = "pmedian"
     walk_speed_kph: float = settings.walk_speed_kph
     candidates: str = "auto"
+    standard_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ def select_candidates(
     exclusion_radius_m: float | None = None,
     mode: str = "auto",
     p_max: int = 2,
+    standard_only: bool = False,
     notes: list[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Candidate sub-centres: (central) township health centres outside the county seat.
@@ -199,6 +201,10 @@ def select_candidates(
         least ``p_max`` of them lie outside the seat, else all (with a note).
     p_max
         Largest number of sites asked (for ``'auto'``).
+    standard_only
+        Keep only centres that meet the "quality service at grassroots"
+        recommended standard (已达到"优质服务基层行"推荐标准, column
+        ``meets_standard``), as the policy prefers (002 §(一)).
     notes
         List to which user-facing notes are appended.
 
@@ -230,6 +236,19 @@ def select_candidates(
     if "in_seat" in centres:
         outside &= ~np.array(centres["in_seat"].fillna(False), dtype=bool)
     centres = centres[outside]
+    if standard_only:
+        meets = np.array(
+            centres["meets_standard"].fillna(False) if "meets_standard" in centres else [],
+            dtype=bool,
+        )
+        if meets.size < len(centres):
+            meets = np.zeros(len(centres), dtype=bool)
+        _note(
+            notes,
+            f"standard only: {int(meets.sum())} of {len(centres)} township centres outside the "
+            "seat meet the recommended standard (优质服务基层行推荐标准) and stay candidates",
+        )
+        centres = centres[meets]
     if "is_central" in centres:
         central = centres["is_central"].fillna(False).astype(bool).to_numpy()
     else:
@@ -347,6 +366,7 @@ def plan_county(
         seat_township=seat_township,
         mode=params.candidates,
         p_max=max(params.p_values),
+        standard_only=params.standard_only,
         notes=notes,
     )
     n_h = len(hospitals)

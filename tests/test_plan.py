@@ -187,3 +187,16 @@ def test_reach_table_by_township_adds_up(ngazidja):
         assert rows[rows["zone"] != "county"]["population"].sum() == pytest.approx(
             county["population"], rel=1e-6
         )
+
+
+def test_standard_only_keeps_centres_meeting_the_recommended_standard(tmp_path):
+    import dataclasses
+
+    county = load_county("comoros", county="Ngazidja")
+    fac = county.facilities.copy()
+    # mark only CMC Mitsamiouli as meeting 优质服务基层行推荐标准
+    fac["meets_standard"] = fac["name"].eq("CMC Mitsamiouli")
+    county = dataclasses.replace(county, facilities=fac)
+    plan = plan_county(county, params=PlanParameters(p_values=(1,), standard_only=True))
+    assert plan.subcentres["name"].tolist() == ["CMC Mitsamiouli"]
+    assert any("1 of" in n and "recommended standard" in n for n in plan.notes)

@@ -162,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
         "county seat, else all)",
     )
     plan.add_argument(
+        "--standard-only",
+        action="store_true",
+        default=None,
+        help="only centres that meet the recommended standard (优质服务基层行推荐标准; "
+        "column meets_standard) may become sub-centres",
+    )
+    plan.add_argument(
         "--out",
         metavar="DIR",
         help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
@@ -228,6 +235,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         thresholds=args.thresholds,
         objective=args.objective,
         candidates=args.candidates,
+        standard_only=args.standard_only,
         out=args.out,
         data_dir=args.data_dir,
     )
