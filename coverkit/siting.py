@@ -1124,6 +1124,18 @@ def _pmedian_mip(
     return cols[sel]
 
 
+def _incumbent(h: Any, x: np.ndarray) -> Any:
+    """A HiGHS solution object holding ``x`` (padded with the model's other columns at 0)."""
+    import highspy
+
+    sol = highspy.HighsSolution()
+    full = np.zeros(h.getNumCol())
+    full[: x.size] = x
+    sol.col_value = full.tolist()
+    sol.value_valid = True
+    return sol
+
+
 def _benders_pmedian(
     C: np.ndarray,
     b: np.ndarray,
@@ -1253,6 +1265,7 @@ def _benders_pmedian(
     add_cuts(y, np.zeros(n))
     integer = False
     bound = 0.0
+    best: list = [np.inf, None]
     while True:
         if time_limit_s is not None:
             left = float(time_limit_s) - log.time_s - (time.perf_counter() - t_start)
@@ -1291,6 +1304,18 @@ def _benders_pmedian(
                 np.array([highspy.HighsVarType.kInteger] * m),
             )
             integer = True
+        if integer and not covers:
+            # hand HiGHS the best open set seen so far as an incumbent: its true
+            # per-row costs satisfy every cut (each cut is a valid lower bound)
+            top = np.argsort(-y, kind="stable")[:p]
+            cand = np.zeros(m)
+            cand[top] = 1.0
+            cost_now = true_cost(cand)
+            if cost_now < best[0]:
+                best[0], best[1] = cost_now, cand
+            yy = best[1]
+            rows_cost = np.minimum(ba, E[:, np.flatnonzero(yy > 0.5)].min(axis=1))
+            h.setSolution(_incumbent(h, np.concatenate([yy, rows_cost])))
 
 
 def _capacitated(
