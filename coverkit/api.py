@@ -4,7 +4,6 @@ This is what ``coverkit plan`` runs; scripts call it the same way::
 
     from coverkit.api import run_plan
     from coverkit.config import RunConfig
-from coverkit.errors import OutputError
 
     result = run_plan(RunConfig(county="Mwali", minutes=45))
     print(result.summary_text())
@@ -13,8 +12,14 @@ from coverkit.errors import OutputError
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,12 +113,23 @@ def run_plan(config: RunConfig | None = None, *, progress: Progress | None = Non
     CoverkitError
         For any input or parameter problem (a subclass naming the file,
         column or value).
-    """
-    from coverkit.maps import save_map
-    from coverkit.region import load_county
-    from coverkit.report import save_report
 
+    Notes
+    -----
+    Outputs appear together or not at all: they are written into a staging
+    folder beside the targets and moved into place only when all are complete
+    (see :func:`_write_outputs`). A failure, Ctrl-C (SIGINT) or SIGTERM before
+    that leaves the output folders as they were; during the run SIGTERM raises
+    :class:`KeyboardInterrupt` like SIGINT so the clean-up runs.
+    """
     config = config or RunConfig()
+    with _sigterm_as_interrupt():
+        return _run_plan(config, progress)
+
+
+def _run_plan(config: RunConfig, progress: Progress | None) -> PlanRun:
+    from coverkit.region import load_county
+
     total = len(STAGES)
 
     def stage(i: int) -> None:
@@ -138,12 +154,120 @@ def run_plan(config: RunConfig | None = None, *, progress: Progress | None = Non
     )
     stage(4)
     map_path, report_dir = output_paths(config, plan.county_name)
-    files = dict(save_report(plan, report_dir, include_map=False))
-    files["plan"] = save_plan(plan, report_dir)
-    _make_folder(map_path.parent)
-    save_map(plan, map_path)
-    files["map"] = map_path
+    files = _write_outputs(plan, map_path, report_dir)
     return PlanRun(plan=plan, map_path=map_path, files=files)
+
+
+def _write_outputs(plan: CountyPlan, map_path: Path, report_dir: Path) -> dict[str, Path]:
+    """Write the report folder, ``plan.pickle`` and the map together or not at all.
+
+    Everything is first written into a staging folder (``.coverkit-run-*``)
+    beside the targets; only when every file is complete are they moved into
+    place with :func:`os.replace` (same file system, so each move is atomic):
+    first the report files in name order, then ``plan.pickle``, the map last.
+    SIGINT/SIGTERM are held back during these moves. A failure or an
+    interruption before the moves leaves the output folders exactly as they
+    were (folders created for this run are removed again) and removes the
+    staging folder.
+    """
+    from coverkit.maps import save_map
+    from coverkit.report import save_report
+
+    base = _common_parent(map_path.parent, report_dir.parent)
+    created = _make_folders([base, map_path.parent, report_dir.parent])
+    staging: Path | None = None
+    committed = False
+    try:
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".coverkit-run-", dir=base))
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write into the folder {base}: {exc.strerror}; choose another with --out"
+            ) from exc
+        staged_report = staging / "report"
+        staged = dict(save_report(plan, staged_report, include_map=False))
+        staged["plan"] = save_plan(plan, staged_report)
+        staged["map"] = save_map(plan, staging / "map.html")
+        files: dict[str, Path] = {}
+        with _signals_held():
+            _make_folders([report_dir])
+            try:
+                for key, path in sorted(
+                    staged.items(), key=lambda kv: (kv[0] == "map", kv[1].name)
+                ):
+                    target = map_path if key == "map" else report_dir / path.name
+                    os.replace(path, target)
+                    files[key] = target
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot move the outputs into {report_dir} and {map_path.parent} "
+                    f"({exc.strerror}); check permissions and space, or choose another --out"
+                ) from exc
+            committed = True
+        logger.info("outputs written: %s and %s", report_dir, map_path)
+        return files
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if not committed:
+            for folder in reversed(created):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if still empty
+
+
+def _common_parent(a: Path, b: Path) -> Path:
+    """The deepest folder containing both ``a`` and ``b`` (where to stage)."""
+    parts = []
+    for x, y in zip(a.absolute().parts, b.absolute().parts, strict=False):
+        if x != y:
+            break
+        parts.append(x)
+    return Path(*parts) if parts else Path(a.absolute().anchor)
+
+
+def _make_folders(folders: list[Path]) -> list[Path]:
+    """Create missing folders (parents first); return those created, in creation order."""
+    created: list[Path] = []
+    for folder in folders:
+        missing = [f for f in (folder, *folder.parents) if not f.exists()]
+        _make_folder(folder)
+        created.extend(reversed(missing))
+    return created
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back while the outputs are moved into place (main thread only)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt for one run so its clean-up runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError):  # pragma: no cover - not in the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _site_lines(plan: CountyPlan) -> list[str]:
@@ -215,7 +339,7 @@ def _make_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(
-            f"cannot create the folder {folder}: {exc.strerror}; choose another with --out"
+            f"cannot create the folder '{folder}' ({exc.strerror}); choose another with --out"
         ) from exc
 
 

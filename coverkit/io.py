@@ -467,6 +467,15 @@ def read_population(
                 )
             rcrs = crs
         rcrs = CRS.from_user_input(rcrs)
+        if not rcrs.equals(CRS.from_user_input(boundary.crs)):
+            logger.info(
+                "%s is in %s, the county boundary in %s: the boundary was projected to the "
+                "raster's CRS; cells are used as they are (no resampling, population total "
+                "kept) and their centres converted for travel times",
+                p.name,
+                rcrs.to_string(),
+                CRS.from_user_input(boundary.crs).to_string(),
+            )
         geom = boundary.to_crs(rcrs).geometry.union_all()
         w, s, e, n = geom.bounds
         left, b, r, t = src.bounds
@@ -484,14 +493,23 @@ def read_population(
         arr = src.read(1, window=win, masked=True).astype("float64")
         transform = src.transform @ Affine.translation(c0, r0)
     values = np.asarray(arr.filled(0.0), dtype="float64")
-    values[~np.isfinite(values) | (values < 0)] = 0.0
-    valid = ~np.ma.getmaskarray(arr)
+    unusable = ~np.isfinite(values) | (values < 0)
+    valid = ~np.ma.getmaskarray(arr) & ~unusable
+    if (unusable & ~np.ma.getmaskarray(arr)).any():
+        logger.warning(
+            "%s: %d cells with negative or non-finite values (not declared nodata) "
+            "were treated as nodata",
+            p.name,
+            int((unusable & ~np.ma.getmaskarray(arr)).sum()),
+        )
+    values[unusable] = 0.0
     mask = geometry_mask(
         [geom], out_shape=values.shape, transform=transform, invert=True, all_touched=False
     )
     if not (valid & mask).any():
         raise EmptyInputError(
-            f"'{p}' has only nodata cells inside the county; check the raster covers it"
+            f"'{p}' has only nodata (or negative) cells inside the county; check the "
+            "raster covers it and that its nodata value is set"
         )
     values[~mask] = 0.0
     grid = PopulationGrid(
@@ -567,6 +585,10 @@ def _read_table(p: Path, encoding: str | None) -> pd.DataFrame:
         except UnicodeDecodeError as exc:
             last = exc
             continue
+        except OSError as exc:  # a folder, no permission, an I/O error
+            raise InputFileError(
+                f"cannot open '{p}' ({exc.strerror or exc}); give a readable CSV or XLSX file"
+            ) from exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputFileError(
                 f"cannot read '{p}' as CSV ({exc}); check the file is a CSV table"
@@ -576,6 +598,52 @@ def _read_table(p: Path, encoding: str | None) -> pd.DataFrame:
     raise InputFileError(
         f"cannot decode '{p}' with {', '.join(encodings)} ({last}); pass encoding= (e.g. 'gbk')"
     )
+
+
+def _check_unique_ids(ids: pd.Series, p: Path, kind: str) -> None:
+    """Refuse a table whose ids repeat (ids key every output table)."""
+    text = ids.astype(str).str.strip()
+    dup = text[text.duplicated(keep=False)]
+    if len(dup):
+        shown = sorted(dup.unique())[:5]
+        raise InvalidValueError(
+            f"'{p}' has duplicate id values {shown} in its id column; give every row of "
+            f"{kind} its own id (or drop the id column to number the rows 1..n)"
+        )
+
+
+#: Population cells read as "unknown" (estimated later from the raster).
+_MISSING_TEXT = ("", "nan", "na", "n/a", "none", "null", "-", "—")
+
+
+def _population_column(gdf: pd.DataFrame, p: Path) -> pd.Series:
+    """Parse the population column: numbers ≥ 0, blanks = unknown (NaN); refuse the rest."""
+    raw = gdf["population"]
+    text = raw.astype(str).str.strip().str.replace(",", "", regex=False)
+    missing = raw.isna().to_numpy() | text.str.lower().isin(_MISSING_TEXT).to_numpy()
+    values = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
+    ids = gdf["id"].astype(str).to_numpy()
+    bad = (~missing) & ~np.isfinite(values.to_numpy())
+    if bad.any():
+        examples = [
+            f"{i}: {v!r}" for i, v in zip(ids[bad][:5], raw.to_numpy()[bad][:5], strict=True)
+        ]
+        raise InvalidValueError(
+            f"'{p}' column population has values that are not numbers ({', '.join(examples)}); "
+            "write a number of people, or leave the cell empty to have it estimated"
+        )
+    negative = values.to_numpy() < 0
+    if negative.any():
+        examples = [
+            f"{i}: {v:g}" for i, v in zip(ids[negative][:5], values[negative][:5], strict=True)
+        ]
+        raise InvalidValueError(
+            f"'{p}' column population has negative values ({', '.join(examples)}); "
+            "correct them, or leave the cells empty to have them estimated"
+        )
+    if missing.any():
+        logger.info("%s: %d rows without population (to be estimated)", p.name, missing.sum())
+    return pd.Series(values.to_numpy(), index=gdf.index, dtype="float64")
 
 
 def read_points(
@@ -679,6 +747,28 @@ def read_points(
         gdf = gdf.rename(
             columns=_canonical_columns([c for c in gdf.columns if c != "geometry"], columns)
         )
+        geoms = np.asarray(gdf.geometry.values)
+        for bad, what, fix in (
+            (
+                shapely.is_missing(geoms) | shapely.is_empty(geoms),
+                "missing or empty geometries",
+                "give every feature a location or delete those rows",
+            ),
+            (
+                ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms),
+                "invalid geometries",
+                "repair them (e.g. shapely.make_valid or QGIS 'Fix geometries')",
+            ),
+        ):
+            if bad.any():
+                rows = (
+                    gdf["id"].astype(str)[bad].tolist()
+                    if "id" in gdf.columns
+                    else (np.flatnonzero(bad) + 1).tolist()
+                )
+                raise InvalidValueError(
+                    f"'{p}' has {int(bad.sum())} {what} (rows {rows[:5]}); {fix}"
+                )
         if not gdf.geom_type.isin(["Point", "MultiPoint"]).all():
             logger.info("%s: non-point geometries replaced by representative points", p.name)
             gdf["geometry"] = gdf.geometry.representative_point()
@@ -689,10 +779,12 @@ def read_points(
             gdf = gdf.set_crs(WGS84, allow_override=True)
     if "id" not in gdf.columns:
         gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
+    else:
+        _check_unique_ids(gdf["id"], p, kind)
     if "name" not in gdf.columns:
         gdf["name"] = None
     if "population" in gdf.columns:
-        gdf["population"] = pd.to_numeric(gdf["population"], errors="coerce").astype("float64")
+        gdf["population"] = _population_column(gdf, p)
     front = ["id", "name"] + [
         c
         for c in POINT_COLUMN_ALIASES

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import struct
+import warnings
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -267,7 +268,8 @@ def _geojson(gdf: gpd.GeoDataFrame | None, *, simplify: bool = True) -> dict[str
     features: list[dict[str, Any]] = []
     if gdf is None or len(gdf) == 0:
         return {"type": "FeatureCollection", "features": features}
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    raw = np.asarray(gdf.geometry.values)
+    gdf = gdf[~(shapely.is_missing(raw) | shapely.is_empty(raw))]
     if len(gdf) == 0:
         return {"type": "FeatureCollection", "features": features}
     geoms = gdf.geometry
@@ -341,18 +343,21 @@ def _raster_wgs84(
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
     h, w = array.shape
-    left, top = transform * (0, 0)
-    right, bottom = transform * (w, h)
-    dst_t, dw, dh = calculate_default_transform(
-        src_crs,
-        "EPSG:4326",
-        w,
-        h,
-        left=min(left, right),
-        bottom=min(top, bottom),
-        right=max(left, right),
-        top=max(top, bottom),
-    )
+    left, top = transform.c, transform.f
+    right = transform.a * w + transform.b * h + transform.c
+    bottom = transform.d * w + transform.e * h + transform.f
+    with warnings.catch_warnings():  # rasterio's own affine `*` under affine 3
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        dst_t, dw, dh = calculate_default_transform(
+            src_crs,
+            "EPSG:4326",
+            w,
+            h,
+            left=min(left, right),
+            bottom=min(top, bottom),
+            right=max(left, right),
+            top=max(top, bottom),
+        )
     out = np.full((dh, dw), np.nan, dtype="float64")
     reproject(
         np.asarray(array, dtype="float64"),

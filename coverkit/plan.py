@@ -389,6 +389,16 @@ def plan_county(
         )
     cost = od[:, n_h:]
     populated = cell_pop > 0
+    if net is not None and n_h and populated.any() and not np.isfinite(od[populated, :n_h]).any():
+        from coverkit.errors import InfeasibleError
+
+        names = ", ".join(hospitals["name"].astype(str).head(3))
+        raise InfeasibleError(
+            f"no inhabited cell of {inputs.county_name} reaches the county hospital ({names}) "
+            "over the road network: the roads are cut off from it or more than "
+            f"{settings.max_walk_m:g} m (max_walk_m) from the people; give roads that cover "
+            "the county (--roads), or --roads none for straight-line estimates"
+        )
     w = cell_pop[populated]
     total_pop = float(w.sum())
 
@@ -423,6 +433,15 @@ def plan_county(
         _note(notes, f"sub-centres not chosen: {reason}")
     else:
         p_values = tuple(p for p in params.p_values if p <= int(usable.sum()))
+        if not p_values:
+            from coverkit.errors import InfeasibleError
+
+            raise InfeasibleError(
+                f"p={','.join(map(str, params.p_values))} sub-centres asked but only "
+                f"{int(usable.sum())} candidate township health centre(s) lie outside the "
+                f"county seat and reach the population; ask for -p {int(usable.sum())} or "
+                "fewer, or add candidates with --facilities"
+            )
         if len(p_values) < len(params.p_values):
             _note(
                 notes,

@@ -31,7 +31,7 @@ from scipy.spatial import cKDTree
 
 from coverkit import io, osm
 from coverkit.crs import WGS84, metric_crs
-from coverkit.errors import ConfigError, EmptyInputError, InputFileError
+from coverkit.errors import ConfigError, EmptyInputError, InputFileError, InvalidValueError
 from coverkit.io import PopulationGrid
 
 logger = logging.getLogger(__name__)
@@ -753,6 +753,31 @@ def _user_villages(
     )
 
 
+def _refuse_all_outside(
+    points: gpd.GeoDataFrame,
+    inside: np.ndarray,
+    area: shapely.Geometry,
+    source: str | Path,
+    kind: str,
+    county: dict,
+) -> None:
+    """Refuse a user table none of whose points lies in the county (say if lon/lat look swapped)."""
+    if len(points) == 0 or inside.any():
+        return
+    xy = shapely.get_coordinates(np.asarray(points.geometry.values))
+    swapped = shapely.points(xy[:, 1], xy[:, 0])
+    if shapely.intersects(area, swapped).any():
+        raise InvalidValueError(
+            f"'{source}': none of the {len(points)} {kind} lies in {county['name']}, but they "
+            "would with longitude and latitude exchanged; the lon/lat columns look swapped: "
+            "exchange them"
+        )
+    raise EmptyInputError(
+        f"'{source}': none of the {len(points)} {kind} lies in {county['name']}; check their "
+        "coordinates are longitude/latitude of this county and the --coords system"
+    )
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -869,6 +894,7 @@ def load_county(
     else:
         fac = _user_facilities(fac_source, coords, notes)
         inside = shapely.intersects(island.buffer(0.005), np.asarray(fac.geometry.values))
+        _refuse_all_outside(fac, inside, island.buffer(0.005), fac_source, "facilities", c)
         if not inside.all():
             notes.append(
                 f"facilities: {int((~inside).sum())} of {len(fac)} facilities in "
@@ -940,6 +966,7 @@ def load_county(
     if villages is not None and not osm.is_osm_file(villages):
         vil = _user_villages(villages, coords, fac, vcfg)
         inside = shapely.intersects(island.buffer(0.01), np.asarray(vil.geometry.values))
+        _refuse_all_outside(vil, inside, island.buffer(0.01), villages, "villages", c)
         if not inside.all():
             dropped = vil.loc[~inside, "name"].astype(str).tolist()
             notes.append(

@@ -132,9 +132,19 @@ def tables_from_plan(plan: CountyPlan) -> dict[str, pd.DataFrame]:
         ``rotation_shortfall`` (teams needed), ``shared_clinics`` (villages
         that could share one new clinic) and ``facility_mapping`` (how source
         facilities were mapped onto the tiers). Geometry is dropped; list
-        cells are joined with ';'. Tables a plan lacks are empty.
+        cells are joined with ';'. Tables a plan lacks are empty. Wall-clock
+        columns (:data:`VOLATILE_COLUMNS`, e.g. solver seconds) are left out
+        so that the same plan always gives byte-identical files.
     """
-    return {key: _plain(getattr(plan, key, None)) for key in TABLES}
+    tables = {key: _plain(getattr(plan, key, None)) for key in TABLES}
+    return {
+        key: df.drop(columns=[c for c in VOLATILE_COLUMNS if c in df.columns])
+        for key, df in tables.items()
+    }
+
+
+#: Columns that change from run to run (timings): kept on the plan, not written.
+VOLATILE_COLUMNS = ("solve_time_s",)
 
 
 # --------------------------------------------------------------------------- formatting

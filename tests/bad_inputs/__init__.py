@@ -1,0 +1,1 @@
+"""Bad-input cases: every input kind and the config gives one clear error (issue 10)."""
