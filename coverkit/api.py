@@ -146,6 +146,7 @@ def _run_plan(config: RunConfig, progress: Progress | None) -> PlanRun:
         villages=config.villages,
         coords=config.coords,
         data_dir=config.data_dir,
+        road_buffer_m=config.road_buffer_m,
     )
     plan = plan_county(
         inputs,

@@ -729,6 +729,7 @@ def load_china_county(
     boundary: str | Path | None = None,
     boundary_coords: str = "wgs84",
     data_dir: str | Path | None = None,
+    road_buffer_m: float | None = None,
 ) -> CountyInputs:
     """Load every input of one Chinese county from public data and the planner's files.
 
@@ -759,6 +760,8 @@ def load_china_county(
         was traced on Amap ``gcj02`` or Baidu ``bd09``).
     data_dir
         Data directory holding the shipped NBS tables.
+    road_buffer_m
+        Roads kept beyond the county border, metres (default 5,000).
 
     Returns
     -------
@@ -887,7 +890,9 @@ def load_china_county(
         vil = vil[["id", "name", "township", "population", "clinic", "geometry"]]
 
     pop = io.read_population(population, bnd)
-    road_lines = io.read_roads(roads, bnd)
+    road_lines = io.read_roads(
+        roads, bnd, buffer_m=5_000.0 if road_buffer_m is None else float(road_buffer_m)
+    )
     logger.info(
         "%s (%s): %d facilities, %d villages, %d townships, population %.0f",
         cname,

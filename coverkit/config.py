@@ -15,6 +15,7 @@ Example ``plan.toml``::
     objective = "pmedian"       # pmedian | mclp | pcenter
     candidates = "auto"         # auto | central | all (township centres as candidates)
     standard_only = false       # only centres meeting the 优质服务基层行 recommended standard
+    road_buffer_m = 5000        # roads kept beyond the county border (cross-border trips)
     out = "results"
 
 Unknown keys and values of the wrong type are refused with a :class:`ConfigError`
@@ -52,6 +53,7 @@ class RunConfig:
     objective: str = "pmedian"
     candidates: str = "auto"
     standard_only: bool = False
+    road_buffer_m: float | None = None
     out: str | None = None
     data_dir: str | None = None
 
@@ -144,6 +146,11 @@ def read_config(path: str | Path) -> RunConfig:
                 raise ConfigError(
                     f"{path}: key 'standard_only' must be true or false, got {value!r}"
                 )
+        elif key == "road_buffer_m":
+            _expect(key, value, (int, float), "a distance in metres", path)
+            value = float(value)
+            if value < 0:
+                raise ConfigError(f"{path}: key 'road_buffer_m' must be ≥ 0 metres, got {value}")
         elif key == "minutes":
             _expect(key, value, (int, float), "a number of minutes", path)
             value = float(value)

@@ -175,8 +175,30 @@ def _objects(values: pd.Series) -> np.ndarray:
     return out
 
 
-def _roads_from_lines(path: Path, class_column: str | None) -> gpd.GeoDataFrame:
-    gdf = _read_vector(path, "road")
+def _roads_from_lines(
+    path: Path, class_column: str | None, bbox: tuple | None = None
+) -> gpd.GeoDataFrame:
+    kwargs: dict[str, object] = {}
+    if bbox is not None:  # read only the county's window of a large (e.g. province) layer
+        import pyogrio
+        from pyproj import Transformer
+
+        try:
+            layer_crs = pyogrio.read_info(path).get("crs")
+        except Exception:  # unreadable: _read_vector below reports it properly
+            layer_crs = None
+        if layer_crs:
+            to_layer = Transformer.from_crs(WGS84, layer_crs, always_xy=True)
+            kwargs["bbox"] = to_layer.transform_bounds(*bbox)
+    try:
+        gdf = _read_vector(path, "road", **kwargs)
+    except EmptyInputError:
+        if "bbox" not in kwargs:
+            raise
+        raise EmptyInputError(
+            f"'{path}' holds no roads within the county (plus buffer); check the file covers "
+            "the county or use --roads none for straight-line estimates"
+        ) from None
     col = class_column or "highway"
     if col not in gdf.columns:
         raise MissingColumnError(
@@ -262,7 +284,7 @@ def read_roads(
     elif name.endswith(".graphml"):
         roads = _roads_from_graph(p, graphml=True)
     else:
-        roads = _roads_from_lines(p, class_column)
+        roads = _roads_from_lines(p, class_column, bbox)
     return _clip_roads(roads, boundary, bbox, buffer_m, f"'{p}'")
 
 

@@ -252,7 +252,8 @@ def located_subcentres(plan: CountyPlan) -> gpd.GeoDataFrame | None:
         names = dict(zip(fac["id"].astype(str), fac["name"], strict=False))
         table = table.assign(name=[names.get(str(i)) for i in subs["id"]])
     out = gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geoms, crs="EPSG:4326")
-    return out[out.geometry.notna()]
+    located = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    return out[located]
 
 
 def _to_wgs84(table: Any) -> gpd.GeoDataFrame | None:

@@ -791,6 +791,7 @@ def load_county(
     villages: str | Path | None = None,
     coords: str = "wgs84",
     data_dir: str | Path | None = None,
+    road_buffer_m: float | None = None,
 ) -> CountyInputs:
     """Load every input of one county of a region.
 
@@ -810,6 +811,9 @@ def load_county(
         ``bd09``).
     data_dir
         Data directory; default ``$COVERKIT_DATA`` or the repository's ``data/``.
+    road_buffer_m
+        Roads kept beyond the county border, metres (people may cross it to a
+        nearer facility's road); default the region config's ``road_buffer_m``.
 
     Returns
     -------
@@ -836,6 +840,7 @@ def load_county(
             villages=villages,
             coords=coords,
             data_dir=data_dir,
+            road_buffer_m=road_buffer_m,
         )
     rcfg = cfg["region"]
     c = _pick_county(cfg, county)
@@ -1009,7 +1014,7 @@ def load_county(
 
     # --- population, roads -------------------------------------------------------------
     pop = io.read_population(population or data_path("population"), boundary)
-    buffer_m = float(rcfg.get("road_buffer_m", 5000.0))
+    buffer_m = float(rcfg.get("road_buffer_m", 5000.0) if road_buffer_m is None else road_buffer_m)
     road_src = roads if roads is not None else osm_path
     road_lines = io.read_roads(road_src, boundary, buffer_m=buffer_m)
 

@@ -87,3 +87,9 @@ def test_output_paths_default_and_out(tmp_path):
     assert o == tmp_path / "outputs" / "鹿寨县"
     # path separators in a county name never escape the output folder
     assert output_paths(RunConfig(), "../x")[0] == Path("maps/___x.html")
+
+
+def test_road_buffer_is_read_and_checked(tmp_path):
+    assert read_config(_write(tmp_path, "road_buffer_m = 2000\n")).road_buffer_m == 2000.0
+    with pytest.raises(ConfigError, match="'road_buffer_m' must be ≥ 0"):
+        read_config(_write(tmp_path, "road_buffer_m = -1\n"))

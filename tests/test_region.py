@@ -362,3 +362,13 @@ def test_villages_outside_the_county_are_counted_not_kept(tmp_path):
     note = next(n for n in county.notes if "outside Mwali" in n)
     assert "1 of 3 villages in villages.csv" in note
     assert "Moroni (wrong island)" in note
+
+
+def test_road_buffer_controls_roads_beyond_the_border():
+    import shapely
+
+    near = load_county("comoros", county="Mwali", road_buffer_m=0)
+    far = load_county("comoros", county="Mwali", road_buffer_m=5000)
+    inside = near.boundary.geometry.iat[0].buffer(1e-6)
+    assert shapely.covered_by(np.asarray(near.roads.geometry.values), inside).all()
+    assert far.roads.to_crs(32738).length.sum() > near.roads.to_crs(32738).length.sum()

@@ -169,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
         "column meets_standard) may become sub-centres",
     )
     plan.add_argument(
+        "--road-buffer",
+        type=float,
+        dest="road_buffer_m",
+        metavar="M",
+        help="keep roads this many metres beyond the county border (default 5000)",
+    )
+    plan.add_argument(
         "--out",
         metavar="DIR",
         help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
@@ -194,6 +201,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan.pickle")
     report_cmd.add_argument("--out", metavar="DIR", help="folder (default: the plan's folder)")
+    batch_cmd = sub.add_parser(
+        "batch",
+        help="plan every county of a province on Dask (批量), resumable",
+        description=(
+            "Plan many counties, one Dask task each, from province-wide inputs; writes "
+            "out/manifest.json (re-runs skip finished counties), province.csv/.xlsx and "
+            "province.html. Exits 2 when any county failed."
+        ),
+    )
+    which = batch_cmd.add_mutually_exclusive_group(required=True)
+    which.add_argument("--province", metavar="NAME|CODE", help="e.g. 广西 or 45")
+    which.add_argument(
+        "--configs", metavar="TOML", nargs="+", help="one run config (.toml) per county"
+    )
+    batch_cmd.add_argument("--population", metavar="FILE", help="province-wide GeoTIFF")
+    batch_cmd.add_argument("--roads", metavar="FILE", help="province-wide .osm.pbf or lines")
+    batch_cmd.add_argument("--facilities", metavar="FILE", help="facility table (CSV/XLSX)")
+    batch_cmd.add_argument("--villages", metavar="FILE", help="village table (CSV/XLSX)")
+    batch_cmd.add_argument("--coords", default="wgs84", help="coordinates of the tables")
+    batch_cmd.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    batch_cmd.add_argument("--scheduler", metavar="ADDRESS", help="running Dask scheduler")
+    batch_cmd.add_argument(
+        "--workers", type=int, metavar="N", help="local workers (default: cores)"
+    )
+    batch_cmd.add_argument(
+        "--road-buffer",
+        type=float,
+        dest="road_buffer_m",
+        metavar="M",
+        help="roads kept beyond each county's border, metres (default 5000)",
+    )
     return parser
 
 
@@ -236,6 +274,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         objective=args.objective,
         candidates=args.candidates,
         standard_only=args.standard_only,
+        road_buffer_m=args.road_buffer_m,
         out=args.out,
         data_dir=args.data_dir,
     )
@@ -286,6 +325,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 files = write_report(args.plan, out=args.out)
                 print(f"报告 Report: {next(iter(files.values())).parent} ({len(files)} files)")
                 return 0
+            if args.command == "batch":
+                from coverkit.batch import run_batch
+                from coverkit.config import read_config
+
+                res = run_batch(
+                    [read_config(c) for c in args.configs] if args.configs else None,
+                    province=args.province,
+                    population=args.population,
+                    roads=args.roads,
+                    facilities=args.facilities,
+                    villages=args.villages,
+                    coords=args.coords,
+                    out=args.out,
+                    scheduler=args.scheduler,
+                    n_workers=args.workers,
+                    road_buffer_m=args.road_buffer_m,
+                    progress=not args.quiet,
+                )
+                done = len(res.table) - len(res.failed)
+                print(f"县 Counties: {done} ok, {len(res.failed)} failed; map {res.overview_path}")
+                for code, name, err in res.failed:
+                    print(f"失败 failed: {name} ({code}): {err}", file=sys.stderr)
+                return EXIT_USER_ERROR if res.failed else 0
     except CoverkitError as exc:
         message = " ".join(str(exc).split())
         print(f"coverkit: error: {message}", file=sys.stderr)

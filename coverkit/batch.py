@@ -1,0 +1,667 @@
+"""Province-wide runs on Dask: one task per county (issue 9).
+
+``run_batch`` plans many counties at once. Each county is one Dask task that
+calls :func:`coverkit.api.run_plan`: it reads only the window of the
+province-wide population raster that covers the county and only the roads in
+the county's bounding box plus the loader's buffer (5 km, see
+:func:`coverkit.io.read_roads`), runs the full plan and writes the county's map
+and report under ``out/``. No worker ever loads the whole raster or road file.
+
+Resumable: ``out/manifest.json`` records every county with the hash of its
+inputs and parameters (:func:`input_hash`: sha256 over the run options and, for
+each input file, its path, size and modification time in ns — a content hash of
+a national raster would take minutes). A re-run skips counties whose hash is
+unchanged and whose status is ``ok``; changed and failed counties are redone.
+
+Fault isolation: an error in one county is recorded (county, one-line message)
+and the others finish. The province table (``province.csv``/``.xlsx``) and the
+overview map (``province.html``, each county linking to its own map) are written
+at the end.
+
+A real multi-machine cluster::
+
+    # machine A
+    dask scheduler                       # prints tcp://A:8786
+    # machines B, C, ... (same Python env, inputs and out/ on a shared path)
+    dask worker tcp://A:8786 --nworkers 4 --nthreads 1
+    # anywhere
+    coverkit batch --province 广西 --population pop.tif --roads guangxi.osm.pbf \\
+                   --out /shared/out --scheduler tcp://A:8786
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from coverkit._atomic import atomic_path
+from coverkit.config import RunConfig
+from coverkit.errors import ConfigError, CoverkitError, InputFileError, OutputError
+
+logger = logging.getLogger(__name__)
+
+#: Version of the manifest layout; part of every hash so a format change redoes all.
+MANIFEST_VERSION = 1
+#: Douglas–Peucker tolerance (degrees) of the county outlines on the overview map.
+OUTLINE_TOLERANCE_DEG = 0.002
+MODES = ("fixed", "joint", "rotation", "stationed")
+
+TABLE_COLUMNS = [
+    "county",
+    "code",
+    "status",
+    "error",
+    "eligible",
+    "p",
+    "subcentres",
+    "population",
+    "within_before",
+    "within_after",
+    "share_before",
+    "share_after",
+    "villages",
+    "staffing_flags",
+    "village_doctors_min",
+    "village_doctors_max",
+    "map",
+]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A finished batch.
+
+    Attributes
+    ----------
+    table
+        One row per county (columns :data:`TABLE_COLUMNS` plus ``villages_<mode>``).
+    failed
+        ``(code, county, one-line error)`` for every county that failed.
+    manifest_path
+        ``out/manifest.json``.
+    overview_path
+        ``out/province.html``.
+    table_paths
+        The CSV and XLSX province tables.
+    skipped
+        Codes of counties skipped because the manifest showed them done.
+    """
+
+    table: pd.DataFrame
+    failed: list[tuple[str, str, str]]
+    manifest_path: Path
+    overview_path: Path
+    table_paths: dict[str, Path]
+    skipped: list[str]
+
+
+def counties_of_province(province: str) -> pd.DataFrame:
+    """The counties of a province from the shipped county table.
+
+    Parameters
+    ----------
+    province
+        Province name (full ``广西壮族自治区`` or a prefix such as ``广西``) or
+        code (2-digit ``45`` or 6-digit ``450000``).
+
+    Returns
+    -------
+    DataFrame
+        ``county_adcode, county, city, province`` of its counties (rows without a
+        county point, e.g. 市辖区 placeholders, are left out), sorted by code.
+
+    Raises
+    ------
+    ConfigError
+        No or several provinces match.
+    """
+    from coverkit.china import china_table
+
+    t = china_table("counties")
+    t = t[t["lon_gcj02"].notna()]
+    q = str(province).strip()
+    if q.isdigit() and len(q) in (2, 6):
+        rows = t[t["county_adcode"].str[:2] == q[:2]]
+    else:
+        names = t["province"].unique()
+        hits = sorted(n for n in names if n == q or n.startswith(q))
+        if len(hits) > 1:
+            raise ConfigError(
+                f"province {q!r} matches {', '.join(hits)}; give the full name or the 2-digit code"
+            )
+        rows = t[t["province"] == hits[0]] if hits else t.iloc[0:0]
+    if len(rows) == 0:
+        raise ConfigError(
+            f"no province matches {q!r}; give a name such as 广西壮族自治区 or a code such as 45"
+        )
+    rows = rows.sort_values("county_adcode", kind="stable")
+    return rows[["county_adcode", "county", "city", "province"]].reset_index(drop=True)
+
+
+def _file_stamp(value: str | None) -> Any:
+    if value is None or value in ("download", "none"):
+        return value
+    p = Path(value)
+    try:
+        st = p.stat()
+    except OSError:
+        return [str(p), None, None]
+    return [str(p.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def input_hash(config: RunConfig) -> str:
+    """Hash of a county's run options and input files (size and mtime, not content).
+
+    Parameters
+    ----------
+    config
+        The county's run options (its ``out`` is ignored).
+
+    Returns
+    -------
+    str
+        Hex sha256 digest.
+    """
+    opts = asdict(config)
+    opts.pop("out", None)
+    for key in ("population", "roads", "facilities", "villages"):
+        opts[key] = _file_stamp(opts[key])
+    payload = json.dumps(
+        {"v": MANIFEST_VERSION, "options": opts}, sort_keys=True, ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def plan_one_county(config: RunConfig) -> dict[str, Any]:
+    """Run one county (the Dask task) and return a small summary dict.
+
+    Never raises: a :class:`CoverkitError` is recorded with its one-line message,
+    any other exception (a bug) as ``"<Type>: message"``.
+
+    Parameters
+    ----------
+    config
+        Run options of the county; ``out`` is the batch's output folder.
+
+    Returns
+    -------
+    dict
+        ``code, status`` ('ok'/'error'), ``error`` and, when ok, the summary
+        fields of the province table, ``outline`` (simplified WKT, WGS84) and
+        ``outputs`` (paths relative to ``out``).
+    """
+    from coverkit.api import run_plan
+
+    code = str(config.county)
+    try:
+        run = run_plan(config)
+    except CoverkitError as exc:
+        return {"code": code, "status": "error", "error": _one_line(exc)}
+    except Exception as exc:  # a bug, but it must not stop the other counties
+        logger.exception("county %s failed with an unexpected error", code)
+        return {
+            "code": code,
+            "status": "error",
+            "error": f"{type(exc).__name__}: {_one_line(exc)}",
+        }
+    plan = run.plan
+    s = plan.summary
+    out = Path(config.out) if config.out else Path()
+    staffing = plan.staffing
+    vrows = staffing[staffing["level"] == "village"] if len(staffing) else staffing
+    modes = s.get("villages_by_mode", {})
+    outline = plan.boundary.to_crs("EPSG:4326").geometry.union_all()
+    return {
+        "code": code,
+        "status": "ok",
+        "error": "",
+        "county": plan.county_name,
+        "eligible": bool(plan.eligible),
+        "p": int(s.get("p", 0)),
+        "subcentres": "; ".join(s.get("subcentre_names", [])),
+        "population": float(s.get("population", 0.0)),
+        "within_before": float(s.get("within_before", 0.0)),
+        "within_after": float(s.get("within_after", 0.0)),
+        "share_before": float(s.get("share_before", 0.0)),
+        "share_after": float(s.get("share_after", 0.0)),
+        "villages": int(sum(modes.values())),
+        **{f"villages_{m}": int(modes.get(m, 0)) for m in MODES},
+        "staffing_flags": int(staffing["flag"].fillna(False).astype(bool).sum())
+        if "flag" in staffing
+        else 0,
+        "village_doctors_min": int(pd.to_numeric(vrows["required_min"]).fillna(0).sum())
+        if "required_min" in vrows
+        else 0,
+        "village_doctors_max": int(pd.to_numeric(vrows["required_max"]).fillna(0).sum())
+        if "required_max" in vrows
+        else 0,
+        "map": os.path.relpath(run.map_path, out),
+        "outputs": {k: os.path.relpath(v, out) for k, v in sorted(run.files.items())},
+        "outline": outline.simplify(OUTLINE_TOLERANCE_DEG).wkt,
+    }
+
+
+def read_manifest(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read a batch manifest (``{}`` when the file does not exist).
+
+    Parameters
+    ----------
+    path
+        ``out/manifest.json``.
+
+    Returns
+    -------
+    dict
+        County code → ``{hash, status, error, outputs, summary}``.
+
+    Raises
+    ------
+    InputFileError
+        The file exists but is not a manifest.
+    """
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputFileError(
+            f"{p} is not a readable batch manifest ({exc}); delete it to redo every county"
+        ) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("counties"), dict):
+        raise InputFileError(f"{p} is not a batch manifest; delete it to redo every county")
+    return data["counties"]
+
+
+def _write_manifest(path: Path, counties: dict[str, dict[str, Any]]) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(
+            json.dumps(
+                {"version": MANIFEST_VERSION, "counties": dict(sorted(counties.items()))},
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
+
+
+def _configs(
+    counties: Sequence[RunConfig] | None,
+    province: str | None,
+    base: RunConfig,
+) -> list[tuple[RunConfig, str]]:
+    """(config, display name) per county, in order of code."""
+    if counties is not None and province is not None:
+        raise ConfigError("give either county configs or a province, not both")
+    if counties is not None:
+        out = []
+        for c in counties:
+            if c.county is None:
+                raise ConfigError("every county config of a batch needs county= (a name or code)")
+            fill = {
+                k: getattr(base, k)
+                for k in ("population", "roads", "facilities", "villages")
+                if getattr(c, k) is None
+            }
+            out.append((replace(c, out=base.out, **fill), _display_name(c)))
+        return out
+    if province is None:
+        raise ConfigError("give a province (--province NAME|CODE) or a list of county configs")
+    rows = counties_of_province(province)
+    return [
+        (replace(base, region="china", county=code), name)
+        for code, name in zip(rows["county_adcode"], rows["county"], strict=True)
+    ]
+
+
+def _display_name(config: RunConfig) -> str:
+    """The county's Chinese name when its query is a known code, else the query."""
+    from coverkit.china import china_table
+
+    q = str(config.county)
+    t = china_table("counties")
+    hit = t.loc[t["county_adcode"] == q, "county"]
+    return str(hit.iat[0]) if len(hit) else q
+
+
+def _client(scheduler: str | None, n_workers: int | None, processes: bool) -> Any:
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError('coverkit batch needs Dask: pip install "coverkit[batch]"') from exc
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot reach the Dask scheduler {scheduler} ({exc}); start it with "
+                "`dask scheduler` or omit --scheduler for a local cluster"
+            ) from exc
+    workers = n_workers or os.cpu_count() or 1
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=processes,
+        dashboard_address=None,
+    )
+    return Client(cluster), cluster
+
+
+def run_batch(
+    counties: Sequence[RunConfig] | None = None,
+    *,
+    province: str | None = None,
+    population: str | Path | None = None,
+    roads: str | Path | None = None,
+    facilities: str | Path | None = None,
+    villages: str | Path | None = None,
+    out: str | Path,
+    coords: str = "wgs84",
+    subcentres: tuple[int, ...] | None = None,
+    minutes: float | None = None,
+    objective: str = "pmedian",
+    candidates: str = "auto",
+    road_buffer_m: float | None = None,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    processes: bool = True,
+    progress: bool = True,
+) -> BatchResult:
+    """Plan many counties as Dask tasks; write a manifest, a province table and map.
+
+    Parameters
+    ----------
+    counties
+        County run options (each with ``county``); or ``None`` with ``province``.
+    province
+        Province name or code: its counties from the shipped county table.
+    population, roads, facilities, villages
+        Province-wide inputs shared by every county (each task reads only its
+        window / bounding box).
+    out
+        Output folder: ``maps/``, ``outputs/``, ``manifest.json``,
+        ``province.csv``, ``province.xlsx``, ``province.html``.
+    coords, subcentres, minutes, objective, candidates, road_buffer_m
+        Plan options as in :class:`~coverkit.config.RunConfig` (for ``province``).
+    scheduler
+        Address of a running Dask scheduler (``tcp://host:8786``); default a
+        :class:`~distributed.LocalCluster`.
+    n_workers
+        Local workers (one thread each); default the number of cores.
+    processes
+        Local workers as processes (default). ``False`` runs them as threads of
+        this process: faster to start, but concurrent GDAL writes in threads
+        proved unreliable (lost GeoTIFF georeferencing), so use it only to debug
+        with ``n_workers=1``.
+    progress
+        Show a progress bar across counties (only when stderr is a terminal).
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    ConfigError
+        Neither or both of ``counties`` and ``province``, an unknown province, or
+        an unreachable scheduler.
+    OutputError
+        ``out`` cannot be created.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the folder {out}: {exc.strerror}; choose another"
+        ) from exc
+
+    def path_str(p: str | Path | None) -> str | None:
+        if p is None or str(p) in ("download", "none"):
+            return None if p is None else str(p)
+        return str(Path(p).resolve())
+
+    base = RunConfig(
+        region="china",
+        population=path_str(population),
+        roads=path_str(roads),
+        facilities=path_str(facilities),
+        villages=path_str(villages),
+        coords=coords,
+        subcentres=tuple(subcentres) if subcentres else None,
+        minutes=minutes,
+        objective=objective,
+        candidates=candidates,
+        road_buffer_m=road_buffer_m,
+        out=str(out.resolve()),
+    )
+    jobs = _configs(counties, province, base)
+    manifest_path = out / "manifest.json"
+    manifest = read_manifest(manifest_path)
+    todo: list[tuple[RunConfig, str, str]] = []
+    skipped: list[str] = []
+    names: dict[str, str] = {}
+    for cfg, name in jobs:
+        code = str(cfg.county)
+        names[code] = name
+        h = input_hash(cfg)
+        done = manifest.get(code)
+        if done and done.get("hash") == h and done.get("status") == "ok":
+            skipped.append(code)
+        else:
+            todo.append((cfg, code, h))
+    logger.info("batch: %d counties, %d done before, %d to run", len(jobs), len(skipped), len(todo))
+
+    if todo:
+        from dask.distributed import as_completed
+
+        client, cluster = _client(scheduler, n_workers, processes)
+        try:
+            hashes = {}
+            futures = []
+            for cfg, code, h in todo:
+                fut = client.submit(plan_one_county, cfg, key=f"coverkit-county-{code}-{h[:12]}")
+                hashes[fut.key] = (code, h)
+                futures.append(fut)
+            bar = tqdm(
+                total=len(futures),
+                desc="counties 县",
+                unit="county",
+                disable=not (progress and sys.stderr.isatty()),
+            )
+            with bar:
+                for fut in as_completed(futures):
+                    code, h = hashes[fut.key]
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # worker died, task cancelled ...
+                        res = {
+                            "code": code,
+                            "status": "error",
+                            "error": f"{type(exc).__name__}: {_one_line(exc)}",
+                        }
+                    manifest[code] = {
+                        "hash": h,
+                        "status": res["status"],
+                        "error": res.get("error", ""),
+                        "outputs": res.get("outputs", {}),
+                        "summary": {k: v for k, v in res.items() if k != "outputs"},
+                    }
+                    _write_manifest(manifest_path, manifest)
+                    if res["status"] != "ok":
+                        logger.warning("county %s failed: %s", code, res["error"])
+                    bar.update(1)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    rows = []
+    for _cfg, name in jobs:
+        code = str(_cfg.county)
+        entry = manifest.get(code, {})
+        summary = dict(entry.get("summary", {}))
+        summary.pop("outline", None)
+        summary.setdefault("county", name)
+        summary["code"] = code
+        summary["status"] = entry.get("status", "error")
+        summary["error"] = entry.get("error", "")
+        rows.append(summary)
+    mode_cols = [f"villages_{m}" for m in MODES]
+    cols = [*TABLE_COLUMNS[:13], *mode_cols, *TABLE_COLUMNS[13:]]
+    table = pd.DataFrame(rows).reindex(columns=cols)
+    failed = [(r.code, r.county, r.error) for r in table.itertuples() if r.status != "ok"]
+    table_paths = _write_tables(table, out)
+    overview = write_overview_map(table, manifest, out / "province.html")
+    return BatchResult(
+        table=table,
+        failed=failed,
+        manifest_path=manifest_path,
+        overview_path=overview,
+        table_paths=table_paths,
+        skipped=skipped,
+    )
+
+
+def _write_tables(table: pd.DataFrame, out: Path) -> dict[str, Path]:
+    paths = {"csv": out / "province.csv", "xlsx": out / "province.xlsx"}
+    with atomic_path(paths["csv"]) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError:
+        logger.warning("openpyxl is not installed: province.xlsx not written")
+        paths.pop("xlsx")
+        return paths
+    with atomic_path(paths["xlsx"]) as tmp:
+        table.to_excel(tmp, index=False, sheet_name="province", engine="openpyxl")
+    return paths
+
+
+def _colour(share: float) -> str:
+    """Red (0 %) → yellow → green (100 %) for the share within T after."""
+    stops = [(0.0, (215, 48, 39)), (0.5, (254, 224, 139)), (1.0, (26, 152, 80))]
+    share = min(max(float(share), 0.0), 1.0)
+    for (a, ca), (b, cb) in itertools.pairwise(stops):
+        if share <= b:
+            t = (share - a) / (b - a)
+            rgb = [round(x + (y - x) * t) for x, y in zip(ca, cb, strict=True)]
+            return "#{:02x}{:02x}{:02x}".format(*rgb)
+    return "#1a9850"  # pragma: no cover
+
+
+def write_overview_map(
+    table: pd.DataFrame, manifest: dict[str, dict[str, Any]], path: str | Path
+) -> Path:
+    """Write the province overview map: county outlines coloured by share within T after.
+
+    Parameters
+    ----------
+    table
+        The province table of :func:`run_batch`.
+    manifest
+        The manifest (its summaries carry each finished county's outline).
+    path
+        The HTML file; each county's popup links to its own map (relative link).
+
+    Returns
+    -------
+    Path
+        ``path``. Opens offline (Leaflet is inlined, no base tiles).
+    """
+    import folium
+    import shapely
+
+    from coverkit.maps import _element_classes, _js, _leaflet_assets, save_map
+
+    path = Path(path)
+    features = []
+    bounds = []
+    for r in table.itertuples():
+        outline = manifest.get(r.code, {}).get("summary", {}).get("outline")
+        if r.status != "ok" or not outline:
+            continue
+        geom = shapely.from_wkt(outline)
+        bounds.append(geom.bounds)
+        link = html.escape(str(r.map).replace(os.sep, "/"), quote=True)
+        popup = (
+            f"<b>{html.escape(str(r.county))}</b> ({html.escape(str(r.code))})<br>"
+            f"share within T: {r.share_before:.1%} → {r.share_after:.1%}<br>"
+            f"sub-centres: {html.escape(str(r.subcentres) or '—')}<br>"
+            f'<a href="{link}" target="_blank">county map 县地图</a>'
+        )
+        features.append(
+            {
+                "geometry": shapely.geometry.mapping(geom),
+                "fill": _colour(r.share_after),
+                "popup": popup,
+            }
+        )
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    m.default_js = []
+    m.default_css = []
+    js, css = _leaflet_assets()
+    root = m.get_root()
+    root.header.add_child(folium.Element(f"<style>{css}</style>"), name="ck_leaflet_css")
+    root.header.add_child(folium.Element(f"<script>{js}</script>"), name="ck_leaflet_js")
+    if bounds:
+        w = min(b[0] for b in bounds)
+        s = min(b[1] for b in bounds)
+        e = max(b[2] for b in bounds)
+        n = max(b[3] for b in bounds)
+        m.location = [(s + n) / 2, (w + e) / 2]
+        m.fit_bounds([[s, w], [n, e]])
+    else:
+        m.location = [30.0, 105.0]
+    JsLayer, Bind = _element_classes()
+    for f in features:
+        style = {"color": "#333333", "weight": 1, "fillColor": f["fill"], "fillOpacity": 0.7}
+        layer = JsLayer(
+            f"L.geoJSON({_js(f['geometry'])}, {{style: {_js(style)}}}).addTo({{parent}})",
+            "county",
+        )
+        m.add_child(layer)
+        layer.add_child(Bind("Popup", f["popup"], {"maxWidth": 320}))
+    failed = [r for r in table.itertuples() if r.status != "ok"]
+    if failed:
+        items = "".join(
+            f"<li>{html.escape(str(r.county))} ({html.escape(str(r.code))}): "
+            f"{html.escape(str(r.error))}</li>"
+            for r in failed
+        )
+        m.get_root().html.add_child(
+            folium.Element(
+                '<div style="position:fixed;bottom:10px;left:10px;z-index:1000;'
+                'background:white;padding:6px;max-width:40%;font:12px sans-serif">'
+                f"<b>failed 失败 ({len(failed)})</b><ul>{items}</ul></div>"
+            )
+        )
+    return save_map(m, path)
+
+
+__all__ = [
+    "BatchResult",
+    "counties_of_province",
+    "input_hash",
+    "plan_one_county",
+    "read_manifest",
+    "run_batch",
+    "write_overview_map",
+]
