@@ -64,6 +64,11 @@ def test_failed_run_into_new_folder_creates_nothing(tmp_path, monkeypatch):
     assert not (tmp_path / "new").exists()
 
 
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("sig", "stage"),
     [(signal.SIGINT, "[3/5]"), (signal.SIGTERM, "[5/5]")],
@@ -80,6 +85,9 @@ def test_interrupted_run_leaves_folder_as_it_was(tmp_path, sig, stage):
         env=env,
         cwd=tmp_path,
         text=True,
+        # a shell starts background jobs with SIGINT ignored, and Python keeps an
+        # inherited SIG_IGN; give the child the default disposition Ctrl-C has
+        preexec_fn=_default_signals,
     )
     seen = ""
     deadline = time.monotonic() + 60
