@@ -63,21 +63,30 @@ class PopulationGrid:
         """Rows and columns of the grid."""
         return self.values.shape  # type: ignore[return-value]
 
-    def cell_centres(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Rows, cols and x, y (grid CRS) of the populated cells inside the county.
+    def cell_centres(
+        self, *, populated_only: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, cols and x, y (grid CRS) of the cells inside the county.
+
+        Parameters
+        ----------
+        populated_only
+            Only cells with people (``mask & (values > 0)``); ``False``: every
+            cell inside the county mask.
 
         Returns
         -------
         tuple of ndarray
-            ``rows, cols, x, y`` for cells with ``mask & (values > 0)``, in
-            row-major order.
+            ``rows, cols, x, y`` (float64) in row-major order.
         """
-        rows, cols = np.nonzero(self.mask & (self.values > 0))
+        inside = self.mask & (self.values > 0) if populated_only else self.mask
+        rows, cols = np.nonzero(inside)
         t = self.transform
         c, r = cols + 0.5, rows + 0.5
+        # written out: affine's ``*`` on arrays is deprecated (PendingDeprecationWarning)
         x = t.a * c + t.b * r + t.c
         y = t.d * c + t.e * r + t.f
-        return rows, cols, x, y
+        return rows, cols, x.astype("float64"), y.astype("float64")
 
 
 # --------------------------------------------------------------------------- helpers

@@ -73,13 +73,7 @@ def mask_cell_centres(grid: PopulationGrid) -> tuple[np.ndarray, ...]:
     tuple of ndarray
         ``rows, cols, x, y`` in row-major order (populated or not).
     """
-    rows, cols = np.nonzero(grid.mask)
-    t = grid.transform
-    c, r = cols + 0.5, rows + 0.5
-    # written out: affine's ``*`` on arrays is deprecated (PendingDeprecationWarning)
-    x = t.a * c + t.b * r + t.c
-    y = t.d * c + t.e * r + t.f
-    return rows, cols, x.astype("float64"), y.astype("float64")
+    return grid.cell_centres(populated_only=False)
 
 
 def travel_time_surface(
