@@ -158,12 +158,12 @@ def _note(notes: list[str], message: str) -> None:
 
 def _xy(gdf: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
     """x, y of the features in ``crs`` as an (n, 2) array (polygons: a point inside)."""
-    import numpy as np
+    from coverkit.network import points_xy
 
-    pts = gdf.to_crs(crs).geometry
+    pts = gdf.geometry
     if not (pts.geom_type == "Point").all():
         pts = pts.representative_point()
-    return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    return points_xy(pts, crs)
 
 
 def select_candidates(
