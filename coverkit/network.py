@@ -519,22 +519,36 @@ def _xy_array(points: object) -> np.ndarray:
 
 
 #: Edges are cut into straight pieces no longer than this for the snapping
-#: index, metres (smaller: more pieces, fewer fallbacks to the exact search).
+#: index, metres. The search radius that proves a snap exact is
+#: ``sqrt(d**2 + (piece/2)**2)`` for a point ``d`` metres from the road, so
+#: shorter pieces give tighter proofs but a larger index.
 _SNAP_PIECE_M: float = 50.0
-#: Neighbours tried per point before the exact STRtree fallback.
-_SNAP_K: tuple[int, ...] = (4, 16, 64, 256)
+#: Nearest piece ends tried per point before the exact STRtree fallback.
+_SNAP_K: tuple[int, ...] = (3, 12, 48)
+#: Points snapped per block (bounds the temporary arrays to ~100 MB).
+_SNAP_BLOCK: int = 131_072
 #: Snaps kept per network (keyed by a hash of the coordinates).
 _SNAP_CACHE_SIZE: int = 2
 
 
 class _SegmentIndex:
-    """KD-tree on the midpoints of short straight pieces of a set of edges.
+    """Exact nearest road piece of points, via a KD-tree on the ends of short pieces.
 
-    The nearest piece of a point is found exactly: a piece at distance ``d``
-    has its midpoint within ``d + h`` (``h`` the longest half-piece), so once
-    the k-th nearest midpoint is farther than ``best + h`` no unseen piece can
-    be nearer (or tie). Points for which ``k`` neighbours do not prove this
-    try more neighbours, then an exact STRtree search on the edges.
+    Edges are cut into straight pieces of at most ``s`` metres
+    (:data:`_SNAP_PIECE_M`); their ends, merged by location, go into a
+    KD-tree, and each end knows the pieces that touch it.
+
+    Why it is exact: if a point's nearest piece lies ``d`` metres away, the
+    foot of the perpendicular is at most ``s/2`` along the piece from one of
+    its ends, so that end lies within ``sqrt(d**2 + (s/2)**2)`` of the point.
+    Having found a piece at distance ``d_best`` among the pieces touching
+    the ``k`` nearest ends, every piece at distance ``<= d_best`` (the
+    nearest, and any tie) has an end within ``r = sqrt(d_best**2 + (s/2)**2)``;
+    so once the k-th nearest end is farther than ``r``, all of them have been
+    compared. Unlike a bound on piece midpoints (``d + s/2``), this radius
+    exceeds ``d`` by little for points far from a road, so a few ends suffice
+    whatever the distance. Points that ``k`` ends do not settle try more,
+    then an exact STRtree search.
     """
 
     def __init__(self, network: RoadNetwork, edges: np.ndarray) -> None:
@@ -545,23 +559,48 @@ class _SegmentIndex:
         geoms = shapely.segmentize(network.edge_geometry[edges], _SNAP_PIECE_M)
         coords, owner = shapely.get_coordinates(geoms, return_index=True)
         same = owner[1:] == owner[:-1]
-        self.a = coords[:-1][same]
-        self.b = coords[1:][same]
+        a = coords[:-1][same]
+        b = coords[1:][same]
         owner = owner[:-1][same]
         self.edge = edges[owner]
-        length = np.hypot(*(self.b - self.a).T)
+        length = np.hypot(*(b - a).T)
         excl = np.cumsum(length) - length
         self.along = excl - excl[np.searchsorted(owner, owner, side="left")]
         self.length = length
-        d = self.b - self.a
+        d = b - a
         with np.errstate(divide="ignore"):
             inv = np.where(length > 0, 1.0 / np.maximum(length, 1e-300) ** 2, 0.0)
-        self.abd = np.column_stack([self.a, self.b, d, inv])
-        self.half = float(length.max() / 2.0) if length.size else 0.0
-        self.tree = cKDTree((self.a + self.b) / 2.0) if length.size else None
+        self.abd = np.column_stack([a, b, d, inv])
+        m = length.size
+        self.half = float(length.max() / 2.0) if m else 0.0
+        self.tree = None
+        if m == 0:
+            return
+        # piece ends, merged by location, and from each end the pieces touching it:
+        # an inner vertex of an edge touches its two pieces; the ends of edges are
+        # merged across edges by coordinates (junctions)
+        head = np.ones(m, dtype=bool)
+        head[1:] = owner[1:] != owner[:-1]
+        tail = np.ones(m, dtype=bool)
+        tail[:-1] = head[1:]
+        inner = np.flatnonzero(~head)  # piece i starts where piece i-1 ends
+        outer_xy = np.concatenate([a[head], b[tail]])
+        outer_piece = np.concatenate([np.flatnonzero(head), np.flatnonzero(tail)])
+        order = np.lexsort((outer_xy[:, 1], outer_xy[:, 0]))
+        sxy = outer_xy[order]
+        new = np.ones(order.size, dtype=bool)
+        new[1:] = (sxy[1:, 0] != sxy[:-1, 0]) | (sxy[1:, 1] != sxy[:-1, 1])
+        group_size = np.diff(np.r_[np.flatnonzero(new), order.size])
+        self.degree = np.concatenate([np.full(inner.size, 2, dtype=np.int64), group_size])
+        self.touch = np.concatenate(
+            [np.column_stack([inner - 1, inner]).ravel(), outer_piece[order]]
+        )
+        self.touch_ptr = np.zeros(self.degree.size + 1, dtype=np.int64)
+        np.cumsum(self.degree, out=self.touch_ptr[1:])
+        self.tree = cKDTree(np.concatenate([a[inner], sxy[new]]), balanced_tree=False)
 
     def _pieces(self, px: np.ndarray, py: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Distance and clamped parameter of points (n,1) to pieces j (n,k)."""
+        """Distance and clamped parameter of points to pieces ``j`` (same shapes)."""
         g = self.abd[j]  # one gather: ax, ay, bx, by, dx, dy, 1/len^2
         ax, ay, bx, by, dx, dy, inv = (g[..., i] for i in range(7))
         rx, ry = px - ax, py - ay
@@ -579,59 +618,112 @@ class _SegmentIndex:
         frac = np.full(n, np.nan)
         if self.tree is None or n == 0:
             return edge, dist, frac
-        nseg = self.a.shape[0]
-        bound = max_m + self.half + 1.0 if np.isfinite(max_m) else np.inf
+        q2 = self.half**2
+        # a piece within max_m has an end within sqrt(max_m^2 + (s/2)^2)
+        bound = math.sqrt(max_m**2 + q2) + 1e-6 if np.isfinite(max_m) else np.inf
         pending = np.arange(n)
-        elen = self.network.edge_length_m
         for k in _SNAP_K:
             if pending.size == 0:
                 break
-            k_eff = min(k, nseg)
-            px, py = xs[pending, None], ys[pending, None]
-            dm, j = self.tree.query(
-                np.column_stack([xs[pending], ys[pending]]), k=k_eff, distance_upper_bound=bound
-            )
-            dm, j = dm.reshape(pending.size, k_eff), j.reshape(pending.size, k_eff)
-            found = j < nseg
-            jj = np.where(found, j, 0)
-            d, t = self._pieces(px, py, jj)
-            d = np.where(found, d, np.inf)
-            e = np.where(found, self.edge[jj], np.iinfo(np.int64).max)
-            best = np.lexsort((e, d))[:, 0]
-            rows = np.arange(pending.size)
-            db, jb, tb = d[rows, best], jj[rows, best], t[rows, best]
-            complete = (k_eff == nseg) | ~found[:, -1] | (dm[:, -1] > db + self.half)
-            hit = complete & (db <= max_m)
-            idx = pending[hit]
-            edge[idx] = self.edge[jb[hit]]
-            dist[idx] = db[hit]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                f = (self.along[jb[hit]] + tb[hit] * self.length[jb[hit]]) / elen[edge[idx]]
-            frac[idx] = np.clip(np.nan_to_num(f, nan=0.0), 0.0, 1.0)
-            pending = pending[~complete]
+            unsettled = [
+                self._block(xs, ys, pending[i : i + _SNAP_BLOCK], k, bound, max_m, edge, dist, frac)
+                for i in range(0, pending.size, _SNAP_BLOCK)
+            ]
+            pending = np.concatenate(unsettled)
         if pending.size:
             logger.debug("exact STRtree search for %d points", pending.size)
-            pts = shapely.points(xs[pending], ys[pending])
-            tree = shapely.STRtree(self.network.edge_geometry[self.edges])
-            (qi, ti), dd = tree.query_nearest(
-                pts,
-                max_distance=max_m if np.isfinite(max_m) else None,
-                return_distance=True,
-                all_matches=True,
-            )
-            ti = self.edges[ti]
-            order = np.lexsort((ti, dd, qi))
-            qi, ti, dd = qi[order], ti[order], dd[order]
-            first = np.ones(qi.size, dtype=bool)
-            first[1:] = qi[1:] != qi[:-1]
-            idx = pending[qi[first]]
-            edge[idx] = ti[first]
-            dist[idx] = dd[first]
-            f = shapely.line_locate_point(
-                self.network.edge_geometry[ti[first]], pts[qi[first]], normalized=True
-            )
-            frac[idx] = np.clip(np.nan_to_num(f, nan=0.0), 0.0, 1.0)
+            self._strtree(xs, ys, pending, max_m, edge, dist, frac)
         return edge, dist, frac
+
+    def _block(
+        self,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        idx: np.ndarray,
+        k: int,
+        bound: float,
+        max_m: float,
+        edge: np.ndarray,
+        dist: np.ndarray,
+        frac: np.ndarray,
+    ) -> np.ndarray:
+        """Snap points ``idx`` from their ``k`` nearest ends; return those not settled."""
+        nend = self.degree.size
+        k_eff = min(k, nend)
+        px, py = xs[idx], ys[idx]
+        dk, jk = self.tree.query(
+            np.column_stack([px, py]), k=k_eff, distance_upper_bound=bound, workers=-1
+        )
+        dk, jk = dk.reshape(idx.size, k_eff), jk.reshape(idx.size, k_eff)
+        found = jk < nend
+        # every piece touching a found end, flattened point by point
+        cnt = np.where(found, self.degree[np.minimum(jk, nend - 1)], 0).ravel()
+        per_point = cnt.reshape(idx.size, k_eff).sum(axis=1)
+        total = int(per_point.sum())
+        first = np.repeat(self.touch_ptr[np.minimum(jk, nend - 1)].ravel(), cnt)
+        offs = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        piece = self.touch[first + offs]
+        owner = np.repeat(np.arange(idx.size), per_point)
+        d, t = self._pieces(px[owner], py[owner], piece)
+        # per point: least distance, then least edge among exact ties, then first piece
+        has = per_point > 0
+        starts = (np.cumsum(per_point) - per_point)[has]
+        db = np.full(idx.size, np.inf)
+        if total:
+            db[has] = np.minimum.reduceat(d, starts)
+        pe = self.edge[piece]
+        tie = d == db[owner]
+        eb = np.full(idx.size, np.iinfo(np.int64).max)
+        if total:
+            eb[has] = np.minimum.reduceat(np.where(tie, pe, np.iinfo(np.int64).max), starts)
+        win = np.flatnonzero(tie & (pe == eb[owner]))
+        keep = np.ones(win.size, dtype=bool)
+        keep[1:] = owner[win[1:]] != owner[win[:-1]]
+        win = win[keep]  # one winner per point that found any piece
+        radius = np.sqrt(db**2 + self.half**2) + 1e-6
+        settled = (k_eff == nend) | ~found[:, -1] | (dk[:, -1] > radius)
+        wp = owner[win]
+        ok = settled[wp] & (db[wp] <= max_m)
+        rows, pw = idx[wp[ok]], piece[win[ok]]
+        edge[rows] = self.edge[pw]
+        dist[rows] = d[win[ok]]
+        elen = self.network.edge_length_m[edge[rows]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = (self.along[pw] + t[win[ok]] * self.length[pw]) / elen
+        frac[rows] = np.clip(np.nan_to_num(f, nan=0.0), 0.0, 1.0)
+        return idx[~settled]
+
+    def _strtree(
+        self,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        pending: np.ndarray,
+        max_m: float,
+        edge: np.ndarray,
+        dist: np.ndarray,
+        frac: np.ndarray,
+    ) -> None:
+        """Exact nearest edge of ``pending`` points with a GEOS STRtree (the rare leftovers)."""
+        pts = shapely.points(xs[pending], ys[pending])
+        tree = shapely.STRtree(self.network.edge_geometry[self.edges])
+        (qi, ti), dd = tree.query_nearest(
+            pts,
+            max_distance=max_m if np.isfinite(max_m) else None,
+            return_distance=True,
+            all_matches=True,
+        )
+        ti = self.edges[ti]
+        order = np.lexsort((ti, dd, qi))
+        qi, ti, dd = qi[order], ti[order], dd[order]
+        first = np.ones(qi.size, dtype=bool)
+        first[1:] = qi[1:] != qi[:-1]
+        idx = pending[qi[first]]
+        edge[idx] = ti[first]
+        dist[idx] = dd[first]
+        f = shapely.line_locate_point(
+            self.network.edge_geometry[ti[first]], pts[qi[first]], normalized=True
+        )
+        frac[idx] = np.clip(np.nan_to_num(f, nan=0.0), 0.0, 1.0)
 
 
 def snap_points(
@@ -667,9 +759,9 @@ def snap_points(
     Notes
     -----
     Edges are cut into pieces of at most 50 m and a KD-tree on the piece
-    midpoints gives candidates whose exact distances are compared in numpy;
-    the candidate set is proven complete per point (see ``_SegmentIndex``),
-    with an exact STRtree search for the rare points where it is not. The
+    ends gives candidates whose exact distances are compared in numpy; the
+    candidate set is proven complete per point (see ``_SegmentIndex``), with
+    an exact STRtree search for the rare points where it is not. The
     last two results per network are cached by a hash of the coordinates (a
     surface and an OD matrix of the same cells snap once); the returned
     arrays are read-only.

@@ -284,6 +284,61 @@ def test_properties(origins, facilities, extra):
     assert (more <= minutes + 1e-9).all()
 
 
+def test_snap_tie_at_junction_takes_lowest_edge(t_net):
+    """A point exactly on the junction (1000, 0) is 0 m from three edges: lowest index wins."""
+    s = snap_points(t_net, [1000.0, 1000.0], [0.0, -30.0])
+    at = np.flatnonzero(
+        (t_net.node_xy[t_net.edge_u] == (1000.0, 0.0)).all(axis=1)
+        | (t_net.node_xy[t_net.edge_v] == (1000.0, 0.0)).all(axis=1)
+    )
+    assert at.size == 3
+    assert s.edge.tolist() == [at.min(), at.min()]
+    assert s.distance_m.tolist() == pytest.approx([0.0, 30.0])
+
+
+_line = st.lists(
+    st.tuples(
+        st.floats(min_value=0.0, max_value=3000.0, allow_nan=False),
+        st.floats(min_value=0.0, max_value=3000.0, allow_nan=False),
+    ),
+    min_size=2,
+    max_size=5,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(_line, min_size=1, max_size=6),
+    pts=st.lists(
+        st.tuples(
+            st.floats(min_value=-3000.0, max_value=6000.0, allow_nan=False),
+            st.floats(min_value=-3000.0, max_value=6000.0, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_snap_matches_brute_force(lines, pts):
+    """The KD-tree snap equals GEOS's exact nearest-edge distance, whatever the layout."""
+    geoms = [LineString(c) for c in lines]
+    if any(g.length == 0 for g in geoms):
+        return
+    net = network_from_roads(roads(lines, ["primary"] * len(lines)), crs=CRS)
+    xy = np.array(pts)
+    s = snap_points(net, xy[:, 0], xy[:, 1], max_walk_m=2500.0)
+    p = shapely.points(xy[:, 0], xy[:, 1])
+    d_all = shapely.distance(net.edge_geometry[None, :], p[:, None])  # (points, edges)
+    best = d_all.min(axis=1)
+    best_main = d_all[:, net.edge_main].min(axis=1)
+    direct = s.on_network & ~s.rerouted
+    np.testing.assert_allclose(s.distance_m[direct], best[direct], atol=1e-6)
+    np.testing.assert_allclose(s.distance_m[s.rerouted], best_main[s.rerouted], atol=1e-6)
+    # nothing within reach of the main network was missed
+    assert (best_main[~s.on_network] > 2500.0 - 1e-6).all()
+    got = shapely.distance(net.edge_geometry[s.edge[s.on_network]], p[s.on_network])
+    np.testing.assert_allclose(got, s.distance_m[s.on_network], atol=1e-6)
+
+
 # --------------------------------------------------------------------------- real data
 
 
