@@ -527,6 +527,8 @@ _SNAP_PIECE_M: float = 50.0
 _SNAP_K: tuple[int, ...] = (3, 12, 48)
 #: Points snapped per block (bounds the temporary arrays to ~100 MB).
 _SNAP_BLOCK: int = 131_072
+#: Origins per block when filling an OD matrix.
+_OD_BLOCK: int = 16_384
 #: Snaps kept per network (keyed by a hash of the coordinates).
 _SNAP_CACHE_SIZE: int = 2
 
@@ -914,36 +916,35 @@ def od_matrix(
     sd = snap_points(network, d[:, 0], d[:, 1], max_walk_m=max_walk_m)
     oe, ou, ov, ow, of_, ot = _access(network, so, walk_kph)
     de, du, dv, dw, df, _ = _access(network, sd, walk_kph)
-    out = np.full((o.shape[0], d.shape[0]), np.inf)
-    if not (o.shape[0] and d.shape[0]):
-        return out
-    aug, virt = _augmented(network, de, du, dv)
+    shape = (o.shape[0], d.shape[0])
+    rows = np.flatnonzero(oe >= 0)
     cols = np.flatnonzero(de >= 0)
-    if cols.size == 0:
-        return out
+    if rows.size == 0 or cols.size == 0:
+        return np.full(shape, np.inf)
+    aug, virt = _augmented(network, de, du, dv)
     # (n_nodes, k) C-ordered so that gathering rows by node is contiguous
     dist_t = np.ascontiguousarray(
         dijkstra(aug, directed=True, indices=virt)[:, : network.n_nodes].T
     )
-    rows = np.flatnonzero(oe >= 0)
-    if rows.size == 0:
-        return out
-    best = dist_t[network.edge_u[oe[rows]]]
-    best += ou[rows, None]
-    via_v = dist_t[network.edge_v[oe[rows]]]
-    via_v += ov[rows, None]
-    np.minimum(best, via_v, out=best)
-    del via_v
-    same = oe[rows, None] == de[None, cols]
-    if same.any():
-        direct = (
-            ow[rows, None]
-            + dw[None, cols]
-            + np.abs(of_[rows, None] - df[None, cols]) * ot[rows, None]
-        )
-        best = np.where(same, np.minimum(best, direct), best)
-    if rows.size == out.shape[0] and cols.size == out.shape[1]:
+    # each origin takes the better end of its edge; in blocks so temporaries stay in cache
+    best = np.empty((rows.size, cols.size))
+    for start in range(0, rows.size, _OD_BLOCK):
+        r = rows[start : start + _OD_BLOCK]
+        blk = best[start : start + r.size]
+        np.take(dist_t, network.edge_u[oe[r]], axis=0, out=blk)
+        blk += ou[r, None]
+        via_v = np.take(dist_t, network.edge_v[oe[r]], axis=0)
+        via_v += ov[r, None]
+        np.minimum(blk, via_v, out=blk)
+    # origin and destination on the same edge: the direct ride along it may be shorter
+    i, j = np.nonzero(oe[rows, None] == de[None, cols])
+    if i.size:
+        r, c = rows[i], cols[j]
+        direct = ow[r] + dw[c] + np.abs(of_[r] - df[c]) * ot[r]
+        best[i, j] = np.minimum(best[i, j], direct)
+    if (rows.size, cols.size) == shape:
         return best
+    out = np.full(shape, np.inf)
     out[np.ix_(rows, cols)] = best
     return out
 
