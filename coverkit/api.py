@@ -90,6 +90,10 @@ def parameters_from_config(config: RunConfig) -> PlanParameters:
         objective=config.objective,
         candidates=config.candidates,
         standard_only=config.standard_only,
+        mode=config.mode,
+        walk_speed_kph=config.walk_speed_kph or defaults.walk_speed_kph,
+        max_walk_m=defaults.max_walk_m if config.max_walk_m is None else config.max_walk_m,
+        road_speeds_kph=tuple(config.road_speeds_kph or ()),
     )
 
 

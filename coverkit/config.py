@@ -16,7 +16,14 @@ Example ``plan.toml``::
     candidates = "auto"         # auto | central | all (township centres as candidates)
     standard_only = false       # only centres meeting the 优质服务基层行 recommended standard
     road_buffer_m = 5000        # roads kept beyond the county border (cross-border trips)
+    mode = "drive"              # drive (road speeds by class) | walk (every road walked)
+    walk_speed_kph = 5          # off-road walking speed (and road speed in walk mode)
+    max_walk_m = 5000           # farther than this from any road counts as unreachable
     out = "results"
+
+    [road_speeds_kph]           # overrides of coverkit.settings.road_speeds_kph, by OSM class
+    track = 15
+    unclassified = 30
 
 Unknown keys and values of the wrong type are refused with a :class:`ConfigError`
 naming the key.
@@ -24,6 +31,7 @@ naming the key.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -34,6 +42,11 @@ from coverkit.errors import ConfigError, InputFileError
 _PATH_KEYS = ("population", "roads", "facilities", "villages", "out", "data_dir")
 _OBJECTIVES = ("pmedian", "mclp", "pcenter")
 _COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+_MODES = ("drive", "walk")
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
 
 
 @dataclass(frozen=True)
@@ -54,10 +67,27 @@ class RunConfig:
     candidates: str = "auto"
     standard_only: bool = False
     road_buffer_m: float | None = None
+    mode: str = "drive"
+    walk_speed_kph: float | None = None
+    max_walk_m: float | None = None
+    road_speeds_kph: tuple[tuple[str, float], ...] | None = None
     out: str | None = None
     data_dir: str | None = None
 
     def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise ConfigError(f"mode={self.mode!r} is not known; use one of {', '.join(_MODES)}")
+        if self.walk_speed_kph is not None and not _positive(self.walk_speed_kph):
+            raise ConfigError(
+                f"walk_speed_kph={self.walk_speed_kph} must be a positive speed in km/h, e.g. 5"
+            )
+        if self.max_walk_m is not None and not (_positive(self.max_walk_m) or self.max_walk_m == 0):
+            raise ConfigError(f"max_walk_m={self.max_walk_m} must be a distance ≥ 0 metres")
+        for cls, kph in self.road_speeds_kph or ():
+            if not _positive(kph):
+                raise ConfigError(
+                    f"road speed {cls}={kph} must be a positive speed in km/h, e.g. {cls}=15"
+                )
         if self.objective not in _OBJECTIVES:
             raise ConfigError(
                 f"objective={self.objective!r} is not known; use one of {', '.join(_OBJECTIVES)}"
@@ -151,6 +181,24 @@ def read_config(path: str | Path) -> RunConfig:
             value = float(value)
             if value < 0:
                 raise ConfigError(f"{path}: key 'road_buffer_m' must be ≥ 0 metres, got {value}")
+        elif key == "mode":
+            _expect(key, value, (str,), "a string (drive or walk)", path)
+        elif key in ("walk_speed_kph", "max_walk_m"):
+            _expect(key, value, (int, float), "a number", path)
+            value = float(value)
+        elif key == "road_speeds_kph":
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{path}: 'road_speeds_kph' must be a table of road class = km/h, "
+                    "e.g. [road_speeds_kph] then track = 15"
+                )
+            for cls, kph in value.items():
+                if not _positive(kph):
+                    raise ConfigError(
+                        f"{path}: road_speeds_kph.{cls} must be a positive speed in km/h, "
+                        f"got {kph!r}"
+                    )
+            value = tuple(sorted((str(k), float(v)) for k, v in value.items()))
         elif key == "minutes":
             _expect(key, value, (int, float), "a number of minutes", path)
             value = float(value)
@@ -160,4 +208,7 @@ def read_config(path: str | Path) -> RunConfig:
                 _expect(key, item, (int, float), "a list of minutes", path)
             value = tuple(float(v) for v in value)
         values[key] = value
-    return RunConfig(**values)
+    try:
+        return RunConfig(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

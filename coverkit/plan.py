@@ -37,6 +37,12 @@ class PlanParameters:
     walk_speed_kph: float = settings.walk_speed_kph
     candidates: str = "auto"
     standard_only: bool = False
+    #: ``"drive"`` (road speeds by class) or ``"walk"`` (every road at ``walk_speed_kph``).
+    mode: str = "drive"
+    #: ``(class, km/h)`` pairs merged over :data:`coverkit.settings.road_speeds_kph`.
+    road_speeds_kph: tuple[tuple[str, float], ...] = ()
+    #: Longest off-road walk to a road, metres; farther places are unreachable.
+    max_walk_m: float = settings.max_walk_m
 
 
 @dataclass(frozen=True)
@@ -345,7 +351,22 @@ def plan_county(
             "(估算值); give --roads for real road travel times",
         )
     else:
-        net = network_from_roads(inputs.roads, crs=metric)
+        net = network_from_roads(
+            inputs.roads,
+            crs=metric,
+            mode=params.mode,
+            speeds_kph=dict(params.road_speeds_kph) or None,
+            walk_speed_kph=params.walk_speed_kph,
+        )
+        if params.mode == "walk":
+            _note(
+                notes,
+                f"walking mode: every road is walked at {params.walk_speed_kph:g} km/h "
+                "(步行可达时间)",
+            )
+        if params.road_speeds_kph:
+            listed = ", ".join(f"{c} {v:g} km/h" for c, v in params.road_speeds_kph)
+            _note(notes, f"road speeds set by the user (道路速度自定义): {listed}")
     rows, cols, gx, gy = surface.mask_cell_centres(grid)
     from pyproj import Transformer
 
@@ -376,7 +397,8 @@ def plan_county(
             _xy(candidates, metric) if len(candidates) else np.zeros((0, 2)),
         ]
     )
-    od = _od(net, cell_xy, sites_xy, walk_speed_kph=params.walk_speed_kph)
+    walk = {"walk_speed_kph": params.walk_speed_kph, "max_walk_m": params.max_walk_m}
+    od = _od(net, cell_xy, sites_xy, **walk)
     if n_h:
         baseline = od[:, :n_h].min(axis=1)
         nearest_h = od[:, :n_h].argmin(axis=1)
@@ -396,7 +418,7 @@ def plan_county(
         raise InfeasibleError(
             f"no inhabited cell of {inputs.county_name} reaches the county hospital ({names}) "
             "over the road network: the roads are cut off from it or more than "
-            f"{settings.max_walk_m:g} m (max_walk_m) from the people; give roads that cover "
+            f"{params.max_walk_m:g} m (max_walk_m) from the people; give roads that cover "
             "the county (--roads), or --roads none for straight-line estimates"
         )
     w = cell_pop[populated]
@@ -513,7 +535,7 @@ def plan_county(
 
     # --- 4. villages -------------------------------------------------------------------
     stage(3)
-    vil, timetable, shortfall, shared, staffing = _village_service(inputs, grid, net, metric)
+    vil, timetable, shortfall, shared, staffing = _village_service(inputs, grid, net, metric, walk)
 
     within_before = float(w[baseline[populated] <= T].sum())
     within_after = float(w[after[populated] <= T].sum())
@@ -696,9 +718,12 @@ def _catchment_townships(
 
 
 def _village_service(
-    inputs: CountyInputs, grid: PopulationGrid, net: Any, metric: Any
+    inputs: CountyInputs, grid: PopulationGrid, net: Any, metric: Any, walk: dict[str, float]
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Village population, service modes, rotation timetable and staffing."""
+    """Village population, service modes, rotation timetable and staffing.
+
+    ``walk`` holds the plan's ``walk_speed_kph`` and ``max_walk_m`` for the OD matrices.
+    """
     import numpy as np
 
     from coverkit import villages
@@ -706,10 +731,10 @@ def _village_service(
     fac = inputs.facilities
     vil = villages.estimate_village_population(inputs.villages, grid, townships=inputs.townships)
     vxy = _xy(vil, metric)
-    v2v = _od(net, vxy, vxy)
+    v2v = _od(net, vxy, vxy, **walk)
     centres = fac[fac["tier"] == "township_centre"]
     if len(centres):
-        v2c = _od(net, vxy, _xy(centres, metric))
+        v2c = _od(net, vxy, _xy(centres, metric), **walk)
         own = _own_centre(vil, centres, v2c)
         centre_min = v2c[np.arange(len(vil)), own]
         centre_ids = centres["id"].astype(str).to_numpy()[own]

@@ -24,6 +24,10 @@ def test_plan_help_documents_every_option(capsys):
         "--out",
         "--coords",
         "--objective",
+        "--mode",
+        "--road-speed",
+        "--walk-speed",
+        "--max-walk",
     ):
         assert option in out
     assert "县域医疗卫生次中心" in out
@@ -41,6 +45,10 @@ def test_no_command_prints_help_and_fails(capsys):
         (["plan", "--minutes", "abc"], "is not a number of minutes"),
         (["plan", "-p", "0"], "must be ≥ 1"),
         (["plan", "--coords", "mars"], "invalid choice"),
+        (["plan", "--road-speed", "track=0"], "'track=0': the speed must be a positive number"),
+        (["plan", "--road-speed", "track"], "'track' is not CLASS=KPH"),
+        (["plan", "--walk-speed", "-4"], "must be a positive speed in km/h"),
+        (["plan", "--mode", "fly"], "invalid choice"),
     ],
 )
 def test_bad_options_exit_2(capsys, argv, message):
@@ -73,3 +81,16 @@ def test_verbosity_flags_before_or_after_the_command():
     assert parser.parse_args(["-q", "plan"]).quiet is True
     assert parser.parse_args(["plan", "-vv"]).verbose == 2
     assert parser.parse_args(["plan"]).quiet is False
+
+
+def test_road_speed_flags_go_over_the_config_table(tmp_path):
+    from coverkit.cli.main import _merge_speeds
+
+    args = build_parser().parse_args(
+        ["plan", "--road-speed", "Track=12", "--road-speed", "path=3", "--mode", "walk"]
+    )
+    assert args.road_speeds_kph == [("track", 12.0), ("path", 3.0)]
+    assert args.mode == "walk"
+    merged = _merge_speeds((("primary", 50.0), ("track", 15.0)), args.road_speeds_kph)
+    assert merged == (("path", 3.0), ("primary", 50.0), ("track", 12.0))
+    assert _merge_speeds((("track", 15.0),), None) is None  # the config's table stays

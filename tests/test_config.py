@@ -93,3 +93,41 @@ def test_road_buffer_is_read_and_checked(tmp_path):
     assert read_config(_write(tmp_path, "road_buffer_m = 2000\n")).road_buffer_m == 2000.0
     with pytest.raises(ConfigError, match="'road_buffer_m' must be ≥ 0"):
         read_config(_write(tmp_path, "road_buffer_m = -1\n"))
+
+
+def test_travel_options_are_read_and_reach_the_plan_parameters(tmp_path):
+    cfg = read_config(
+        _write(
+            tmp_path,
+            'mode = "walk"\nwalk_speed_kph = 4\nmax_walk_m = 2500\n'
+            "[road_speeds_kph]\ntrack = 15\nunclassified = 30.5\n",
+        )
+    )
+    assert cfg.mode == "walk"
+    assert cfg.road_speeds_kph == (("track", 15.0), ("unclassified", 30.5))
+    params = parameters_from_config(cfg)
+    assert params.mode == "walk"
+    assert params.walk_speed_kph == 4.0
+    assert params.max_walk_m == 2500.0
+    assert dict(params.road_speeds_kph) == {"track": 15.0, "unclassified": 30.5}
+    # defaults when absent
+    params = parameters_from_config(read_config(_write(tmp_path, "minutes = 30\n")))
+    assert (params.mode, params.road_speeds_kph, params.walk_speed_kph) == ("drive", (), 5.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[road_speeds_kph]\ntrack = 0\n", r"road_speeds_kph\.track must be a positive speed"),
+        ("[road_speeds_kph]\ntrack = -20\n", r"road_speeds_kph\.track must be a positive speed"),
+        ('[road_speeds_kph]\ntrack = "fast"\n', r"road_speeds_kph\.track must be a positive"),
+        ("road_speeds_kph = 30\n", "'road_speeds_kph' must be a table"),
+        ('mode = "bike"\n', "mode='bike' is not known; use one of drive, walk"),
+        ("walk_speed_kph = 0\n", "walk_speed_kph=0.0 must be a positive speed"),
+        ("max_walk_m = -1\n", r"max_walk_m=-1\.0 must be a distance ≥ 0"),
+    ],
+)
+def test_bad_travel_options_name_the_key(tmp_path, text, match):
+    with pytest.raises(ConfigError, match=match) as exc:
+        read_config(_write(tmp_path, text))
+    assert "plan.toml" in str(exc.value)

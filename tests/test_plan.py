@@ -200,3 +200,27 @@ def test_standard_only_keeps_centres_meeting_the_recommended_standard(tmp_path):
     plan = plan_county(county, params=PlanParameters(p_values=(1,), standard_only=True))
     assert plan.subcentres["name"].tolist() == ["CMC Mitsamiouli"]
     assert any("1 of" in n and "recommended standard" in n for n in plan.notes)
+
+
+def test_travel_mode_and_road_speeds_change_the_times():
+    """Walking every road is never faster than driving; slower tracks never speed anything up."""
+    county = load_county("comoros", county="Mwali")
+    base = plan_county(county, params=PlanParameters(p_values=(1,)))
+    walk = plan_county(county, params=PlanParameters(p_values=(1,), mode="walk"))
+    slow = plan_county(
+        county,
+        params=PlanParameters(
+            p_values=(1,), road_speeds_kph=(("track", 5.0), ("unclassified", 5.0))
+        ),
+    )
+    inside = np.isfinite(base.time_before_min)
+    assert inside.any()
+    for other in (walk, slow):
+        assert (other.time_before_min[inside] >= base.time_before_min[inside] - 1e-4).all()
+    assert walk.summary["within_before"] < base.summary["within_before"]
+    assert any("walking mode" in n for n in walk.notes)
+    assert any("track 5 km/h" in n for n in slow.notes)
+    # a shorter walking cap leaves more cells unreachable, never fewer
+    near = plan_county(county, params=PlanParameters(p_values=(1,), max_walk_m=500.0))
+    assert np.isinf(near.time_before_min).sum() >= np.isinf(base.time_before_min).sum()
+    assert np.isinf(near.time_before_min).sum() > 0

@@ -42,6 +42,42 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a speed in km/h") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive speed in km/h")
+    return value
+
+
+def _road_speed(text: str) -> tuple[str, float]:
+    cls, sep, kph = text.partition("=")
+    if not sep or not cls.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not CLASS=KPH; write e.g. track=15 (an OSM highway class)"
+        )
+    try:
+        return cls.strip().lower(), _speed(kph.strip())
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the speed must be a positive number of km/h, e.g. {cls.strip()}=15"
+        ) from None
+
+
+def _merge_speeds(
+    from_config: tuple[tuple[str, float], ...] | None,
+    from_flags: list[tuple[str, float]] | None,
+) -> tuple[tuple[str, float], ...] | None:
+    """Road speeds of the config file with those of ``--road-speed`` flags on top."""
+    if not from_flags:
+        return None  # keep the config's
+    merged = dict(from_config or ())
+    merged.update(from_flags)
+    return tuple(sorted(merged.items()))
+
+
 def _p_values(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
@@ -176,6 +212,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep roads this many metres beyond the county border (default 5000)",
     )
     plan.add_argument(
+        "--mode",
+        choices=["drive", "walk"],
+        help="travel mode: drive (default: road speeds by class) or walk (every road walked)",
+    )
+    plan.add_argument(
+        "--road-speed",
+        type=_road_speed,
+        action="append",
+        dest="road_speeds_kph",
+        metavar="CLASS=KPH",
+        help="speed of an OSM road class, km/h, over the default table (repeatable), "
+        "e.g. --road-speed track=15",
+    )
+    plan.add_argument(
+        "--walk-speed",
+        type=_speed,
+        dest="walk_speed_kph",
+        metavar="KPH",
+        help="off-road walking speed, km/h (default 5)",
+    )
+    plan.add_argument(
+        "--max-walk",
+        type=float,
+        dest="max_walk_m",
+        metavar="M",
+        help="places farther than this from any road are unreachable, metres (default 5000)",
+    )
+    plan.add_argument(
         "--out",
         metavar="DIR",
         help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
@@ -275,6 +339,10 @@ def _run_plan(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         standard_only=args.standard_only,
         road_buffer_m=args.road_buffer_m,
+        mode=args.mode,
+        walk_speed_kph=args.walk_speed_kph,
+        max_walk_m=args.max_walk_m,
+        road_speeds_kph=_merge_speeds(config.road_speeds_kph, args.road_speeds_kph),
         out=args.out,
         data_dir=args.data_dir,
     )

@@ -165,6 +165,24 @@ CASES: list[tuple[str, Builder, type[E.CoverkitError], str]] = [
         E.ConfigError,
         r"'standard_only' must be true or false, got 'yes'",
     ),
+    (
+        "config-road-speed-zero",
+        lambda t: _toml(t, "[road_speeds_kph]\ntrack = 0\n"),
+        E.ConfigError,
+        r"plan\.toml: road_speeds_kph\.track must be a positive speed in km/h, got 0",
+    ),
+    (
+        "config-road-speed-negative",
+        lambda t: _toml(t, "[road_speeds_kph]\nprimary = -40\n"),
+        E.ConfigError,
+        r"road_speeds_kph\.primary must be a positive speed in km/h, got -40",
+    ),
+    (
+        "config-mode-unknown",
+        lambda t: _toml(t, 'mode = "bicycle"\n'),
+        E.ConfigError,
+        r"mode='bicycle' is not known; use one of drive, walk",
+    ),
     ("unknown-region", lambda t: {"region": str(t / "atlantis.toml")}, E.ConfigError, r"atlantis"),
     ("unknown-county", lambda t: {"county": "Atlantis"}, E.ConfigError, r"Atlantis"),
     # ------------------------------------------------------------- facilities
