@@ -659,10 +659,11 @@ class _SegmentIndex:
         dk, jk = dk.reshape(idx.size, k_eff), jk.reshape(idx.size, k_eff)
         found = jk < nend
         # every piece touching a found end, flattened point by point
-        cnt = np.where(found, self.degree[np.minimum(jk, nend - 1)], 0).ravel()
+        jsafe = np.minimum(jk, nend - 1)  # missing neighbours are nend: count 0 pieces
+        cnt = np.where(found, self.degree[jsafe], 0).ravel()
         per_point = cnt.reshape(idx.size, k_eff).sum(axis=1)
         total = int(per_point.sum())
-        first = np.repeat(self.touch_ptr[np.minimum(jk, nend - 1)].ravel(), cnt)
+        first = np.repeat(self.touch_ptr[jsafe].ravel(), cnt)
         offs = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
         piece = self.touch[first + offs]
         owner = np.repeat(np.arange(idx.size), per_point)
@@ -837,8 +838,13 @@ def _walk_kph(walk_speed_kph: float | None) -> float:
     return w
 
 
-def _access(network: RoadNetwork, snap: Snap, walk_kph: float) -> tuple[np.ndarray, ...]:
-    """Per point: edge, minutes to edge_u end, minutes to edge_v end (inf if off-network)."""
+def _access(
+    network: RoadNetwork, points: object, walk_kph: float, max_walk_m: float | None
+) -> tuple[np.ndarray, ...]:
+    """Snap points; per point: edge (-1 if off-network), minutes to its ``edge_u`` and
+    ``edge_v`` ends and of the walk (inf if off-network), fraction along it, its minutes."""
+    xy = points_xy(points, network.crs)
+    snap = snap_points(network, xy[:, 0], xy[:, 1], max_walk_m=max_walk_m)
     on = snap.on_network
     e = np.where(on, snap.edge, 0)
     walk = np.where(on, snap.distance_m, 0.0) / 1000.0 / walk_kph * 60.0
@@ -910,13 +916,9 @@ def od_matrix(
     origin then takes the better of its two edge ends, vectorised.
     """
     walk_kph = _walk_kph(walk_speed_kph)
-    o = points_xy(origins_xy, network.crs)
-    d = points_xy(destinations_xy, network.crs)
-    so = snap_points(network, o[:, 0], o[:, 1], max_walk_m=max_walk_m)
-    sd = snap_points(network, d[:, 0], d[:, 1], max_walk_m=max_walk_m)
-    oe, ou, ov, ow, of_, ot = _access(network, so, walk_kph)
-    de, du, dv, dw, df, _ = _access(network, sd, walk_kph)
-    shape = (o.shape[0], d.shape[0])
+    oe, ou, ov, ow, of_, ot = _access(network, origins_xy, walk_kph, max_walk_m)
+    de, du, dv, dw, df, _ = _access(network, destinations_xy, walk_kph, max_walk_m)
+    shape = (oe.size, de.size)
     rows = np.flatnonzero(oe >= 0)
     cols = np.flatnonzero(de >= 0)
     if rows.size == 0 or cols.size == 0:
@@ -985,14 +987,10 @@ def travel_times_to_nearest(
     the direct ride. The result equals the row minimum of :func:`od_matrix`.
     """
     walk_kph = _walk_kph(walk_speed_kph)
-    o = points_xy(origins_xy, network.crs)
-    f = points_xy(facilities_xy, network.crs)
-    minutes = np.full(o.shape[0], np.inf)
-    nearest = np.full(o.shape[0], -1, dtype=np.int64)
-    so = snap_points(network, o[:, 0], o[:, 1], max_walk_m=max_walk_m)
-    sf = snap_points(network, f[:, 0], f[:, 1], max_walk_m=max_walk_m)
-    oe, ou, ov, ow, of_, ot = _access(network, so, walk_kph)
-    fe, fu, fv, fw, ff, _ = _access(network, sf, walk_kph)
+    oe, ou, ov, ow, of_, ot = _access(network, origins_xy, walk_kph, max_walk_m)
+    fe, fu, fv, fw, ff, _ = _access(network, facilities_xy, walk_kph, max_walk_m)
+    minutes = np.full(oe.size, np.inf)
+    nearest = np.full(oe.size, -1, dtype=np.int64)
     fac = np.flatnonzero(fe >= 0)
     rows = np.flatnonzero(oe >= 0)
     if fac.size == 0 or rows.size == 0:
