@@ -606,19 +606,9 @@ def _user_facilities(
     from coverkit import region
 
     fac = region._user_facilities(path, coords, notes)
-    area = io._buffered_boundary(boundary, 500.0)
-    inside = shapely.intersects(area, np.asarray(fac.geometry.values))
-    if (~inside).any():
-        notes.append(
-            f"{int((~inside).sum())} of {len(fac)} facilities in {Path(path).name} lie outside "
-            "the county (more than 500 m) and were left out; check --coords if most were"
-        )
-    fac = fac[inside].reset_index(drop=True)
-    if len(fac) == 0:
-        raise EmptyInputError(
-            f"no facility of '{path}' lies in the county; check the file and --coords "
-            "(gcj02 for Amap/Tencent, bd09 for Baidu coordinates)"
-        )
+    area = io._buffered_boundary(boundary, 500.0)  # 500 m of slack at the border
+    county_name = str(boundary["name"].iat[0])
+    fac = region._keep_in_county(fac, area, path, "facilities", county_name, notes)
     fac = region._promote_hospital(
         fac, seat.geometry.iat[0], float(settings.seat_exclusion_radius_m), notes
     )
@@ -870,19 +860,8 @@ def load_china_county(
             )
     else:
         vil = region._user_villages(villages, coords, fac, {})
-        inside = shapely.intersects(
-            io._buffered_boundary(bnd, 1000.0), np.asarray(vil.geometry.values)
-        )
-        if (~inside).any():
-            notes.append(
-                f"{int((~inside).sum())} of {len(vil)} villages in {Path(villages).name} lie "
-                "outside the county and were left out"
-            )
-        vil = vil[inside].reset_index(drop=True)
-        if len(vil) == 0:
-            raise EmptyInputError(
-                f"no village of '{villages}' lies in {cname}; check the file and --coords"
-            )
+        area = io._buffered_boundary(bnd, 1000.0)  # 1 km of slack at the border
+        vil = region._keep_in_county(vil, area, villages, "villages", cname, notes)
         given = vil.pop("given_township") if "given_township" in vil else None
         vil["township"] = region._assign_township(vil, townships)
         if given is not None:

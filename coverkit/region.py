@@ -753,29 +753,45 @@ def _user_villages(
     )
 
 
-def _refuse_all_outside(
+def _keep_in_county(
     points: gpd.GeoDataFrame,
-    inside: np.ndarray,
     area: shapely.Geometry,
     source: str | Path,
     kind: str,
-    county: dict,
-) -> None:
-    """Refuse a user table none of whose points lies in the county (say if lon/lat look swapped)."""
-    if len(points) == 0 or inside.any():
-        return
-    xy = shapely.get_coordinates(np.asarray(points.geometry.values))
-    swapped = shapely.points(xy[:, 1], xy[:, 0])
-    if shapely.intersects(area, swapped).any():
-        raise InvalidValueError(
-            f"'{source}': none of the {len(points)} {kind} lies in {county['name']}, but they "
-            "would with longitude and latitude exchanged; the lon/lat columns look swapped: "
-            "exchange them"
+    county_name: str,
+    notes: list[str],
+) -> gpd.GeoDataFrame:
+    """The points of a user table that lie in ``area``, the others named in a note.
+
+    Raises
+    ------
+    InvalidValueError
+        None lies in the county but they would with lon and lat exchanged.
+    EmptyInputError
+        None lies in the county.
+    """
+    inside = shapely.intersects(area, np.asarray(points.geometry.values))
+    if len(points) and not inside.any():
+        xy = shapely.get_coordinates(np.asarray(points.geometry.values))
+        if shapely.intersects(area, shapely.points(xy[:, 1], xy[:, 0])).any():
+            raise InvalidValueError(
+                f"'{source}': none of the {len(points)} {kind} lies in {county_name}, but they "
+                "would with longitude and latitude exchanged; the lon/lat columns look "
+                "swapped: exchange them"
+            )
+        raise EmptyInputError(
+            f"'{source}': none of the {len(points)} {kind} lies in {county_name}; check their "
+            "coordinates are longitude/latitude of this county and the --coords system "
+            "(gcj02 for Amap/Tencent, bd09 for Baidu coordinates)"
         )
-    raise EmptyInputError(
-        f"'{source}': none of the {len(points)} {kind} lies in {county['name']}; check their "
-        "coordinates are longitude/latitude of this county and the --coords system"
-    )
+    if not inside.all():
+        dropped = points.loc[~inside, "name"].astype(str).tolist()
+        notes.append(
+            f"{kind}: {len(dropped)} of {len(points)} {kind} in {Path(source).name} lie "
+            f"outside {county_name} and were left out ({', '.join(dropped[:5])}"
+            f"{', …' if len(dropped) > 5 else ''}); check their coordinates and --coords"
+        )
+    return points[inside].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- main
@@ -898,15 +914,8 @@ def load_county(
         fac, mapping = classify_facilities(feats.reset_index(drop=True), fcfg)
     else:
         fac = _user_facilities(fac_source, coords, notes)
-        inside = shapely.intersects(island.buffer(0.005), np.asarray(fac.geometry.values))
-        _refuse_all_outside(fac, inside, island.buffer(0.005), fac_source, "facilities", c)
-        if not inside.all():
-            notes.append(
-                f"facilities: {int((~inside).sum())} of {len(fac)} facilities in "
-                f"{Path(fac_source).name} lie outside {c['name']} and were left out; check "
-                "their coordinates and --coords"
-            )
-        fac = fac[inside]
+        area = island.buffer(0.005)
+        fac = _keep_in_county(fac, area, fac_source, "facilities", c["name"], notes)
         mapping = None
     fac = _promote_hospital(
         fac.reset_index(drop=True),
@@ -970,16 +979,7 @@ def load_county(
     vcfg = cfg.get("villages", {})
     if villages is not None and not osm.is_osm_file(villages):
         vil = _user_villages(villages, coords, fac, vcfg)
-        inside = shapely.intersects(island.buffer(0.01), np.asarray(vil.geometry.values))
-        _refuse_all_outside(vil, inside, island.buffer(0.01), villages, "villages", c)
-        if not inside.all():
-            dropped = vil.loc[~inside, "name"].astype(str).tolist()
-            notes.append(
-                f"villages: {len(dropped)} of {len(vil)} villages in {Path(villages).name} lie "
-                f"outside {c['name']} and were left out ({', '.join(dropped[:5])}"
-                f"{', …' if len(dropped) > 5 else ''}); check their coordinates and --coords"
-            )
-        vil = vil[inside]
+        vil = _keep_in_county(vil, island.buffer(0.01), villages, "villages", c["name"], notes)
     else:
         vplaces = places if villages is None else _places(Path(villages), bbox, place_kinds)
         vil = _villages(vplaces, island, fac, vcfg)

@@ -459,6 +459,28 @@ def test_load_with_gpkg_roads_gbk_gcj02_facilities_and_xlsx_villages(files):
 
 
 @needs_cnmaps
+def test_user_tables_outside_the_county_are_named_or_refused(files, tmp_path):
+    from coverkit.errors import EmptyInputError
+
+    xl = pd.read_excel(files["villages"])
+    assert len(xl) == 34
+    far = xl.iloc[:1].assign(村名="远方村", 经度=xl["经度"].iat[0] + 2.0)  # 2° east
+    table = tmp_path / "villages.csv"
+    pd.concat([xl, far]).to_csv(table, index=False)
+    ci = load_county(
+        county=CODE, population=files["population"], roads=files["roads_gpkg"], villages=table
+    )
+    assert len(ci.villages) == 34
+    assert any(n.startswith("villages: 1 of 35 villages") and "远方村" in n for n in ci.notes)
+    # none inside: one error naming the file and the coordinate systems
+    far.to_csv(table, index=False)
+    with pytest.raises(EmptyInputError, match=r"none of the 1 villages lies in .*gcj02 for Amap"):
+        load_county(
+            county=CODE, population=files["population"], roads=files["roads_gpkg"], villages=table
+        )
+
+
+@needs_cnmaps
 def test_comoros_county_names_still_load_the_comoros():
     with pytest.raises(ConfigError, match="not in region"):
         load_county(county="Nzwanii")
