@@ -47,7 +47,7 @@ import pandas as pd
 
 from coverkit._atomic import atomic_path
 from coverkit.config import RunConfig
-from coverkit.errors import ConfigError, CoverkitError, InputFileError, OutputError
+from coverkit.errors import ConfigError, CoverkitError, InputFileError
 
 logger = logging.getLogger(__name__)
 
@@ -425,13 +425,10 @@ def run_batch(
     """
     from tqdm.auto import tqdm
 
+    from coverkit.api import _make_folder
+
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create the folder {out}: {exc.strerror}; choose another"
-        ) from exc
+    _make_folder(out)
 
     def path_str(p: str | Path | None) -> str | None:
         if p is None or str(p) in ("download", "none"):

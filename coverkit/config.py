@@ -86,8 +86,11 @@ class RunConfig:
         for cls, kph in self.road_speeds_kph or ():
             if not _positive(kph):
                 raise ConfigError(
-                    f"road speed {cls}={kph} must be a positive speed in km/h, e.g. {cls}=15"
+                    f"road_speeds_kph.{cls} must be a positive speed in km/h, got {kph!r}"
                 )
+        if self.road_speeds_kph:
+            speeds = tuple(sorted((str(c), float(v)) for c, v in self.road_speeds_kph))
+            object.__setattr__(self, "road_speeds_kph", speeds)
         if self.objective not in _OBJECTIVES:
             raise ConfigError(
                 f"objective={self.objective!r} is not known; use one of {', '.join(_OBJECTIVES)}"
@@ -192,13 +195,7 @@ def read_config(path: str | Path) -> RunConfig:
                     f"{path}: 'road_speeds_kph' must be a table of road class = km/h, "
                     "e.g. [road_speeds_kph] then track = 15"
                 )
-            for cls, kph in value.items():
-                if not _positive(kph):
-                    raise ConfigError(
-                        f"{path}: road_speeds_kph.{cls} must be a positive speed in km/h, "
-                        f"got {kph!r}"
-                    )
-            value = tuple(sorted((str(k), float(v)) for k, v in value.items()))
+            value = tuple(value.items())  # checked and sorted by RunConfig
         elif key == "minutes":
             _expect(key, value, (int, float), "a number of minutes", path)
             value = float(value)
