@@ -140,7 +140,7 @@ class RoadNetwork:
 
     @cached_property
     def _snap_index_main(self) -> _SegmentIndex:
-        return _SegmentIndex(self, np.flatnonzero(self.edge_main))
+        return self._snap_index_all.restricted(self.edge_main)
 
     def edges_gdf(self) -> gpd.GeoDataFrame:
         """Edges as a GeoDataFrame (for maps and checks).
@@ -553,18 +553,25 @@ class _SegmentIndex:
     then an exact STRtree search.
     """
 
-    def __init__(self, network: RoadNetwork, edges: np.ndarray) -> None:
+    def __init__(
+        self,
+        network: RoadNetwork,
+        edges: np.ndarray,
+        pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Index ``edges`` of ``network``; ``pieces`` (starts, ends, edge of each,
+        grouped by edge in ascending order) when already cut, else cut here."""
         from scipy.spatial import cKDTree
 
         self.network = network
         self.edges = edges
-        geoms = shapely.segmentize(network.edge_geometry[edges], _SNAP_PIECE_M)
-        coords, owner = shapely.get_coordinates(geoms, return_index=True)
-        same = owner[1:] == owner[:-1]
-        a = coords[:-1][same]
-        b = coords[1:][same]
-        owner = owner[:-1][same]
-        self.edge = edges[owner]
+        if pieces is None:
+            geoms = shapely.segmentize(network.edge_geometry[edges], _SNAP_PIECE_M)
+            coords, owner = shapely.get_coordinates(geoms, return_index=True)
+            same = owner[1:] == owner[:-1]
+            pieces = (coords[:-1][same], coords[1:][same], edges[owner[:-1][same]])
+        a, b, owner = pieces
+        self.edge = owner
         length = np.hypot(*(b - a).T)
         excl = np.cumsum(length) - length
         self.along = excl - excl[np.searchsorted(owner, owner, side="left")]
@@ -600,6 +607,15 @@ class _SegmentIndex:
         self.touch_ptr = np.zeros(self.degree.size + 1, dtype=np.int64)
         np.cumsum(self.degree, out=self.touch_ptr[1:])
         self.tree = cKDTree(np.concatenate([a[inner], sxy[new]]), balanced_tree=False)
+
+    def restricted(self, keep_edge: np.ndarray) -> _SegmentIndex:
+        """The same index over the edges where ``keep_edge`` (bool per network edge) is True."""
+        keep = keep_edge[self.edge]
+        return _SegmentIndex(
+            self.network,
+            self.edges[keep_edge[self.edges]],
+            (self.abd[keep, 0:2], self.abd[keep, 2:4], self.edge[keep]),
+        )
 
     def _pieces(self, px: np.ndarray, py: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, ...]:
         """Distance and clamped parameter of points to pieces ``j`` (same shapes)."""
