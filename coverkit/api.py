@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coverkit.atomic import make_folder
 from coverkit.config import RunConfig
 from coverkit.errors import OutputError
 from coverkit.plan import CountyPlan, PlanParameters, plan_county, read_plan, save_plan
@@ -235,7 +236,7 @@ def _make_folders(folders: list[Path]) -> list[Path]:
     created: list[Path] = []
     for folder in folders:
         missing = [f for f in (folder, *folder.parents) if not f.exists()]
-        _make_folder(folder)
+        make_folder(folder)
         created.extend(reversed(missing))
     return created
 
@@ -312,7 +313,7 @@ def write_map(
 
     plan = read_plan(plan_path)
     target = Path(out) if out else output_paths(RunConfig(), plan.county_name)[0]
-    _make_folder(target.parent)
+    make_folder(target.parent)
     return save_map(map_from_plan(plan, tiles=tiles), target)
 
 
@@ -339,13 +340,6 @@ def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dic
     return save_report(plan, folder, include_map=False)
 
 
-def _make_folder(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create the folder '{folder}' ({exc.strerror}); choose another with --out"
-        ) from exc
 
 
 def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> str:

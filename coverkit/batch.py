@@ -45,7 +45,7 @@ from typing import Any
 
 import pandas as pd
 
-from coverkit._atomic import atomic_path
+from coverkit.atomic import atomic_path
 from coverkit.config import RunConfig
 from coverkit.errors import ConfigError, CoverkitError, InputFileError
 
@@ -425,10 +425,10 @@ def run_batch(
     """
     from tqdm.auto import tqdm
 
-    from coverkit.api import _make_folder
+    from coverkit.atomic import make_folder
 
     out = Path(out)
-    _make_folder(out)
+    make_folder(out)
 
     def path_str(p: str | Path | None) -> str | None:
         if p is None or str(p) in ("download", "none"):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -559,15 +560,110 @@ def read_population(
 
 #: Recognised column names (lower-cased) → canonical column.
 POINT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "name": ("name", "名称", "名字", "机构名称", "村名", "村庄", "行政村", "facility", "nom"),
+    "name": (
+        "name", "名称", "名字", "机构名称", "村名", "村庄", "行政村", "facility", "nom",
+        "village", "village_name",
+    ),
     "lon": ("lon", "lng", "long", "longitude", "经度", "x"),
     "lat": ("lat", "latitude", "纬度", "y"),
     "tier": ("tier", "type", "类型", "级别", "机构类型", "kind"),
     "population": ("population", "pop", "人口", "户籍人口", "常住人口"),
-    "township": ("township", "town", "乡镇", "乡镇名称", "所属乡镇"),
+    "township": ("township", "town", "乡镇", "乡镇名称", "所属乡镇", "township_name", "乡镇街道"),
     "clinic": ("clinic", "卫生室", "村卫生室", "clinic_status"),
-    "id": ("id", "code", "编码", "代码", "区划代码", "统计用区划代码"),
+    "id": ("id", "code", "编码", "代码", "区划代码", "统计用区划代码", "village_id", "村代码"),
 }
+
+#: Clinic status values (lower-cased) → ``standard`` / ``weak`` / ``none``.
+CLINIC_STATUS_SYNONYMS: dict[str, str] = {
+    "standard": "standard",
+    "standardised": "standard",
+    "standardized": "standard",
+    "yes": "standard",
+    "标准": "standard",
+    "标准化": "standard",
+    "有": "standard",
+    "是": "standard",
+    "1": "standard",
+    "true": "standard",
+    "weak": "weak",
+    "薄弱": "weak",
+    "弱": "weak",
+    "较弱": "weak",
+    "非标准": "weak",
+    "none": "none",
+    "no": "none",
+    "无": "none",
+    "没有": "none",
+    "否": "none",
+    "0": "none",
+    "false": "none",
+}
+
+
+def column_of(df: pd.DataFrame, key: str, *, what: str = "villages") -> str:
+    """Name of the column of ``df`` that holds the canonical column ``key``.
+
+    An exact alias of :data:`POINT_COLUMN_ALIASES` wins over a case-insensitive one.
+
+    Raises
+    ------
+    MissingColumnError
+        If no column matches; the message lists the accepted names and the columns present.
+    """
+    aliases = (key, *(a for a in POINT_COLUMN_ALIASES.get(key, ()) if a != key))
+    for alias in aliases:
+        if alias in df.columns:
+            return alias
+    lowered = {str(c).lower(): c for c in df.columns}
+    for alias in aliases:
+        if alias.lower() in lowered:
+            return str(lowered[alias.lower()])
+    raise MissingColumnError(
+        f"the {what} table has no '{key}' column (accepted names: "
+        f"{', '.join(aliases)}; columns present: {', '.join(map(str, df.columns))}); "
+        f"add or rename the column"
+    )
+
+
+def clinic_status_from_values(
+    values: Sequence[Any] | pd.Series, *, missing: str | None = None
+) -> pd.Series:
+    """Normalise clinic status values to ``standard`` / ``weak`` / ``none``.
+
+    Parameters
+    ----------
+    values
+        Raw values; English (any case) or Chinese synonyms are accepted:
+        标准/标准化/有 → ``standard``, 薄弱/弱/较弱 → ``weak``, 无/没有 → ``none``.
+    missing
+        The status of a blank cell (e.g. ``"none"``); ``None`` refuses blanks.
+
+    Returns
+    -------
+    Series
+        The normalised values (same index as ``values`` when it is a Series).
+
+    Raises
+    ------
+    InvalidValueError
+        If a value is missing or not recognised; the message lists the
+        accepted values.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values))
+    key = s.map(lambda v: None if pd.isna(v) else str(v).strip().lower())
+    out = key.map(CLINIC_STATUS_SYNONYMS)
+    if missing is not None:
+        out = out.where(key.notna() & (key != ""), missing)
+    bad = out.isna()
+    if bad.any():
+        shown = ", ".join(sorted({repr(v) for v in s[bad].tolist()})[:5])
+        raise InvalidValueError(
+            f"unknown clinic status {shown} in column 'clinic'; accepted values: "
+            "standard, weak, none (or 标准/有, 薄弱/弱, 无/没有); fix the village table"
+        )
+    return out.astype(object)
+
+
 
 _POINT_KINDS = ("facilities", "villages")
 

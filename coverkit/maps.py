@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from coverkit._atomic import atomic_path
+from coverkit.atomic import atomic_path
 from coverkit.errors import OutputError
 
 if TYPE_CHECKING:

@@ -803,7 +803,7 @@ def save_plan(plan: CountyPlan, path: str | os.PathLike[str]) -> Path:
     import pickle
 
     from coverkit import __version__
-    from coverkit._atomic import atomic_path
+    from coverkit.atomic import atomic_path
     from coverkit.errors import OutputError
 
     out = Path(path)

@@ -720,15 +720,7 @@ def _user_villages(
     pts = io.read_points(path, kind="villages", coords=coords)
     pop = pts["population"] if "population" in pts.columns else pd.Series(np.nan, index=pts.index)
     if "clinic" in pts.columns:
-        raw = pts["clinic"].astype(str).str.strip().str.lower()
-        clinic = np.select(
-            [
-                raw.isin(["standard", "标准", "标准化", "yes", "1", "true", "有", "是"]),
-                raw.isin(["weak", "弱", "薄弱", "非标准"]),
-            ],
-            ["standard", "weak"],
-            "none",
-        )
+        clinic = io.clinic_status_from_values(pts["clinic"], missing="none").to_numpy()
     else:
         radius = float(cfg.get("clinic_radius_m", 1000.0))
         clinics = fac[

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from coverkit._atomic import shared_file_mode
+from coverkit.atomic import shared_file_mode
 from coverkit.errors import OutputError
 from coverkit.surface import NODATA_MIN
 

@@ -1,9 +1,11 @@
 """Defaults for every threshold coverkit uses, each documented with its source.
 
-These are plain typed module globals (as in osmnx ``settings.py``). Change them
-for a session (``coverkit.settings.walk_speed_kph = 4.0``) or, better, pass
-the matching keyword argument or config key; functions read these only when
-their own argument is left as ``None``.
+These are plain typed module globals (as in osmnx ``settings.py``), and this is
+the only place coverkit keeps a threshold. Change them for a session
+(``coverkit.settings.walk_speed_kph = 4.0``) or, better, pass the matching
+keyword argument or config key. Functions read them when they run, when their own
+argument is left as ``None``; no module binds a copy at import time, so a change
+here is always seen.
 
 Where the policy texts (``../shared/policy``) give a number it is quoted with
 its file; where they are silent the default is a planning convention and says
@@ -84,11 +86,58 @@ second_site_min_gain_share: float = 0.02
 #: seat" and are excluded (在县城之外选建), metres.
 seat_exclusion_radius_m: float = 5_000.0
 
+#: Relative MIP gap at which HiGHS stops; tiny, so "optimal" means proven optimal.
+mip_rel_gap: float = 1e-9
+
+#: Eligibility thresholds for a county to need sub-centres (planning
+#: conventions; the policy names the indicators - 常住人口较多、区域面积较大、
+#: 县城不在县域中心、县级医院服务覆盖能力不足 (000 §(一)) - but gives no numbers).
+eligibility_thresholds: dict[str, float] = {
+    # About the upper third of China's ~1,300 county-level units by resident
+    # population (the median county has roughly 350,000 residents).
+    "population": 500_000.0,
+    # About the upper third by area (the median county covers roughly
+    # 1,500-2,000 km²); a county of 2,000 km² has a 25 km equivalent radius.
+    "area_km2": 2_000.0,
+    # Distance county seat -> population-weighted centroid over the radius of
+    # a circle of the county's area: 0.5 means the seat lies half-way from
+    # the centre to the edge.
+    "seat_offset_ratio": 0.5,
+    # Share of the population beyond the travel-time threshold from the
+    # existing county hospitals (服务覆盖能力不足 when one in five is beyond).
+    "share_beyond_threshold": 0.20,
+}
+
+# --- county seat (China) ---------------------------------------------------------
+
+#: Share of urban villages above which a town counts as part of the county
+#: seat (when its centre is also within :data:`seat_town_radius_m`) (planning
+#: convention; NBS urban-rural codes 111/112 mark urban villages).
+seat_urban_share: float = 0.5
+
+#: Towns with a mostly urban population whose centre lies within this distance
+#: of the county seat point count as the county seat, metres (planning
+#: convention). ``None``: twice :data:`seat_exclusion_radius_m`.
+seat_town_radius_m: float | None = None
+
+#: Villages whose converted point lies farther than this outside the county
+#: boundary are dropped as misplaced, metres (data-quality convention).
+village_outside_tolerance_m: float = 2_000.0
+
 # --- villages (Rules 2, 4) -----------------------------------------------------
 
 #: A neighbour's standard clinic within this many minutes can serve a village
 #: without one (邻（联）村延伸服务).
 joint_service_max_min: float = 15.0
+
+#: Radius (minutes, mutual travel) within which villages without a standard
+#: clinic may share one new clinic (服务半径小、交通便利的相邻行政村可共建1所
+#: 村卫生室, 001 §3). The texts give no number; 10 min is a planning convention.
+share_clinic_radius_min: float = 10.0
+
+#: Rotation-visit service time per village within a half-day trip, minutes
+#: (planning convention).
+rotation_service_min: float = 120.0
 
 #: Villages within this many minutes of their township centre get rotation
 #: visits (巡诊); farther ones get stationed staff (派驻).

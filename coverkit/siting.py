@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import enum
 import itertools
 import logging
 import math
@@ -56,6 +55,7 @@ from coverkit.errors import (
     InvalidValueError,
     SolverError,
 )
+from coverkit.vocab import Objective
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -91,17 +91,6 @@ _INDICATORS: tuple[tuple[str, str, str], ...] = (
     ("seat_offset_ratio", "县城不在县域中心", "ratio"),
     ("share_beyond_threshold", "县级医院服务覆盖能力不足", "share"),
 )
-
-
-class Objective(enum.StrEnum):
-    """Siting objectives."""
-
-    #: Least population-weighted travel time (p-median).
-    PMEDIAN = "pmedian"
-    #: Most population within the threshold (maximal covering location problem).
-    MCLP = "mclp"
-    #: Shortest worst trip (p-centre).
-    PCENTER = "pcenter"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pyproj import Transformer
 from rasterio import features
 
 from coverkit import settings
-from coverkit._atomic import atomic_path
+from coverkit.atomic import atomic_path
 from coverkit.errors import InvalidValueError, MissingColumnError, OutputError
 from coverkit.network import RoadNetwork, travel_times_to_nearest
 

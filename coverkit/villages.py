@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import Any
 
 import geopandas as gpd
@@ -38,7 +37,8 @@ import pandas as pd
 from coverkit import settings
 from coverkit.crs import metric_crs
 from coverkit.errors import CRSError, InvalidValueError, MissingColumnError
-from coverkit.io import PopulationGrid
+from coverkit.io import PopulationGrid, clinic_status_from_values, column_of
+from coverkit.vocab import ServiceMode
 
 logger = logging.getLogger(__name__)
 
@@ -56,116 +56,6 @@ WEEKDAYS_ZH: tuple[str, ...] = ("周一", "周二", "周三", "周四", "周五"
 HALF_DAYS: tuple[str, ...] = ("AM", "PM")
 HALF_DAYS_ZH: tuple[str, ...] = ("上午", "下午")
 
-
-class ServiceMode(StrEnum):
-    """How a village receives basic care (Rule 2)."""
-
-    FIXED = "fixed"
-    JOINT = "joint"
-    ROTATION = "rotation"
-    STATIONED = "stationed"
-
-    @property
-    def zh(self) -> str:
-        """Chinese policy term of the mode."""
-        return _MODE_ZH[self]
-
-    @property
-    def rule_id(self) -> str:
-        """Identifier of the rule that assigns the mode."""
-        return f"R2-{self.name}"
-
-
-_MODE_ZH = {
-    ServiceMode.FIXED: "固定村卫生室",
-    ServiceMode.JOINT: "邻（联）村延伸服务",
-    ServiceMode.ROTATION: "乡镇卫生院定期巡诊",
-    ServiceMode.STATIONED: "派驻",
-}
-
-# --------------------------------------------------------------------------- columns
-
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "village_id", "code", "村代码", "编码", "代码"),
-    "name": ("name", "village", "village_name", "村名", "名称", "行政村"),
-    "township": ("township", "town", "township_name", "乡镇", "乡镇名称", "乡镇街道"),
-    "population": ("population", "pop", "人口", "常住人口"),
-    "clinic": ("clinic", "clinic_status", "村卫生室", "卫生室"),
-}
-
-_CLINIC_SYNONYMS: dict[str, str] = {
-    "standard": "standard",
-    "standardised": "standard",
-    "standardized": "standard",
-    "yes": "standard",
-    "标准": "standard",
-    "标准化": "standard",
-    "有": "standard",
-    "是": "standard",
-    "1": "standard",
-    "true": "standard",
-    "weak": "weak",
-    "薄弱": "weak",
-    "弱": "weak",
-    "较弱": "weak",
-    "非标准": "weak",
-    "none": "none",
-    "no": "none",
-    "无": "none",
-    "没有": "none",
-    "否": "none",
-    "0": "none",
-    "false": "none",
-}
-
-
-def _column(df: pd.DataFrame, key: str, *, what: str = "villages") -> str:
-    """Name of the column of ``df`` that holds ``key`` (or raise)."""
-    for alias in _ALIASES[key]:
-        if alias in df.columns:
-            return alias
-    lowered = {str(c).lower(): c for c in df.columns}
-    for alias in _ALIASES[key]:
-        if alias.lower() in lowered:
-            return str(lowered[alias.lower()])
-    raise MissingColumnError(
-        f"the {what} table has no '{key}' column (accepted names: "
-        f"{', '.join(_ALIASES[key])}; columns present: {', '.join(map(str, df.columns))}); "
-        f"add or rename the column"
-    )
-
-
-def clinic_status_from_values(values: Sequence[Any] | pd.Series) -> pd.Series:
-    """Normalise clinic status values to ``standard`` / ``weak`` / ``none``.
-
-    Parameters
-    ----------
-    values
-        Raw values; English (any case) or Chinese synonyms are accepted:
-        标准/标准化/有 → ``standard``, 薄弱/弱/较弱 → ``weak``, 无/没有 → ``none``.
-
-    Returns
-    -------
-    Series
-        The normalised values (same index as ``values`` when it is a Series).
-
-    Raises
-    ------
-    InvalidValueError
-        If a value is missing or not recognised; the message lists the
-        accepted values.
-    """
-    s = values if isinstance(values, pd.Series) else pd.Series(list(values))
-    key = s.map(lambda v: None if pd.isna(v) else str(v).strip().lower())
-    out = key.map(_CLINIC_SYNONYMS)
-    bad = out.isna()
-    if bad.any():
-        shown = ", ".join(sorted({repr(v) for v in s[bad].tolist()})[:5])
-        raise InvalidValueError(
-            f"unknown clinic status {shown} in column 'clinic'; accepted values: "
-            "standard, weak, none (or 标准/有, 薄弱/弱, 无/没有); fix the village table"
-        )
-    return out.astype(object)
 
 
 def _fmt(x: float) -> str:
@@ -277,7 +167,7 @@ def estimate_village_population(
         )
     out = villages.copy()
     try:
-        pop_col = _column(out, "population")
+        pop_col = column_of(out, "population")
     except MissingColumnError:
         pop_col = "population"
         out[pop_col] = np.nan
@@ -328,7 +218,7 @@ def estimate_village_population(
         vxy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
         owner = np.full(len(vals), -1, dtype="int64")
         try:
-            town_col: str | None = _column(out, "township")
+            town_col: str | None = column_of(out, "township")
         except MissingColumnError:
             town_col = None
         if townships is not None and len(townships) and town_col is not None:
@@ -377,7 +267,7 @@ def _as_minutes(a: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
 
 
 def _validated(villages: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    cols = {k: _column(villages, k) for k in ("id", "name", "township", "population", "clinic")}
+    cols = {k: column_of(villages, k) for k in ("id", "name", "township", "population", "clinic")}
     pop = pd.to_numeric(villages[cols["population"]], errors="coerce")
     if pop.isna().any() or (pop < 0).any():
         bad = villages.loc[pop.isna() | (pop < 0), cols["name"]].astype(str).tolist()
@@ -872,13 +762,13 @@ def rotation_timetable(
             raise MissingColumnError(
                 f"the villages table has no '{c}' column; pass the output of assign_service_modes"
             )
-    ids = villages[_column(villages, "id")].to_numpy()
+    ids = villages[column_of(villages, "id")].to_numpy()
     if "label" in villages.columns:
         lab = villages["label"].astype(str).to_numpy()
     else:
-        lab = villages[_column(villages, "name")].astype(str).to_numpy()
+        lab = villages[column_of(villages, "name")].astype(str).to_numpy()
     try:
-        town = villages[_column(villages, "township")].astype(str).to_numpy()
+        town = villages[column_of(villages, "township")].astype(str).to_numpy()
     except MissingColumnError:
         town = np.full(n, "", dtype=object)
     rot = np.flatnonzero(villages["mode"].astype(str).to_numpy() == ServiceMode.ROTATION.value)
@@ -1080,7 +970,7 @@ def staffing_checks(
         raise InvalidValueError(
             f"per_1000={(lo, hi)}: give (min, max) staff per 1,000 with 0 <= min <= max"
         )
-    cols = {k: _column(villages, k) for k in ("id", "name", "township", "population")}
+    cols = {k: column_of(villages, k) for k in ("id", "name", "township", "population")}
     pop = pd.to_numeric(villages[cols["population"]], errors="coerce")
     if pop.isna().any() or (pop < 0).any():
         raise InvalidValueError(

@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from coverkit.errors import OutputError
+
 
 def shared_file_mode() -> int:
     """The mode a plain ``open()`` would give a new file under the current umask.
@@ -53,3 +55,14 @@ def atomic_path(final: str | os.PathLike[str], *, create: bool = True) -> Iterat
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def make_folder(folder: str | os.PathLike[str]) -> None:
+    """Create ``folder`` and its parents, or raise one clear :class:`OutputError` line."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the folder '{folder}' ({exc.strerror}); choose another with --out"
+        ) from exc

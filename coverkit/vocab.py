@@ -1,0 +1,127 @@
+"""coverkit's vocabulary: the closed sets and every user-facing label, in one table.
+
+Facility tiers, village service modes and siting objectives are enums (as r5py's
+``TransportMode``); each member's Chinese and English labels live in :data:`LABELS`,
+the one table that the map, the report, the province overview and the CLI read.
+A label is looked up with :func:`label` (``label(ServiceMode.JOINT)`` →
+``"邻（联）村延伸服务"``, ``label("joint", "en")`` → ``"Joint service with a
+neighbour"``, ``label(Tier.VILLAGE_CLINIC, "both")`` → ``"村卫生室 Village clinic"``).
+
+Chinese terms are those of the policy texts (``../shared/policy/POLICY.md``), with
+full-width punctuation as they are written there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class Tier(StrEnum):
+    """Tier of a health facility in the 县-乡-村 three-tier network (POLICY.md)."""
+
+    #: 县级医院: the "head" (龙头) of the county network.
+    COUNTY_HOSPITAL = "county_hospital"
+    #: 乡镇卫生院: the "hub" (枢纽); a central one is 中心乡镇卫生院.
+    TOWNSHIP_CENTRE = "township_centre"
+    #: 村卫生室: the "base" (基础), one per administrative village.
+    VILLAGE_CLINIC = "village_clinic"
+
+
+#: Tiers from the top of the network down (a facility mapped twice keeps the first).
+TIERS: tuple[Tier, ...] = (Tier.COUNTY_HOSPITAL, Tier.TOWNSHIP_CENTRE, Tier.VILLAGE_CLINIC)
+
+
+class ServiceMode(StrEnum):
+    """How an administrative village receives basic care (Rule 2)."""
+
+    #: Its own standard clinic (每个行政村原则上设置1所标准化村卫生室).
+    FIXED = "fixed"
+    #: Served by a neighbouring village's clinic (邻（联）村延伸服务).
+    JOINT = "joint"
+    #: Periodic rotation visits from the township centre (乡镇卫生院定期巡诊).
+    ROTATION = "rotation"
+    #: Staff stationed in the village (派驻).
+    STATIONED = "stationed"
+
+    @property
+    def zh(self) -> str:
+        """Chinese policy term of the mode."""
+        return LABELS[self].zh
+
+    @property
+    def rule_id(self) -> str:
+        """Identifier of the rule that assigns the mode."""
+        return f"R2-{self.name}"
+
+
+class Objective(StrEnum):
+    """Siting objectives."""
+
+    #: Least population-weighted travel time (p-median).
+    PMEDIAN = "pmedian"
+    #: Most population within the threshold (maximal covering location problem).
+    MCLP = "mclp"
+    #: Shortest worst trip (p-centre).
+    PCENTER = "pcenter"
+
+
+@dataclass(frozen=True)
+class Label:
+    """One user-facing term in Chinese and English."""
+
+    zh: str
+    en: str
+
+
+Lang = Literal["zh", "en", "both"]
+
+#: Every user-facing label, keyed by enum member or by a dotted string key.
+LABELS: dict[str, Label] = {
+    # facility tiers (plus the map's extra classes)
+    Tier.COUNTY_HOSPITAL: Label("县级医院", "County hospital"),
+    Tier.TOWNSHIP_CENTRE: Label("乡镇卫生院", "Township health centre"),
+    Tier.VILLAGE_CLINIC: Label("村卫生室", "Village clinic"),
+    "central_centre": Label("中心乡镇卫生院", "Central township health centre"),
+    "other": Label("其他", "Other facility"),
+    # service modes (plus the map's class for a village with no mode)
+    ServiceMode.FIXED: Label("固定村卫生室", "Fixed clinic"),
+    ServiceMode.JOINT: Label("邻（联）村延伸服务", "Joint service with a neighbour"),
+    ServiceMode.ROTATION: Label("乡镇卫生院定期巡诊", "Rotation visits"),
+    ServiceMode.STATIONED: Label("派驻", "Stationed staff"),
+    "unknown": Label("未定", "Not assigned"),
+    # siting objectives
+    Objective.PMEDIAN: Label("人均出行时间最短", "Least mean travel time (p-median)"),
+    Objective.MCLP: Label("阈值内人口最多", "Most people within T (MCLP)"),
+    Objective.PCENTER: Label("最远出行时间最短", "Shortest worst trip (p-centre)"),
+}
+
+
+def label(key: str, lang: Lang = "zh") -> str:
+    """The label of ``key`` (an enum member or a key of :data:`LABELS`) in ``lang``.
+
+    Parameters
+    ----------
+    key
+        An enum member of this module, or another key of :data:`LABELS`.
+    lang
+        ``"zh"``, ``"en"`` or ``"both"`` (Chinese, a space, English).
+
+    Returns
+    -------
+    str
+        The label; an unknown key comes back unchanged, so a value outside the
+        vocabulary is shown as it is rather than hidden.
+    """
+    entry = LABELS.get(key)
+    if entry is None:
+        return str(key)
+    if lang == "zh":
+        return entry.zh
+    if lang == "en":
+        return entry.en
+    return f"{entry.zh} {entry.en}"
+
+
+__all__ = ["LABELS", "TIERS", "Label", "Lang", "Objective", "ServiceMode", "Tier", "label"]
