@@ -266,7 +266,8 @@ def test_guards_catch_a_long_function_a_cycle_and_a_private_import(tmp_path, mon
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
     assert long_functions(pkg / "plan.py") == [("coverkit.plan.run", 83)]
     modules = {"coverkit", "coverkit.plan", "coverkit.siting"}
-    imps = imports_of(pkg / "plan.py", modules) + imports_of(pkg / "siting" / "__init__.py", modules)
+    imps = [*imports_of(pkg / "plan.py", modules)]
+    imps += imports_of(pkg / "siting" / "__init__.py", modules)
     assert {(i.source, i.target) for i in imps} == {
         ("coverkit.plan", "coverkit.siting"),
         ("coverkit.siting", "coverkit.plan"),
