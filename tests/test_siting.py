@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coverkit import settings as coverkit_settings
 from coverkit.errors import (
     EmptyInputError,
     InfeasibleError,
@@ -18,14 +19,10 @@ from coverkit.errors import (
     SolverError,
 )
 from coverkit.siting import (
-    ELIGIBILITY_THRESHOLDS,
     MCLP,
     Objective,
     PCenter,
     PMedian,
-    _set_model,
-    _solve_set_model,
-    _SolveLog,
     choose_subcentres,
     compare_objectives,
     coverage_table,
@@ -33,6 +30,7 @@ from coverkit.siting import (
     evaluate_selection,
     explain_sites,
 )
+from coverkit.siting.base import SolveLog, set_model, solve_set_model
 
 INF = np.inf
 METHODS = ["mip", "enumerate"]
@@ -491,7 +489,7 @@ def test_eligibility_table() -> None:
         thresholds={"population": 400_000},
     )
     assert custom["passes"].tolist() == [True, False, False, False]
-    assert ELIGIBILITY_THRESHOLDS["population"] == 500_000.0  # not mutated
+    assert coverkit_settings.eligibility_thresholds["population"] == 500_000.0  # not mutated
 
 
 def test_eligibility_errors() -> None:
@@ -626,14 +624,14 @@ def test_mip_equals_enumeration_on_a_county_like_case(p: int) -> None:
 def test_set_model_shares_one_z_per_candidate_set() -> None:
     # rows 0 and 2 have the same order; row 1 reaches {0, 1} through {1}, capped at 2.5
     E = np.array([[1.0, 2.0, 3.0], [2.0, 1.0, 3.0], [1.0, 2.0, 3.0]])
-    model = _set_model(E, np.array([10.0, 2.5, 10.0]), np.array([1.0, 2.0, 4.0]), 1)
+    model = set_model(E, np.array([10.0, 2.5, 10.0]), np.array([1.0, 2.0, 4.0]), 1)
     assert model.n_levels == 8  # 3 + 2 + 3 levels below the caps
     # sets by key: {0} = 1*(2-1) + 4*(2-1); {1} = 2*(2-1); {0,1} = 1*(3-2) + 2*(2.5-2) + 4*(3-2)
     # ({0, 1, 2} holds m - p + 1 = 3 sites: any site hits it, z fixed at 0 and left out)
     np.testing.assert_allclose(model.z_cost, [5.0, 2.0, 6.0])
     assert model.const == 7.0  # 1*1 + 2*1 + 4*1
-    sel, obj = _solve_set_model(
-        model, 1, time_limit_s=None, accept_suboptimal=False, log=_SolveLog(), what="t"
+    sel, obj = solve_set_model(
+        model, 1, time_limit_s=None, accept_suboptimal=False, log=SolveLog(), what="t"
     )
     # site 0: 1 + 2*2 + 4*1 = 9; site 1: 2 + 2*1 + 4*2 = 12; site 2: 3 + 2*2.5 + 4*3 = 20
     assert sel.tolist() == [0]
@@ -658,11 +656,11 @@ def level_instances(draw):
 def test_aggregated_and_plain_set_models_have_the_same_optimum(inst) -> None:
     E, cap, w, p = inst
     kw = {"time_limit_s": None, "accept_suboptimal": False, "what": "t"}
-    agg = _set_model(E, cap, w, p)
-    plain = _set_model(E, cap, w, p, aggregate=False)
+    agg = set_model(E, cap, w, p)
+    plain = set_model(E, cap, w, p, aggregate=False)
     assert agg.n_z <= plain.n_z <= plain.n_levels
-    sel_agg, obj_agg = _solve_set_model(agg, p, log=_SolveLog(), **kw)
-    sel_plain, obj_plain = _solve_set_model(plain, p, log=_SolveLog(), **kw)
+    sel_agg, obj_agg = solve_set_model(agg, p, log=SolveLog(), **kw)
+    sel_plain, obj_plain = solve_set_model(plain, p, log=SolveLog(), **kw)
 
     def exact(sel) -> float:
         return float(w @ np.minimum(E[:, list(sel)].min(axis=1), cap))
@@ -704,7 +702,7 @@ def test_county_scale_mip_equals_enumeration_and_auto_uses_the_mip() -> None:
             assert 0.0 <= auto.gap <= 1e-6
     # 50,000 distinct rows share a few dozen candidate sets
     model = PMedian.from_cost_matrix(cost, w, p=1, baseline_min=base)
-    sets = model._set_model()
+    sets = model.aggregated_model()
     assert sets.n_z < 500 < 50_000 <= sets.n_levels
 
 

@@ -1,0 +1,1087 @@
+"""What every siting model shares: inputs, result, figures, the HiGHS MILP and the set model.
+
+The models (:mod:`~coverkit.siting.p_median`, :mod:`~coverkit.siting.coverage`,
+:mod:`~coverkit.siting.p_center`) all work on one validated cost matrix, return one
+:class:`SitingResult` and solve their MIPs through the helpers here: :func:`set_model`
+builds the radius formulation aggregated by distinct candidate sets,
+:func:`solve_set_model` solves it with HiGHS, :class:`SolveLog` collects time, gap and
+status over the sub-solves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from coverkit import settings
+from coverkit.errors import (
+    EmptyInputError,
+    InfeasibleError,
+    InvalidValueError,
+    SolverError,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SitingResult:
+    """The solution of one siting model.
+
+    Attributes
+    ----------
+    selected
+        Chosen candidate column indices, sorted ascending.
+    selected_ids
+        The ids of the chosen candidates (the column indices when no ids were given).
+    assignment
+        Per demand row: the chosen candidate index that serves it, or ``-1``
+        when an existing facility is at least as near (or nothing is reachable).
+        Ties go to the existing facility, then to the lowest candidate index.
+    objective
+        Value of the model's objective for ``selected``: population-weighted
+        minutes (p-median, over reachable demand), population within the
+        threshold (MCLP) or worst minutes over populated demand (p-centre).
+    coverage_before, coverage_after
+        Population within ``threshold_min`` of existing facilities before and
+        after the plan; ``None`` when the model has no threshold.
+    status
+        ``'optimal'`` or, when accepted, the solver's reason for stopping.
+    gap
+        The relative MIP gap reported by HiGHS (largest over sub-solves).
+    solve_time_s
+        Wall-clock seconds spent in the solver.
+    objective_name
+        ``'pmedian'``, ``'mclp'`` or ``'pcenter'``.
+    p
+        Number of sites asked for.
+    unreached_population
+        Population with no finite travel time to existing ∪ chosen facilities.
+    method
+        How it was solved: ``'mip'`` (HiGHS; ``status`` and ``gap`` are
+        HiGHS's) or ``'enumerate'`` (every set evaluated; gap 0).
+    """
+
+    selected: tuple[int, ...]
+    selected_ids: tuple[Any, ...]
+    assignment: np.ndarray
+    objective: float
+    coverage_before: float | None
+    coverage_after: float | None
+    status: str
+    gap: float
+    solve_time_s: float
+    objective_name: str
+    p: int = 0
+    unreached_population: float = 0.0
+    method: str = "mip"
+
+
+# ---------------------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    cost: np.ndarray  # n x m float64
+    weights: np.ndarray  # n float64
+    baseline: np.ndarray  # n float64 (inf = no existing facility)
+    usable: np.ndarray  # m bool: candidate reaches some demand
+    candidate_ids: tuple[Any, ...]
+    has_baseline: bool
+
+
+def _check_p(p: Any) -> int:
+    """``p`` as an ``int`` >= 1, or :class:`InvalidValueError`."""
+    if isinstance(p, bool) or not isinstance(p, int | np.integer):
+        raise InvalidValueError(f"p={p!r} is not an integer; pass the number of sites, e.g. p=1")
+    if p < 1:
+        raise InvalidValueError(f"p={p} but at least 1 site must be chosen; pass p >= 1")
+    return int(p)
+
+
+def _cost_matrix(cost: Any) -> np.ndarray:
+    """The demand × candidate minutes as a non-empty float array without NaN or negatives."""
+    try:
+        C = np.asarray(cost, dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(
+            f"cost matrix is not numeric ({exc}); pass a demand x candidate array of minutes"
+        ) from None
+    if C.ndim != 2:
+        raise InvalidValueError(
+            f"cost matrix has {C.ndim} dimension(s); pass a 2-D demand x candidate array of minutes"
+        )
+    n, m = C.shape
+    if n == 0 or m == 0:
+        raise EmptyInputError(
+            f"cost matrix is empty ({n} demand x {m} candidates); give at least one "
+            "demand point and one candidate"
+        )
+    if np.isnan(C).any():
+        i, j = np.argwhere(np.isnan(C))[0]
+        raise InvalidValueError(
+            f"cost[{i}, {j}] is NaN; use np.inf for an unreachable pair, not NaN"
+        )
+    if (C < 0).any():
+        i, j = np.argwhere(C < 0)[0]
+        raise InvalidValueError(f"cost[{i}, {j}] = {C[i, j]:g} is negative; minutes must be >= 0")
+    return C
+
+
+def _demand_weights(weights: Any, n: int) -> np.ndarray:
+    """One finite population >= 0 per demand row, not all zero."""
+    try:
+        w = np.asarray(weights, dtype="float64").reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"weights are not numeric ({exc}); pass populations") from None
+    if w.shape[0] != n:
+        raise InvalidValueError(
+            f"weights have {w.shape[0]} values but the cost matrix has {n} demand rows; "
+            "pass one population per row"
+        )
+    if not np.isfinite(w).all():
+        i = int(np.flatnonzero(~np.isfinite(w))[0])
+        raise InvalidValueError(f"weights[{i}] = {w[i]} is not finite; fill missing population")
+    if (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise InvalidValueError(f"weights[{i}] = {w[i]:g} is negative; population must be >= 0")
+    if w.sum() <= 0:
+        raise EmptyInputError(
+            "all demand weights are zero (no population); check the population raster "
+            "covers the county"
+        )
+    return w
+
+
+def _baseline_minutes(baseline_min: Any, n: int) -> np.ndarray:
+    """Minutes to the existing facilities per demand row (all ``inf`` when there are none)."""
+    if baseline_min is None:
+        logger.warning(
+            "no baseline_min given: no existing county-level facility, coverage is "
+            "measured from the sub-centres alone"
+        )
+        return np.full(n, np.inf)
+    b = np.asarray(baseline_min, dtype="float64").reshape(-1)
+    if b.shape[0] != n:
+        raise InvalidValueError(
+            f"baseline_min has {b.shape[0]} values but the cost matrix has {n} demand "
+            "rows; pass one time per row"
+        )
+    if np.isnan(b).any():
+        i = int(np.flatnonzero(np.isnan(b))[0])
+        raise InvalidValueError(
+            f"baseline_min[{i}] is NaN; use np.inf where no existing facility is reachable"
+        )
+    if (b < 0).any():
+        i = int(np.flatnonzero(b < 0)[0])
+        raise InvalidValueError(f"baseline_min[{i}] = {b[i]:g} is negative; minutes must be >= 0")
+    return b
+
+
+def _candidate_ids(candidate_ids: Sequence[Any] | None, m: int) -> tuple[Any, ...]:
+    """One id per candidate column (the column indices by default)."""
+    if candidate_ids is None:
+        return tuple(range(m))
+    ids = tuple(candidate_ids)
+    if len(ids) != m:
+        raise InvalidValueError(
+            f"candidate_ids has {len(ids)} ids but the cost matrix has {m} candidate "
+            "columns; pass one id per column"
+        )
+    return ids
+
+
+def _usable_candidates(C: np.ndarray, w: np.ndarray, ids: tuple[Any, ...]) -> np.ndarray:
+    """Candidates that reach some populated demand row; the others are logged."""
+    usable = np.isfinite(C[w > 0]).any(axis=0)
+    if not usable.all():
+        bad = [ids[j] for j in np.flatnonzero(~usable)]
+        logger.warning(
+            "%d candidate(s) reach no populated demand point and are excluded: %s",
+            len(bad),
+            ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else ""),
+        )
+    return usable
+
+
+def _validate(
+    cost: Any,
+    weights: Any,
+    baseline_min: Any,
+    candidate_ids: Sequence[Any] | None,
+) -> _Inputs:
+    """Check and convert the inputs of every siting entry point.
+
+    Parameters
+    ----------
+    cost
+        Demand × candidate minutes (``np.inf`` = unreachable).
+    weights
+        Population of each demand row.
+    baseline_min
+        Minutes to the existing facilities, or ``None`` (there are none: logged).
+    candidate_ids
+        One id per candidate column, or ``None`` (the column indices).
+
+    Returns
+    -------
+    _Inputs
+        The float arrays, the usable candidates and the ids.
+    """
+    C = _cost_matrix(cost)
+    n, m = C.shape
+    w = _demand_weights(weights, n)
+    b = _baseline_minutes(baseline_min, n)
+    ids = _candidate_ids(candidate_ids, m)
+    usable = _usable_candidates(C, w, ids)
+    return _Inputs(C, w, b, usable, ids, baseline_min is not None)
+
+
+def _check_p_feasible(p: int, inputs: _Inputs) -> None:
+    """Raise :class:`InfeasibleError` when fewer than ``p`` candidates are usable."""
+    k = int(inputs.usable.sum())
+    m = inputs.cost.shape[1]
+    if p > k:
+        extra = "" if k == m else f" (of {m} given; the others reach no populated demand point)"
+        raise InfeasibleError(
+            f"p={p} but only {k} candidate site(s) can be chosen{extra}; "
+            f"ask for p <= {k} or add candidates outside the county seat"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# evaluation
+# ---------------------------------------------------------------------------------------
+
+
+def _after(C: np.ndarray, b: np.ndarray, selected: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes after the plan and the serving candidate (-1 = existing/none)."""
+    sel = np.unique(np.asarray(list(selected), dtype=int))
+    if sel.size == 0:
+        return b.copy(), np.full(b.shape[0], -1, dtype=int)
+    sub = C[:, sel]
+    k = np.argmin(sub, axis=1)  # first minimum: lowest column of `sel` (sorted)
+    best = sub[np.arange(sub.shape[0]), k]
+    assign = np.where(best < b, sel[k], -1)
+    return np.minimum(b, best), assign
+
+
+def evaluate_selection(
+    cost: Any,
+    weights: Any,
+    selected: Sequence[int],
+    *,
+    baseline_min: Any = None,
+    thresholds_min: Sequence[float] | None = None,
+) -> dict[str, float]:
+    """Figures of any chosen set of sites, for comparing objectives.
+
+    Parameters
+    ----------
+    cost
+        Demand × candidate minutes (``np.inf`` = unreachable).
+    weights
+        Population of each demand row.
+    selected
+        Candidate column indices of the chosen sites (may be empty).
+    baseline_min
+        Minutes from each demand row to the existing county-level facilities;
+        ``None``: there are none.
+    thresholds_min
+        Thresholds for the population-within figures, minutes (``None``:
+        :data:`coverkit.settings.thresholds_min`).
+
+    Returns
+    -------
+    dict
+        ``p``, ``population``, ``mean_min`` (population-weighted mean over the
+        reachable population), ``max_min`` (worst over populated rows,
+        ``inf`` if some are unreachable), ``unreached_population``, and for
+        each threshold ``T``: ``pop_within_{T}_min`` and ``share_within_{T}_min``.
+
+    Examples
+    --------
+    >>> evaluate_selection([[10.0], [40.0]], [1.0, 3.0], [0], thresholds_min=(30,))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'p': 1.0, 'population': 4.0, 'mean_min': 32.5, 'max_min': 40.0,
+     'unreached_population': 0.0, 'pop_within_30_min': 1.0, 'share_within_30_min': 0.25}
+    """
+    if thresholds_min is None:
+        thresholds_min = settings.thresholds_min
+    C = np.asarray(cost, dtype="float64")
+    w = np.asarray(weights, dtype="float64").reshape(-1)
+    b = np.full(w.shape[0], np.inf) if baseline_min is None else np.asarray(baseline_min, float)
+    t, _ = _after(C, b, selected)
+    return _figures(t, w, len(selected), thresholds_min)
+
+
+def _figures(
+    t: np.ndarray, w: np.ndarray, p: int, thresholds_min: Sequence[float]
+) -> dict[str, float]:
+    """The figures of :func:`evaluate_selection` from the minutes ``t`` after the plan."""
+    total = float(w.sum())
+    reach = np.isfinite(t)
+    wr = float(w[reach].sum())
+    pos = w > 0
+    out: dict[str, float] = {
+        "p": float(p),
+        "population": total,
+        "mean_min": float((w[reach] * t[reach]).sum() / wr) if wr > 0 else float("nan"),
+        "max_min": float(t[pos].max()) if pos.any() else float("nan"),
+        "unreached_population": float(w[~reach].sum()),
+    }
+    for T in thresholds_min:
+        within = float(w[t <= T].sum())
+        out[f"pop_within_{T:g}_min"] = within
+        out[f"share_within_{T:g}_min"] = within / total if total > 0 else float("nan")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# MIP building blocks
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SolveLog:
+    """What the sub-solves of one model run add up to.
+
+    Every MIP helper takes one and updates it, so a model that solves several
+    MIPs (a reachability phase, a tie-break, a radius search) reports their
+    total time, the largest gap and the worst status.
+
+    Attributes
+    ----------
+    time_s
+        Wall-clock seconds spent in the solver so far.
+    gap
+        Largest relative MIP gap over the sub-solves.
+    status
+        ``'optimal'``, or ``'time_limit'`` once an incumbent was accepted.
+    messages
+        One line per sub-solve worth noting (the formulation used, an accepted stop).
+    """
+
+    time_s: float = 0.0
+    gap: float = 0.0
+    status: str = "optimal"
+    messages: list[str] = field(default_factory=list)
+
+
+def _milp_failure(res: Any, gap: float, *, time_limit_s: float | None, what: str) -> SolverError:
+    """The error for a HiGHS run that gave no accepted solution."""
+    if res.status == 1:
+        return SolverError(
+            f"{what} was not solved to proven optimality within time_limit_s="
+            f"{time_limit_s} (HiGHS: {res.message}; gap {gap:.3g}); raise time_limit_s "
+            "or pass accept_suboptimal=True"
+        )
+    return SolverError(f"{what} failed in HiGHS: {res.message} (status {res.status})")
+
+
+def _milp(
+    c: np.ndarray,
+    A: Any,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    var_lb: np.ndarray,
+    var_ub: np.ndarray,
+    integrality: np.ndarray,
+    *,
+    time_limit_s: float | None,
+    accept_suboptimal: bool,
+    log: SolveLog,
+    what: str,
+) -> np.ndarray:
+    """Solve ``min c x, lb <= A x <= ub`` with HiGHS (:func:`scipy.optimize.milp`).
+
+    The time limit is what is left of ``time_limit_s`` after ``log.time_s``;
+    the gap is :data:`coverkit.settings.mip_rel_gap`. Returns the solution, or
+    the incumbent at the time limit when ``accept_suboptimal`` (status noted in
+    ``log``); else raises :class:`~coverkit.errors.SolverError` naming ``what``.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    options: dict[str, Any] = {"mip_rel_gap": settings.mip_rel_gap, "presolve": True}
+    if time_limit_s is not None:
+        spent = log.time_s
+        options["time_limit"] = max(float(time_limit_s) - spent, 1e-3)
+    t0 = time.perf_counter()
+    res = milp(
+        c,
+        constraints=LinearConstraint(A, lb, ub),
+        bounds=Bounds(var_lb, var_ub),
+        integrality=integrality,
+        options=options,
+    )
+    log.time_s += time.perf_counter() - t0
+    gap = float(res.mip_gap) if getattr(res, "mip_gap", None) is not None else 0.0
+    log.gap = max(log.gap, gap)
+    if res.status == 0:
+        return np.asarray(res.x)
+    if res.x is not None and res.status == 1 and accept_suboptimal:
+        log.status = "time_limit"
+        log.messages.append(f"{what}: {res.message}")
+        logger.warning("%s stopped without a proven optimum (gap %.3g): accepted", what, gap)
+        return np.asarray(res.x)
+    if res.status == 1 and res.x is None and accept_suboptimal:
+        raise SolverError(
+            f"{what} found no feasible solution within time_limit_s={time_limit_s} "
+            f"(HiGHS: {res.message}); raise time_limit_s"
+        )
+    raise _milp_failure(res, gap, time_limit_s=time_limit_s, what=what)
+
+
+def _aggregate(rows: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Unique rows of ``[rows | extra...]`` and the inverse index.
+
+    0/1 ``int8`` rows alone (coverage patterns) are packed into bitmask words
+    first, which makes ``np.unique`` one sort of integers; the unique rows then
+    come in the order of their keys.
+    """
+    if not extra and rows.dtype == np.int8 and rows.ndim == 2 and rows.shape[0]:
+        packed = np.packbits(rows.astype(bool), axis=1)
+        width = -(-packed.shape[1] // 8) * 8
+        packed = np.pad(packed, ((0, 0), (0, width - packed.shape[1])))
+        keys = np.ascontiguousarray(packed).view(np.uint64)
+        if keys.shape[1] == 1:
+            _, first, inverse = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        return rows[first], inverse.reshape(-1)
+    key = np.column_stack([rows, *[e.reshape(-1, 1) for e in extra]])
+    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
+# ---------------------------------------------------------------------------------------
+# the set-aggregated radius model
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetModel:
+    """Radius formulation aggregated by distinct candidate sets (built by :func:`set_model`).
+
+    One ``z_S`` per distinct set ``S`` of candidates (a prefix of some demand
+    row's sorted order, ties grouped, capped by the row's baseline):
+    ``z_S >= z_{S'} - sum_{j in S \\ S'} y_j`` with ``S'`` the previous set of
+    a row that has ``S`` (``z_S + sum_{j in S} y_j >= 1`` for a first set).
+    The objective is ``const + z_cost @ z``.
+
+    Attributes
+    ----------
+    n_y
+        Number of candidate (``y``) columns.
+    z_cost
+        Summed ``w_i (D_i^{k+1} - D_i^k)`` of every set.
+    const
+        ``sum_i w_i D_i^1`` (or ``w_i cap_i`` for rows no candidate improves).
+    rows, cols, vals
+        Constraint row, column (``0..n_y-1``: y, ``n_y..``: z) and value of each non-zero.
+    lb
+        Lower bound of each set's constraint (1 for a first set, else 0).
+    n_levels
+        ``z`` variables before aggregation (demand row × level).
+    """
+
+    n_y: int
+    z_cost: np.ndarray
+    const: float
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    lb: np.ndarray
+    n_levels: int
+
+    @property
+    def n_z(self) -> int:
+        """Number of ``z`` variables (distinct candidate sets)."""
+        return int(self.z_cost.size)
+
+
+def _set_keys(order: np.ndarray, ri: np.ndarray, pos: np.ndarray, m: int) -> np.ndarray:
+    """Bitmask words (63 candidates per int64 word) of ``{order[r, :k+1]}`` at ``(ri, pos)``."""
+    n_words = max(1, -(-m // 63))
+    keys = np.empty((ri.size, n_words), dtype=np.int64)
+    for word in range(n_words):
+        shift = order - 63 * word
+        inside = (shift >= 0) & (shift < 63)
+        bits = np.where(inside, np.left_shift(np.int64(1), np.clip(shift, 0, 62)), np.int64(0))
+        keys[:, word] = np.bitwise_or.accumulate(bits, axis=1)[ri, pos]
+    return keys
+
+
+def _set_index(
+    order: np.ndarray, ri: np.ndarray, pos: np.ndarray, m: int, aggregate: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """First level of each distinct set, and the set of each level.
+
+    With ``aggregate=False`` every level is its own set.
+    """
+    k = ri.size
+    if not (aggregate and k):
+        return np.arange(k), np.arange(k)
+    keys = _set_keys(order, ri, pos, m)
+    if keys.shape[1] == 1:
+        _, first, inv = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first, inv.reshape(-1)
+
+
+def set_model(
+    E: np.ndarray, cap: np.ndarray, w: np.ndarray, p: int, *, aggregate: bool = True
+) -> SetModel:
+    """Build the set-aggregated radius formulation of a p-median (see :class:`PMedian`).
+
+    Parameters
+    ----------
+    E
+        Rows × candidates minutes (only choosable candidates; ``inf`` = unreachable).
+    cap
+        Finite minutes of each row when no chosen site is nearer (the baseline).
+    w
+        Row weights.
+    p
+        Number of sites (levels holding ``m - p + 1`` or more candidates are left out).
+    aggregate
+        ``False``: every (row, level) keeps its own ``z`` (the classical form, for tests).
+
+    Returns
+    -------
+    SetModel
+        Solve it with :func:`solve_set_model`.
+    """
+    m = E.shape[1]
+    order = np.argsort(E, axis=1, kind="stable")
+    S = np.take_along_axis(E, order, axis=1)
+    const = float(w @ np.minimum(S[:, 0], cap)) if m else float(w @ cap)
+    # level ends below the cap: each is one set {j: E_ij <= D}
+    ends = np.ones_like(S, dtype=bool)
+    ends[:, :-1] = S[:, 1:] != S[:, :-1]
+    ends &= cap[:, None] > S
+    ri, pos = np.nonzero(ends)  # row-major: by row, then increasing level
+    n_levels = int(ri.size)
+    nxt = np.minimum(S[ri, np.minimum(pos + 1, m - 1)], cap[ri])
+    nxt = np.where(pos + 1 < m, nxt, cap[ri])
+    coef = w[ri] * (nxt - S[ri, pos])
+    # p-truncation: z = 0 once >= m - p + 1 candidates are in the set (any p sites hit it)
+    keep = pos + 1 < m - p + 1
+    ri, pos, coef = ri[keep], pos[keep], coef[keep]
+    k = ri.size
+    prev = np.full(k, -1)
+    if k:
+        same = np.zeros(k, dtype=bool)
+        same[1:] = ri[1:] == ri[:-1]
+        prev[same] = np.flatnonzero(same) - 1
+    first, inv = _set_index(order, ri, pos, m, aggregate)
+    n_sets = first.size
+    z_cost = np.bincount(inv, weights=coef, minlength=n_sets)
+    # one constraint per set, from its first occurrence: z_S - z_S' + sum_{S \ S'} y >= [no S']
+    pe = prev[first]
+    has_prev = pe >= 0
+    start = np.where(has_prev, pos[np.maximum(pe, 0)] + 1, 0)
+    length = pos[first] - start + 1
+    row_y = np.repeat(np.arange(n_sets), length)
+    within = np.arange(row_y.size) - np.repeat(np.cumsum(length) - length, length)
+    col_y = order[np.repeat(ri[first], length), np.repeat(start, length) + within]
+    pred = inv[pe[has_prev]]
+    rows = np.concatenate([row_y, np.arange(n_sets), np.flatnonzero(has_prev)])
+    cols = np.concatenate([col_y, m + np.arange(n_sets), m + pred])
+    vals = np.concatenate([np.ones(row_y.size), np.ones(n_sets), -np.ones(pred.size)])
+    lb = np.where(has_prev, 0.0, 1.0)
+    return SetModel(m, z_cost, const, rows, cols, vals, lb, n_levels)
+
+
+def _cover_rows(
+    covers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float]],
+    n_cols: int,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float], list[float], int]:
+    """Sparse blocks of covering constraints over candidate columns ``0..m-1``.
+
+    Each ``(reach, base_covered, weight, max_outside)`` adds one ``u_g`` per
+    distinct reach pattern with ``u_g <= sum_{j in g} y_j`` and
+    ``sum_g weight_g u_g >= total - max_outside``. Returns non-zeros (row,
+    col, value), row bounds, and the number of ``u`` columns, numbered from
+    ``n_cols``; rows are numbered from 0.
+    """
+    R: list[np.ndarray] = []
+    Cc: list[np.ndarray] = []
+    V: list[np.ndarray] = []
+    lo: list[float] = []
+    hi: list[float] = []
+    n_u = 0
+    n_r = 0
+    for reach_all, base_cov, cw, max_outside in covers:
+        need = (~base_cov) & (cw > 0)
+        reach = reach_all.astype(bool)
+        const = float(cw[need & ~reach.any(axis=1)].sum())
+        need &= reach.any(axis=1)
+        if not need.any():
+            continue
+        groups, ginv = _aggregate(reach[need].astype(np.int8))
+        gw = np.bincount(ginv, weights=cw[need])
+        G = groups.shape[0]
+        gi, gj = np.nonzero(groups)
+        u = n_cols + n_u + np.arange(G)
+        # u_g - sum_{j in g} y_j <= 0
+        R += [n_r + np.arange(G), n_r + gi]
+        Cc += [u, gj]
+        V += [np.ones(G), -np.ones(gi.size)]
+        lo += [-np.inf] * G
+        hi += [0.0] * G
+        # sum gw u >= total - allowed (slack 1e-6 of the total against presolve round-off)
+        R.append(np.full(G, n_r + G))
+        Cc.append(u)
+        V.append(gw)
+        lo.append(float(gw.sum()) - (max_outside - const) - 1e-6 * max(1.0, float(cw.sum())))
+        hi.append(np.inf)
+        n_u += G
+        n_r += G + 1
+    return R, Cc, V, lo, hi, n_u
+
+
+def solve_set_model(
+    model: SetModel,
+    p: int,
+    *,
+    covers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = (),
+    time_limit_s: float | None,
+    accept_suboptimal: bool,
+    log: SolveLog,
+    what: str,
+) -> tuple[np.ndarray, float]:
+    """Solve a set model (plus covering constraints) with HiGHS.
+
+    Parameters
+    ----------
+    model
+        The model from :func:`set_model`.
+    p
+        Number of sites.
+    covers
+        Covering constraints ``(within, base_covered, weight, max_outside)`` over
+        the model's candidate columns: the weight of the rows neither covered
+        already nor within reach of an open site is at most ``max_outside``.
+    time_limit_s
+        Wall-clock limit, seconds, counted from ``log.time_s``; ``None``: none.
+    accept_suboptimal
+        Return the incumbent instead of raising when the limit is hit.
+    log
+        Collects time, gap and status.
+    what
+        Name of the solve in messages and errors.
+
+    Returns
+    -------
+    tuple
+        The chosen candidate columns (sorted) and the model's objective.
+    """
+    from scipy import sparse
+
+    m, n_z = model.n_y, model.n_z
+    R, Cc, V, lo, hi, n_u = _cover_rows(covers, m + n_z)
+    n_set_rows = model.lb.size
+    off = n_set_rows + 1
+    rows = np.concatenate([model.rows, np.full(m, n_set_rows), *[r + off for r in R]])
+    cols = np.concatenate([model.cols, np.arange(m), *Cc])
+    vals = np.concatenate([model.vals, np.ones(m), *V])
+    n_rows = off + len(lo)
+    n_var = m + n_z + n_u
+    A = sparse.csr_matrix((vals, (rows.astype(np.int64), cols.astype(np.int64))),
+                          shape=(n_rows, n_var))  # fmt: skip
+    lb = np.concatenate([model.lb, [p], lo])
+    ub = np.concatenate([np.full(n_set_rows, np.inf), [p], hi])
+    c = np.concatenate([np.zeros(m), model.z_cost, np.zeros(n_u)])
+    var_ub = np.concatenate([np.ones(m), np.full(n_z, np.inf), np.ones(n_u)])
+    integ = np.concatenate([np.ones(m), np.zeros(n_z + n_u)])
+    x = _milp(
+        c,
+        A,
+        lb,
+        ub,
+        np.zeros(n_var),
+        var_ub,
+        integ,
+        time_limit_s=time_limit_s,
+        accept_suboptimal=accept_suboptimal,
+        log=log,
+        what=what,
+    )
+    y = x[:m]
+    sel = np.sort(np.argsort(-y, kind="stable")[:p])
+    return sel, model.const + float(c @ x)
+
+
+def _pmedian_rows(
+    C: np.ndarray, b: np.ndarray, w: np.ndarray, usable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Populated rows that a usable candidate reaches, with their caps.
+
+    Returns ``(E, cap, weight, rows)``: minutes to the usable candidates, the
+    cap (the baseline, or for rows with none the farthest finite usable
+    candidate, since p >= 1 sites are open), the weights and the row indices.
+    """
+    cols = np.flatnonzero(usable)
+    rows = np.flatnonzero(w > 0)
+    E = C[rows][:, cols]
+    bp = b[rows]
+    far = np.where(np.isfinite(E), E, -np.inf).max(axis=1)
+    cap = np.where(np.isfinite(bp), bp, far)
+    ok = np.isfinite(cap)
+    return np.minimum(E[ok], cap[ok, None]), cap[ok], w[rows[ok]], rows[ok]
+
+
+def _set_model_for(
+    C: np.ndarray, b: np.ndarray, w: np.ndarray, usable: np.ndarray, p: int
+) -> SetModel:
+    """The set-aggregated p-median model of a cost matrix (usable columns, populated rows)."""
+    E, cap, wr, _ = _pmedian_rows(C, b, w, usable)
+    return set_model(E, cap, wr, p)
+
+
+#: The p-median MIP is solved directly on the set-aggregated radius model
+#: (:func:`set_model`) when it has at most this many ``z`` variables (distinct
+#: candidate sets) or when aggregation merged at least
+#: :data:`SET_MODEL_MIN_MERGE` levels per set on average; otherwise - every row
+#: distinct, as in the OR-Library instances (4,000-15,000 sets, 1.1-1.4
+#: levels per set), where Benders is 2-10x faster - the Benders
+#: decomposition is used. A county (120,000 cells x 20 centres) has a few
+#: hundred sets (about 1,300 levels per set) and solves in hundredths of a
+#: second. See ``benchmarks/README.md``.
+SET_MODEL_LIMIT: int = 3_000
+
+#: See :data:`SET_MODEL_LIMIT`.
+SET_MODEL_MIN_MERGE: float = 10.0
+
+
+def _direct(model: SetModel) -> bool:
+    """Solve this p-median on the set model (True) or by Benders (False)?"""
+    return model.n_z <= SET_MODEL_LIMIT or model.n_levels >= SET_MODEL_MIN_MERGE * model.n_z
+
+
+def _mclp_select(
+    within: np.ndarray,
+    base_within: np.ndarray,
+    w: np.ndarray,
+    usable: np.ndarray,
+    p: int,
+    *,
+    time_limit_s: float | None,
+    accept_suboptimal: bool,
+    log: SolveLog,
+    what: str,
+) -> tuple[np.ndarray, float]:
+    """Maximal covering: sites and the least population left outside.
+
+    ``within[i, j]``: candidate j serves i; ``base_within[i]``: i is already covered.
+    Identical coverage rows are aggregated before solving.
+    """
+    keep = (~base_within) & (w > 0) & within[:, usable].any(axis=1)
+    outside_const = float(w[(~base_within) & ~within[:, usable].any(axis=1)].sum())
+    if not keep.any():
+        return np.flatnonzero(usable)[:p], outside_const
+    rows = within[keep].astype(np.int8)
+    uniq, inv = _aggregate(rows)
+    wa = np.bincount(inv, weights=w[keep])
+    cols = np.flatnonzero(usable)
+    # a p-median on 0/1 costs (0 = covered) capped at 1: one z per covering set
+    model = set_model(np.where(uniq[:, cols].astype(bool), 0.0, 1.0), np.ones(uniq.shape[0]), wa, p)
+    sel, _ = solve_set_model(
+        model,
+        p,
+        time_limit_s=time_limit_s,
+        accept_suboptimal=accept_suboptimal,
+        log=log,
+        what=what,
+    )
+    sel = cols[sel]
+    outside = float(wa[~uniq[:, sel].astype(bool).any(axis=1)].sum()) if sel.size else wa.sum()
+    return sel, outside + outside_const
+
+
+# ---------------------------------------------------------------------------------------
+# the model base class
+# ---------------------------------------------------------------------------------------
+
+
+def _checked_threshold(cls: type[_Model], threshold_min: float | None) -> float | None:
+    """``threshold_min`` as a float >= 0; required when ``cls.needs_threshold``."""
+    if threshold_min is not None:
+        threshold_min = float(threshold_min)
+        if not threshold_min >= 0:
+            raise InvalidValueError(
+                f"threshold_min={threshold_min} must be >= 0 minutes, e.g. threshold_min=30"
+            )
+    if cls.needs_threshold and threshold_min is None:
+        raise InvalidValueError(
+            f"{cls.__name__} needs threshold_min (minutes), e.g. threshold_min=30"
+        )
+    return threshold_min
+
+
+def _checked_capacity(cls: type[_Model], capacity: Any, m: int) -> np.ndarray | None:
+    """One capacity >= 0 per candidate, or ``None``; only where ``cls.allows_capacity``."""
+    if capacity is None:
+        return None
+    if not cls.allows_capacity:
+        raise InvalidValueError(f"{cls.__name__} does not take capacity; use PMedian or MCLP")
+    cap = np.broadcast_to(np.asarray(capacity, dtype="float64"), (m,)).copy()
+    if np.isnan(cap).any() or (cap < 0).any():
+        raise InvalidValueError("capacity must be >= 0 population per site (np.inf for no limit)")
+    return cap
+
+
+class _Model:
+    """Shared construction and validation of the siting models."""
+
+    name: ClassVar[str] = ""
+    needs_threshold: ClassVar[bool] = False
+    allows_capacity: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        inputs: _Inputs,
+        *,
+        p: int,
+        threshold_min: float | None,
+        capacity: np.ndarray | None,
+    ) -> None:
+        self.inputs = inputs
+        self.p = p
+        self.threshold_min = threshold_min
+        self.capacity = capacity
+        self._sets: SetModel | None = None
+
+    def aggregated_model(self) -> SetModel:
+        """The set-aggregated p-median model of these inputs (built once, then cached).
+
+        Returns
+        -------
+        SetModel
+            Its ``n_z`` (distinct candidate sets) and ``n_levels`` decide how
+            ``method='auto'`` solves (:data:`SET_MODEL_LIMIT`).
+        """
+        if self._sets is None:
+            inp = self.inputs
+            self._sets = _set_model_for(inp.cost, inp.baseline, inp.weights, inp.usable, self.p)
+        return self._sets
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: Any,
+        weights: Any,
+        *,
+        p: int,
+        baseline_min: Any = None,
+        threshold_min: float | None = None,
+        capacity: Any = None,
+        candidate_ids: Sequence[Any] | None = None,
+    ) -> Any:
+        """Build the model from a demand × candidate matrix of minutes.
+
+        Parameters
+        ----------
+        cost
+            Demand × candidate minutes; ``np.inf`` = unreachable.
+        weights
+            Population of each demand row (>= 0, not all zero).
+        p
+            Number of sites to choose (>= 1).
+        baseline_min
+            Minutes from each demand row to the existing county-level
+            facilities that stay open; ``None``: there are none (a warning is
+            logged and coverage is measured from the chosen sites alone).
+        threshold_min
+            Travel-time threshold, minutes (required by :class:`MCLP`; for
+            the others it only sets the reported coverage).
+        capacity
+            Population each candidate can serve (scalar or one per candidate);
+            :class:`PMedian` and :class:`MCLP` only.
+        candidate_ids
+            One id per candidate column (default: the column indices).
+
+        Returns
+        -------
+        The model, ready for ``.solve()``.
+
+        Raises
+        ------
+        InvalidValueError
+            For malformed arrays, p < 1, a missing or negative threshold or
+            capacity.
+        InfeasibleError
+            When p exceeds the candidates that reach any populated demand.
+        EmptyInputError
+            When the matrix is empty or the population is all zero.
+        """
+        p = _check_p(p)
+        inputs = _validate(cost, weights, baseline_min, candidate_ids)
+        _check_p_feasible(p, inputs)
+        threshold_min = _checked_threshold(cls, threshold_min)
+        cap = _checked_capacity(cls, capacity, inputs.cost.shape[1])
+        return cls(inputs, p=p, threshold_min=threshold_min, capacity=cap)
+
+    @classmethod
+    def from_geodataframe(
+        cls,
+        demand_gdf: gpd.GeoDataFrame | pd.DataFrame,
+        candidate_gdf: gpd.GeoDataFrame | pd.DataFrame,
+        cost: Any,
+        weight_col: str,
+        *,
+        p: int,
+        baseline_col: str | None = None,
+        threshold_min: float | None = None,
+        capacity_col: str | None = None,
+        id_col: str = "id",
+    ) -> Any:
+        """Build the model from demand and candidate tables.
+
+        Parameters
+        ----------
+        demand_gdf
+            Demand rows (cells or villages) in the row order of ``cost``.
+        candidate_gdf
+            Candidate sites in the column order of ``cost``; ids from ``id_col``
+            (or the index when the column is absent).
+        cost
+            Demand × candidate minutes (array or DataFrame).
+        weight_col
+            Population column of ``demand_gdf``.
+        p
+            Number of sites.
+        baseline_col
+            Column of ``demand_gdf`` with minutes to the existing facilities.
+        threshold_min
+            Threshold, minutes.
+        capacity_col
+            Column of ``candidate_gdf`` with the population each site can serve.
+        id_col
+            Id column of ``candidate_gdf``.
+
+        Returns
+        -------
+        The model, ready for ``.solve()``.
+        """
+        from coverkit.errors import MissingColumnError
+
+        for col, table, label in (
+            (weight_col, demand_gdf, "demand"),
+            (baseline_col, demand_gdf, "demand"),
+            (capacity_col, candidate_gdf, "candidate"),
+        ):
+            if col is not None and col not in table.columns:
+                raise MissingColumnError(
+                    f"{label} table has no column {col!r}; columns are "
+                    f"{', '.join(map(str, table.columns))}"
+                )
+        ids = (
+            candidate_gdf[id_col].tolist()
+            if id_col in candidate_gdf.columns
+            else candidate_gdf.index.tolist()
+        )
+        return cls.from_cost_matrix(
+            np.asarray(cost, dtype="float64"),
+            demand_gdf[weight_col].to_numpy(dtype="float64"),
+            p=p,
+            baseline_min=None
+            if baseline_col is None
+            else demand_gdf[baseline_col].to_numpy(dtype="float64"),
+            threshold_min=threshold_min,
+            capacity=None
+            if capacity_col is None
+            else candidate_gdf[capacity_col].to_numpy(dtype="float64"),
+            candidate_ids=ids,
+        )
+
+    # -- shared solve helpers --------------------------------------------------------
+
+    def _result(
+        self,
+        selected: Sequence[int],
+        objective: float,
+        log: SolveLog,
+        assignment: np.ndarray | None = None,
+        method: str = "mip",
+    ) -> SitingResult:
+        """The :class:`SitingResult` of ``selected`` with its coverage figures."""
+        inp = self.inputs
+        sel = tuple(sorted(int(j) for j in selected))
+        t, assign = _after(inp.cost, inp.baseline, sel)
+        if assignment is not None:
+            assign = assignment
+        T = self.threshold_min
+        before = after = None
+        if T is not None:
+            before = float(inp.weights[inp.baseline <= T].sum())
+            after = float(inp.weights[t <= T].sum())
+        return SitingResult(
+            selected=sel,
+            selected_ids=tuple(inp.candidate_ids[j] for j in sel),
+            assignment=assign,
+            objective=float(objective),
+            coverage_before=before,
+            coverage_after=after,
+            status=log.status,
+            gap=log.gap,
+            solve_time_s=log.time_s,
+            objective_name=self.name,
+            p=self.p,
+            unreached_population=float(inp.weights[~np.isfinite(t)].sum()),
+            method=method,
+        )
+
+    def _minutes_after(self, selected: Sequence[int]) -> np.ndarray:
+        """Minutes of every demand row to existing ∪ ``selected`` facilities."""
+        t, _ = _after(self.inputs.cost, self.inputs.baseline, selected)
+        return t
+
+    def _max_reach(
+        self, *, time_limit_s: float | None, accept_suboptimal: bool, log: SolveLog
+    ) -> tuple[np.ndarray, float]:
+        """Sites and the least population left unreachable (MCLP with T = ∞)."""
+        return _mclp_select(
+            np.isfinite(self.inputs.cost),
+            np.isfinite(self.inputs.baseline),
+            self.inputs.weights,
+            self.inputs.usable,
+            self.p,
+            time_limit_s=time_limit_s,
+            accept_suboptimal=accept_suboptimal,
+            log=log,
+            what=f"{self.name} reachability (p={self.p})",
+        )
+
+    def _needs_reach_phase(self) -> bool:
+        """Do some populated rows without an existing facility reach only some candidates?"""
+        inp = self.inputs
+        pos = inp.weights > 0
+        fin = np.isfinite(inp.cost[:, inp.usable])
+        partial = (~np.isfinite(inp.baseline)) & pos & fin.any(axis=1) & ~fin.all(axis=1)
+        return bool(partial.any())
+
+
+__all__ = [
+    "SET_MODEL_LIMIT",
+    "SET_MODEL_MIN_MERGE",
+    "SetModel",
+    "SitingResult",
+    "SolveLog",
+    "evaluate_selection",
+    "set_model",
+    "solve_set_model",
+]
