@@ -95,6 +95,14 @@ LABELS: dict[str, Label] = {
     Objective.PMEDIAN: Label("人均出行时间最短", "Least mean travel time (p-median)"),
     Objective.MCLP: Label("阈值内人口最多", "Most people within T (MCLP)"),
     Objective.PCENTER: Label("最远出行时间最短", "Shortest worst trip (p-centre)"),
+    # rotation timetable: working days and half-days
+    "weekday.Mon": Label("周一", "Mon"),
+    "weekday.Tue": Label("周二", "Tue"),
+    "weekday.Wed": Label("周三", "Wed"),
+    "weekday.Thu": Label("周四", "Thu"),
+    "weekday.Fri": Label("周五", "Fri"),
+    "half_day.AM": Label("上午", "AM"),
+    "half_day.PM": Label("下午", "PM"),
 }
 
 

@@ -389,7 +389,9 @@ def test_staffing_property_bounds(pop):
 
 def test_missing_column_names_accepted_names():
     vil, M, centre, cids = county()
-    with pytest.raises(MissingColumnError, match=r"'clinic'.*accepted names: clinic, .*村卫生室.*clinic_status"):
+    with pytest.raises(
+        MissingColumnError, match=r"'clinic'.*accepted names: clinic, .*村卫生室.*clinic_status"
+    ):
         assign_service_modes(
             vil.drop(columns="clinic"), village_clinic_min=M, centre_min=centre, centre_ids=cids
         )

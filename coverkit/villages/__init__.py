@@ -1,0 +1,69 @@
+"""Village service: population estimates, service modes, rotation timetables, staffing.
+
+This package turns Rules 2-5 of ``shared/policy/POLICY.md`` into tables. It is
+pure: it takes GeoDataFrames / DataFrames and travel-time *matrices* in
+minutes (``np.inf`` = unreachable) computed upstream by the network module,
+and never imports network, siting, maps or report. One module per concern:
+
+- :mod:`~coverkit.villages.population`: :func:`estimate_village_population`.
+- :mod:`~coverkit.villages.modes`: :func:`assign_service_modes` (the rule for one
+  village is :func:`service_mode`) and :func:`propose_shared_clinics`.
+- :mod:`~coverkit.villages.timetable`: :func:`rotation_timetable`.
+- :mod:`~coverkit.villages.staffing`: :func:`staffing_checks`, one function per rule.
+
+Service modes (Rule 2; 000 §(一), 001 §3), tried in this order, one rule each:
+
+- ``R2-FIXED`` → ``fixed`` (固定村卫生室): the village has a standard clinic.
+- ``R2-JOINT`` → ``joint`` (邻（联）村延伸服务): no standard clinic, and another
+  village's standard clinic lies within ``joint_max_min``.
+- ``R2-ROTATION`` → ``rotation`` (乡镇卫生院定期巡诊): within
+  ``rotation_max_min`` of its township health centre and fewer than
+  ``stationed_min_population`` residents; at least 2 half-day visits a week
+  at fixed times.
+- ``R2-STATIONED`` → ``stationed`` (派驻): too far, too large, unreachable by
+  road, or no township health centre; at least 5 days a week and at least
+  half a year continuously in the same village.
+
+:class:`~coverkit.vocab.ServiceMode` and :func:`~coverkit.io.clinic_status_from_values`
+are re-exported here for compatibility.
+"""
+
+from __future__ import annotations
+
+from coverkit.io import clinic_status_from_values
+from coverkit.villages.modes import (
+    ModeLimits,
+    VillageAccess,
+    assign_service_modes,
+    mode_reason,
+    propose_shared_clinics,
+    service_mode,
+)
+from coverkit.villages.population import estimate_village_population
+from coverkit.villages.staffing import staffing_checks
+from coverkit.villages.timetable import (
+    HALF_DAYS,
+    HALF_DAYS_ZH,
+    WEEKDAYS,
+    WEEKDAYS_ZH,
+    rotation_timetable,
+)
+from coverkit.vocab import ServiceMode
+
+__all__ = [
+    "HALF_DAYS",
+    "HALF_DAYS_ZH",
+    "WEEKDAYS",
+    "WEEKDAYS_ZH",
+    "ModeLimits",
+    "ServiceMode",
+    "VillageAccess",
+    "assign_service_modes",
+    "clinic_status_from_values",
+    "estimate_village_population",
+    "mode_reason",
+    "propose_shared_clinics",
+    "rotation_timetable",
+    "service_mode",
+    "staffing_checks",
+]
