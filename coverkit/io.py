@@ -111,7 +111,22 @@ def _wgs84_bbox(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> tuple | N
     return tuple(float(v) for v in grown.total_bounds)
 
 
-def _buffered_boundary(boundary: gpd.GeoDataFrame, buffer_m: float) -> shapely.Geometry:
+def buffered_boundary(boundary: gpd.GeoDataFrame, buffer_m: float) -> shapely.Geometry:
+    """The union of a boundary grown by ``buffer_m`` metres, in EPSG:4326.
+
+    Parameters
+    ----------
+    boundary
+        County boundary (any CRS with a metric projection near it).
+    buffer_m
+        Growth in metres (in the boundary's metric CRS); 0 or less: no growth.
+
+    Returns
+    -------
+    shapely.Geometry
+        One (multi)polygon in WGS84 degrees, e.g. to keep the points of a user
+        table that lie in the county with some slack at the border.
+    """
     metric = metric_crs(boundary)
     geom = boundary.to_crs(metric).geometry.union_all()
     if buffer_m > 0:
@@ -132,7 +147,7 @@ def _download_graph(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> Any:
         raise InvalidValueError(
             "roads='download' needs the county boundary; pass boundary= (the CLI does)"
         )
-    area = _buffered_boundary(boundary, buffer_m)
+    area = buffered_boundary(boundary, buffer_m)
     try:
         return ox.graph_from_polygon(area, network_type="all", simplify=False, retain_all=True)
     except Exception as exc:  # requests/Overpass errors come in many types
@@ -309,7 +324,7 @@ def _clip_roads(
     if boundary is not None and len(roads):
         w, s, e, n = bbox  # type: ignore[misc]
         roads = roads.cx[w:e, s:n]
-        area = _buffered_boundary(boundary, buffer_m)
+        area = buffered_boundary(boundary, buffer_m)
         roads = roads.clip(area)
         roads = roads[roads.geom_type.isin(["LineString", "MultiLineString"])]
         roads = roads.explode(index_parts=False, ignore_index=True)

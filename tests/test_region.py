@@ -16,14 +16,14 @@ from rasterio.windows import Window
 from shapely.geometry import Point
 
 from coverkit.errors import ConfigError, InputFileError
-from coverkit.region import (
+from coverkit.inputs import (
     REGIONS_DIR,
     TIERS,
     CountyInputs,
-    _pick_county,
     classify_facilities,
     default_data_dir,
     load_county,
+    pick_county,
     read_region_config,
 )
 
@@ -87,9 +87,9 @@ def test_unknown_region_and_county():
     with pytest.raises(ConfigError, match=r"choose one of Ngazidja \(KM-G\), Nzwani"):
         load_county("comoros", county="Mayotte")
     cfg = read_region_config("comoros")
-    assert _pick_county(cfg, "Mohéli")["id"] == "KM-M"
-    assert _pick_county(cfg, "km-a")["name"] == "Nzwani"
-    assert _pick_county(cfg, None)["name"] == "Ngazidja"
+    assert pick_county(cfg, "Mohéli")["id"] == "KM-M"
+    assert pick_county(cfg, "km-a")["name"] == "Nzwani"
+    assert pick_county(cfg, None)["name"] == "Ngazidja"
 
 
 def test_data_dir_resolution(tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ import shapely
 from affine import Affine
 from pyproj import Transformer
 
-from coverkit.china import china_boundary, china_table, wgs84_geometry_from_gcj02
+from coverkit.inputs.china import china_boundary, china_table, wgs84_geometry_from_gcj02
 from coverkit.crs import WGS84
 
 CODES = ("450203", "450204", "450206", "450222", "450223", "450224")

@@ -46,7 +46,7 @@ from affine import Affine
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from coverkit.china import (
+from coverkit.inputs.china import (
     china_boundary,
     china_table,
     find_county,
