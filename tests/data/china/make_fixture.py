@@ -46,6 +46,7 @@ from affine import Affine
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
+from coverkit.crs import WGS84, metric_crs
 from coverkit.inputs.china import (
     china_boundary,
     china_table,
@@ -53,7 +54,6 @@ from coverkit.inputs.china import (
     seat_from_county,
     townships_from_towns,
 )
-from coverkit.crs import WGS84, metric_crs
 
 CODE = "450223"
 NAME = "鹿寨县"
