@@ -378,6 +378,16 @@ def test_nbs_villages_of_the_county(boundary, towns):
     assert vil.geometry.iat[0].y == pytest.approx(lat[0])
 
 
+def test_seat_town_radius_is_read_from_settings(monkeypatch):
+    from coverkit import settings as ck_settings
+
+    monkeypatch.setattr(ck_settings, "seat_town_radius_m", None)
+    monkeypatch.setattr(ck_settings, "seat_exclusion_radius_m", 3000.0)
+    assert china.seat_town_radius_m() == 6000.0
+    monkeypatch.setattr(ck_settings, "seat_town_radius_m", 1234.0)
+    assert china.seat_town_radius_m() == 1234.0
+
+
 # --------------------------------------------------------------------------- load
 
 

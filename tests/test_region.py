@@ -25,6 +25,7 @@ from coverkit.inputs import (
     load_county,
     pick_county,
     read_region_config,
+    region_config,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -90,6 +91,16 @@ def test_unknown_region_and_county():
     assert pick_county(cfg, "Mohéli")["id"] == "KM-M"
     assert pick_county(cfg, "km-a")["name"] == "Nzwani"
     assert pick_county(cfg, None)["name"] == "Ngazidja"
+
+
+def test_loader_is_named_by_the_config(tmp_path):
+    assert region_config("china")["region"]["loader"] == "china"
+    assert region_config("comoros")["region"]["loader"] == "toml"
+    text = (REGIONS_DIR / "comoros.toml").read_text(encoding="utf-8")
+    path = tmp_path / "other.toml"
+    path.write_text(text.replace('loader = "toml"', 'loader = "shapefile"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="loader 'shapefile' is unknown; use one of toml, china"):
+        load_county(path)
 
 
 def test_data_dir_resolution(tmp_path, monkeypatch):
