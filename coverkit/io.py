@@ -1,6 +1,9 @@
-"""Read and save coverkit's inputs: boundaries, population rasters, roads, points.
+"""Read coverkit's input files: boundaries, population rasters, roads, points.
 
-(Loaders are added below the shared data containers.)
+One reader per kind of file (:func:`read_boundary`, :func:`read_population`,
+:func:`read_roads`, :func:`read_points`), each returning EPSG:4326 data or a
+:class:`PopulationGrid`, and the tables that recognise the user's column names
+(:data:`POINT_COLUMN_ALIASES`) and clinic statuses (:data:`CLINIC_STATUS_SYNONYMS`).
 """
 
 from __future__ import annotations
@@ -111,7 +114,22 @@ def _wgs84_bbox(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> tuple | N
     return tuple(float(v) for v in grown.total_bounds)
 
 
-def _buffered_boundary(boundary: gpd.GeoDataFrame, buffer_m: float) -> shapely.Geometry:
+def buffered_boundary(boundary: gpd.GeoDataFrame, buffer_m: float) -> shapely.Geometry:
+    """The union of a boundary grown by ``buffer_m`` metres, in EPSG:4326.
+
+    Parameters
+    ----------
+    boundary
+        County boundary (any CRS with a metric projection near it).
+    buffer_m
+        Growth in metres (in the boundary's metric CRS); 0 or less: no growth.
+
+    Returns
+    -------
+    shapely.Geometry
+        One (multi)polygon in WGS84 degrees, e.g. to keep the points of a user
+        table that lie in the county with some slack at the border.
+    """
     metric = metric_crs(boundary)
     geom = boundary.to_crs(metric).geometry.union_all()
     if buffer_m > 0:
@@ -132,7 +150,7 @@ def _download_graph(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> Any:
         raise InvalidValueError(
             "roads='download' needs the county boundary; pass boundary= (the CLI does)"
         )
-    area = _buffered_boundary(boundary, buffer_m)
+    area = buffered_boundary(boundary, buffer_m)
     try:
         return ox.graph_from_polygon(area, network_type="all", simplify=False, retain_all=True)
     except Exception as exc:  # requests/Overpass errors come in many types
@@ -309,7 +327,7 @@ def _clip_roads(
     if boundary is not None and len(roads):
         w, s, e, n = bbox  # type: ignore[misc]
         roads = roads.cx[w:e, s:n]
-        area = _buffered_boundary(boundary, buffer_m)
+        area = buffered_boundary(boundary, buffer_m)
         roads = roads.clip(area)
         roads = roads[roads.geom_type.isin(["LineString", "MultiLineString"])]
         roads = roads.explode(index_parts=False, ignore_index=True)
@@ -476,65 +494,17 @@ def read_population(
     EmptyInputError
         The raster does not overlap the county, or holds only nodata there.
     """
-    import rasterio
     from rasterio.features import geometry_mask
-    from rasterio.windows import Window, from_bounds
 
     p = _existing(path, "population raster", "give a GeoTIFF such as a WorldPop 100 m raster")
     if boundary.crs is None:
         raise CRSError("the boundary has no CRS; read it with read_boundary() or set_crs(4326)")
-    try:
-        src = rasterio.open(p)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputFileError(
-            f"cannot read '{p}' as a raster ({exc}); give a GeoTIFF of people per cell"
-        ) from exc
+    src = _open_raster(p)
     with src:
-        rcrs = src.crs
-        if rcrs is None:
-            if crs is None:
-                raise CRSError(
-                    f"'{p}' has no CRS; pass crs= or write one with "
-                    f"`rio edit-info --crs EPSG:4326 {p.name}`"
-                )
-            rcrs = crs
-        rcrs = CRS.from_user_input(rcrs)
-        if not rcrs.equals(CRS.from_user_input(boundary.crs)):
-            logger.info(
-                "%s is in %s, the county boundary in %s: the boundary was projected to the "
-                "raster's CRS; cells are used as they are (no resampling, population total "
-                "kept) and their centres converted for travel times",
-                p.name,
-                rcrs.to_string(),
-                CRS.from_user_input(boundary.crs).to_string(),
-            )
+        rcrs = _raster_crs(src, crs, p, boundary)
         geom = boundary.to_crs(rcrs).geometry.union_all()
-        w, s, e, n = geom.bounds
-        left, b, r, t = src.bounds
-        if w >= r or e <= left or s >= t or n <= b:
-            raise EmptyInputError(
-                f"'{p}' (bounds {left:.4f}, {b:.4f}, {r:.4f}, {t:.4f}) does not overlap the county "
-                f"(bounds {w:.4f}, {s:.4f}, {e:.4f}, {n:.4f}); give the raster that covers it"
-            )
-        fb = from_bounds(w, s, e, n, transform=src.transform)
-        c0 = max(0, int(np.floor(fb.col_off)))
-        r0 = max(0, int(np.floor(fb.row_off)))
-        c1 = min(src.width, int(np.ceil(fb.col_off + fb.width)))
-        r1 = min(src.height, int(np.ceil(fb.row_off + fb.height)))
-        win = Window(c0, r0, c1 - c0, r1 - r0)
-        arr = src.read(1, window=win, masked=True).astype("float64")
-        transform = src.transform @ Affine.translation(c0, r0)
-    values = np.asarray(arr.filled(0.0), dtype="float64")
-    unusable = ~np.isfinite(values) | (values < 0)
-    valid = ~np.ma.getmaskarray(arr) & ~unusable
-    if (unusable & ~np.ma.getmaskarray(arr)).any():
-        logger.warning(
-            "%s: %d cells with negative or non-finite values (not declared nodata) "
-            "were treated as nodata",
-            p.name,
-            int((unusable & ~np.ma.getmaskarray(arr)).sum()),
-        )
-    values[unusable] = 0.0
+        arr, transform = _read_county_window(src, geom, p)
+    values, valid = _people_per_cell(arr, p)
     mask = geometry_mask(
         [geom], out_shape=values.shape, transform=transform, invert=True, all_touched=False
     )
@@ -556,13 +526,96 @@ def read_population(
     return grid
 
 
+def _open_raster(p: Path) -> Any:
+    """Open a raster with rasterio, or say it is not one."""
+    import rasterio
+
+    try:
+        return rasterio.open(p)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputFileError(
+            f"cannot read '{p}' as a raster ({exc}); give a GeoTIFF of people per cell"
+        ) from exc
+
+
+def _raster_crs(src: Any, crs: CRS | str | int | None, p: Path, boundary: gpd.GeoDataFrame) -> CRS:
+    """The raster's CRS (``crs`` when it has none); logs a reprojection of the boundary."""
+    rcrs = src.crs
+    if rcrs is None:
+        if crs is None:
+            raise CRSError(
+                f"'{p}' has no CRS; pass crs= or write one with "
+                f"`rio edit-info --crs EPSG:4326 {p.name}`"
+            )
+        rcrs = crs
+    rcrs = CRS.from_user_input(rcrs)
+    if not rcrs.equals(CRS.from_user_input(boundary.crs)):
+        logger.info(
+            "%s is in %s, the county boundary in %s: the boundary was projected to the "
+            "raster's CRS; cells are used as they are (no resampling, population total "
+            "kept) and their centres converted for travel times",
+            p.name,
+            rcrs.to_string(),
+            CRS.from_user_input(boundary.crs).to_string(),
+        )
+    return rcrs
+
+
+def _read_county_window(
+    src: Any, geom: shapely.Geometry, p: Path
+) -> tuple[np.ma.MaskedArray, Affine]:
+    """The cells of the window covering ``geom``'s bounds (masked nodata) and its transform."""
+    from rasterio.windows import Window, from_bounds
+
+    w, s, e, n = geom.bounds
+    left, b, r, t = src.bounds
+    if w >= r or e <= left or s >= t or n <= b:
+        raise EmptyInputError(
+            f"'{p}' (bounds {left:.4f}, {b:.4f}, {r:.4f}, {t:.4f}) does not overlap the county "
+            f"(bounds {w:.4f}, {s:.4f}, {e:.4f}, {n:.4f}); give the raster that covers it"
+        )
+    fb = from_bounds(w, s, e, n, transform=src.transform)
+    c0 = max(0, int(np.floor(fb.col_off)))
+    r0 = max(0, int(np.floor(fb.row_off)))
+    c1 = min(src.width, int(np.ceil(fb.col_off + fb.width)))
+    r1 = min(src.height, int(np.ceil(fb.row_off + fb.height)))
+    win = Window(c0, r0, c1 - c0, r1 - r0)
+    arr = src.read(1, window=win, masked=True).astype("float64")
+    return arr, src.transform @ Affine.translation(c0, r0)
+
+
+def _people_per_cell(arr: np.ma.MaskedArray, p: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Cell values with nodata, negative and non-finite cells as 0, and the valid cells."""
+    values = np.asarray(arr.filled(0.0), dtype="float64")
+    unusable = ~np.isfinite(values) | (values < 0)
+    valid = ~np.ma.getmaskarray(arr) & ~unusable
+    if (unusable & ~np.ma.getmaskarray(arr)).any():
+        logger.warning(
+            "%s: %d cells with negative or non-finite values (not declared nodata) "
+            "were treated as nodata",
+            p.name,
+            int((unusable & ~np.ma.getmaskarray(arr)).sum()),
+        )
+    values[unusable] = 0.0
+    return values, valid
+
+
 # --------------------------------------------------------------------------- points
 
 #: Recognised column names (lower-cased) → canonical column.
 POINT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "name": (
-        "name", "名称", "名字", "机构名称", "村名", "村庄", "行政村", "facility", "nom",
-        "village", "village_name",
+        "name",
+        "名称",
+        "名字",
+        "机构名称",
+        "村名",
+        "村庄",
+        "行政村",
+        "facility",
+        "nom",
+        "village",
+        "village_name",
     ),
     "lon": ("lon", "lng", "long", "longitude", "经度", "x"),
     "lat": ("lat", "latitude", "纬度", "y"),
@@ -662,7 +715,6 @@ def clinic_status_from_values(
             "standard, weak, none (or 标准/有, 薄弱/弱, 无/没有); fix the village table"
         )
     return out.astype(object)
-
 
 
 _POINT_KINDS = ("facilities", "villages")
@@ -825,85 +877,112 @@ def read_points(
     if kind not in _POINT_KINDS:
         raise InvalidValueError(f"kind={kind!r} is not one of {', '.join(_POINT_KINDS)}")
     p = _existing(path, kind, f"give a CSV/XLSX with lon/lat columns or a point layer of {kind}")
-    suffix = p.suffix.lower()
-    if suffix in (".csv", ".txt", ".xlsx", ".xlsm", ".xls"):
-        df = _read_table(p, encoding)
-        if len(df) == 0:
-            raise EmptyInputError(
-                f"'{p}' has no rows; give a table with at least one row of {kind}"
-            )
-        df = df.rename(columns=_canonical_columns(list(df.columns), columns))
-        missing = [c for c in ("lon", "lat") if c not in df.columns]
-        if missing:
-            raise MissingColumnError(
-                f"'{p}' has no {' or '.join(missing)} column "
-                f"(columns: {', '.join(map(str, df.columns))}); "
-                "name them 经度/纬度 or lon/lat, or pass columns={'lon': ..., 'lat': ...}"
-            )
-        lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype="float64")
-        lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype="float64")
-        bad = ~(np.isfinite(lon) & np.isfinite(lat))
-        if bad.any():
-            rows = (np.flatnonzero(bad)[:5] + 2).tolist()
-            raise InvalidValueError(
-                f"'{p}' has {int(bad.sum())} rows without numeric lon/lat (file lines {rows}); "
-                "fill or remove them"
-            )
-        if (np.abs(lat) > 90).any():
-            swapped = bool(np.all(np.abs(lon) <= 90))
-            raise InvalidValueError(
-                f"'{p}' has latitudes beyond ±90"
-                + (
-                    "; longitude and latitude look swapped: exchange the lon/lat columns "
-                    "(or pass columns={'lon': <lat col>, 'lat': <lon col>})"
-                    if swapped
-                    else "; check the coordinates are degrees"
-                )
-            )
-        if (np.abs(lon) > 180).any():
-            raise InvalidValueError(
-                f"'{p}' has longitudes beyond ±180; coordinates must be decimal degrees "
-                "(projected x/y? convert them first)"
-            )
-        lon, lat = to_wgs84(lon, lat, coords)
-        gdf = gpd.GeoDataFrame(
-            df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84
-        )
+    if p.suffix.lower() in (".csv", ".txt", ".xlsx", ".xlsm", ".xls"):
+        gdf = _points_from_table(p, kind, columns, coords, encoding)
     else:
-        gdf = _read_vector(p, kind)
-        gdf = gdf.rename(
-            columns=_canonical_columns([c for c in gdf.columns if c != "geometry"], columns)
+        gdf = _points_from_layer(p, kind, columns, coords)
+    gdf = _canonical_points(gdf, p, kind)
+    logger.info("%s: %d %s", p.name, len(gdf), kind)
+    return gdf
+
+
+def _table_lonlat(df: pd.DataFrame, p: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The ``lon``/``lat`` columns as degrees, refusing missing, non-numeric or swapped values."""
+    missing = [c for c in ("lon", "lat") if c not in df.columns]
+    if missing:
+        raise MissingColumnError(
+            f"'{p}' has no {' or '.join(missing)} column "
+            f"(columns: {', '.join(map(str, df.columns))}); "
+            "name them 经度/纬度 or lon/lat, or pass columns={'lon': ..., 'lat': ...}"
         )
-        geoms = np.asarray(gdf.geometry.values)
-        for bad, what, fix in (
-            (
-                shapely.is_missing(geoms) | shapely.is_empty(geoms),
-                "missing or empty geometries",
-                "give every feature a location or delete those rows",
-            ),
-            (
-                ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms),
-                "invalid geometries",
-                "repair them (e.g. shapely.make_valid or QGIS 'Fix geometries')",
-            ),
-        ):
-            if bad.any():
-                rows = (
-                    gdf["id"].astype(str)[bad].tolist()
-                    if "id" in gdf.columns
-                    else (np.flatnonzero(bad) + 1).tolist()
-                )
-                raise InvalidValueError(
-                    f"'{p}' has {int(bad.sum())} {what} (rows {rows[:5]}); {fix}"
-                )
-        if not gdf.geom_type.isin(["Point", "MultiPoint"]).all():
-            logger.info("%s: non-point geometries replaced by representative points", p.name)
-            gdf["geometry"] = gdf.geometry.representative_point()
-        gdf = gdf.to_crs(WGS84)
-        if coords.lower().replace("-", "") not in ("wgs84", "cgcs2000"):
-            x, y = to_wgs84(gdf.geometry.x, gdf.geometry.y, coords)
-            gdf["geometry"] = gpd.points_from_xy(x, y)
-            gdf = gdf.set_crs(WGS84, allow_override=True)
+    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype="float64")
+    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype="float64")
+    bad = ~(np.isfinite(lon) & np.isfinite(lat))
+    if bad.any():
+        rows = (np.flatnonzero(bad)[:5] + 2).tolist()
+        raise InvalidValueError(
+            f"'{p}' has {int(bad.sum())} rows without numeric lon/lat (file lines {rows}); "
+            "fill or remove them"
+        )
+    if (np.abs(lat) > 90).any():
+        swapped = bool(np.all(np.abs(lon) <= 90))
+        raise InvalidValueError(
+            f"'{p}' has latitudes beyond ±90"
+            + (
+                "; longitude and latitude look swapped: exchange the lon/lat columns "
+                "(or pass columns={'lon': <lat col>, 'lat': <lon col>})"
+                if swapped
+                else "; check the coordinates are degrees"
+            )
+        )
+    if (np.abs(lon) > 180).any():
+        raise InvalidValueError(
+            f"'{p}' has longitudes beyond ±180; coordinates must be decimal degrees "
+            "(projected x/y? convert them first)"
+        )
+    return lon, lat
+
+
+def _points_from_table(
+    p: Path, kind: str, columns: dict[str, str] | None, coords: str, encoding: str | None
+) -> gpd.GeoDataFrame:
+    """Points of a CSV/XLSX table: canonical column names, lon/lat converted to WGS84."""
+    df = _read_table(p, encoding)
+    if len(df) == 0:
+        raise EmptyInputError(f"'{p}' has no rows; give a table with at least one row of {kind}")
+    df = df.rename(columns=_canonical_columns(list(df.columns), columns))
+    lon, lat = to_wgs84(*_table_lonlat(df, p), coords)
+    return gpd.GeoDataFrame(
+        df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84
+    )
+
+
+def _check_layer_geometries(gdf: gpd.GeoDataFrame, p: Path) -> None:
+    """Refuse missing, empty or invalid geometries, naming the first rows."""
+    geoms = np.asarray(gdf.geometry.values)
+    for bad, what, fix in (
+        (
+            shapely.is_missing(geoms) | shapely.is_empty(geoms),
+            "missing or empty geometries",
+            "give every feature a location or delete those rows",
+        ),
+        (
+            ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms),
+            "invalid geometries",
+            "repair them (e.g. shapely.make_valid or QGIS 'Fix geometries')",
+        ),
+    ):
+        if bad.any():
+            rows = (
+                gdf["id"].astype(str)[bad].tolist()
+                if "id" in gdf.columns
+                else (np.flatnonzero(bad) + 1).tolist()
+            )
+            raise InvalidValueError(f"'{p}' has {int(bad.sum())} {what} (rows {rows[:5]}); {fix}")
+
+
+def _points_from_layer(
+    p: Path, kind: str, columns: dict[str, str] | None, coords: str
+) -> gpd.GeoDataFrame:
+    """Points of a vector layer: canonical column names, representative points, WGS84."""
+    gdf = _read_vector(p, kind)
+    gdf = gdf.rename(
+        columns=_canonical_columns([c for c in gdf.columns if c != "geometry"], columns)
+    )
+    _check_layer_geometries(gdf, p)
+    if not gdf.geom_type.isin(["Point", "MultiPoint"]).all():
+        logger.info("%s: non-point geometries replaced by representative points", p.name)
+        gdf["geometry"] = gdf.geometry.representative_point()
+    gdf = gdf.to_crs(WGS84)
+    if coords.lower().replace("-", "") not in ("wgs84", "cgcs2000"):
+        x, y = to_wgs84(gdf.geometry.x, gdf.geometry.y, coords)
+        gdf["geometry"] = gpd.points_from_xy(x, y)
+        gdf = gdf.set_crs(WGS84, allow_override=True)
+    return gdf
+
+
+def _canonical_points(gdf: gpd.GeoDataFrame, p: Path, kind: str) -> gpd.GeoDataFrame:
+    """``id`` (checked unique, else 1..n) and ``name`` first, then the recognised columns."""
     if "id" not in gdf.columns:
         gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
     else:
@@ -918,6 +997,18 @@ def read_points(
         if c in gdf.columns and c not in ("id", "name", "lon", "lat")
     ]
     rest = [c for c in gdf.columns if c not in front and c != "geometry"]
-    gdf = gdf[[*front, *rest, "geometry"]].reset_index(drop=True)
-    logger.info("%s: %d %s", p.name, len(gdf), kind)
-    return gdf
+    return gdf[[*front, *rest, "geometry"]].reset_index(drop=True)
+
+
+__all__ = [
+    "CLINIC_STATUS_SYNONYMS",
+    "POINT_COLUMN_ALIASES",
+    "PopulationGrid",
+    "buffered_boundary",
+    "clinic_status_from_values",
+    "column_of",
+    "read_boundary",
+    "read_points",
+    "read_population",
+    "read_roads",
+]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -57,8 +58,10 @@ ROAD_CLASSES: frozenset[str] = frozenset(
     }
 )
 
+#: File name endings of the OSM extracts pyosmium reads.
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".o5m")
 
+#: A bounding box ``(west, south, east, north)`` in degrees.
 BBox = tuple[float, float, float, float]
 
 
@@ -69,6 +72,7 @@ def is_osm_file(path: str | Path) -> bool:
 
 
 def _check(path: str | Path) -> Path:
+    """The path of an existing OSM file."""
     p = Path(path)
     if not p.exists():
         raise InputFileError(
@@ -78,7 +82,8 @@ def _check(path: str | Path) -> Path:
     return p
 
 
-def _processor(path: Path, *filters):
+def _processor(path: Path, *filters: Any) -> Any:
+    """A pyosmium file processor with node locations and the given filters."""
     import osmium
 
     fp = osmium.FileProcessor(str(path)).with_locations()
@@ -88,12 +93,14 @@ def _processor(path: Path, *filters):
 
 
 def _open_error(path: Path, exc: Exception) -> InputFileError:
+    """The error for a file pyosmium cannot read."""
     return InputFileError(
         f"cannot read '{path}' as an OSM file ({exc}); give an .osm.pbf or .osm extract"
     )
 
 
 def _in_bbox(lons: np.ndarray, lats: np.ndarray, bbox: BBox | None) -> bool:
+    """True if any of the points lies in ``bbox`` (always when there is none)."""
     if bbox is None:
         return True
     w, s, e, n = bbox
@@ -333,6 +340,7 @@ def admin_areas_from_osm(
 __all__ = [
     "OSM_SUFFIXES",
     "ROAD_CLASSES",
+    "BBox",
     "admin_areas_from_osm",
     "features_from_osm",
     "is_osm_file",

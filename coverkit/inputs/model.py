@@ -1,0 +1,140 @@
+"""What every county loader returns, and where loaders find their data.
+
+:class:`CountyInputs` is the one result of :func:`coverkit.inputs.load_county`,
+whatever the loader (a TOML region or a Chinese county); the column lists say
+the order of its tables. :func:`default_data_dir` resolves the data directory
+every loader reads shipped files from.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from coverkit.errors import InputFileError
+from coverkit.io import PopulationGrid
+
+#: The repository's ``data/`` folder (next to the package), the last resort.
+REPO_DATA_DIR: Path = Path(__file__).resolve().parent.parent.parent / "data"
+
+#: Columns of ``CountyInputs.facilities``, in order.
+FACILITY_COLUMNS: list[str] = [
+    "id",
+    "name",
+    "tier",
+    "is_central",
+    "meets_standard",
+    "assumed",
+    "township",
+    "mapping_rule",
+    "source",
+    "geometry",
+]
+
+#: Columns of ``CountyInputs.villages``, in order.
+VILLAGE_COLUMNS: list[str] = ["id", "name", "township", "population", "clinic", "geometry"]
+
+#: Columns of ``CountyInputs.facility_mapping``, in order.
+MAPPING_COLUMNS: list[str] = [
+    "rule_id",
+    "tier",
+    "description",
+    "features",
+    "facilities",
+    "examples",
+]
+
+
+@dataclass(frozen=True)
+class CountyInputs:
+    """Everything the pipeline needs for one county, all in EPSG:4326.
+
+    Attributes
+    ----------
+    county_id, county_name
+        Code and name of the county.
+    boundary
+        One row: ``id, name, geometry``.
+    townships
+        ``id, name, derived, geometry``; ``derived`` is True for townships
+        made by coverkit (Voronoi cells) rather than read from a layer.
+    seat
+        One row: ``id, name, township, geometry`` (Point) of the county seat.
+    population
+        The population raster clipped to the county.
+    roads
+        ``id, highway, maxspeed, name, geometry`` lines (may be empty: the
+        pipeline then uses its straight-line fallback).
+    facilities
+        ``id, name, tier, is_central, meets_standard, assumed, township,
+        mapping_rule, source, geometry``.
+    villages
+        ``id, name, township, population`` (NaN if unknown), ``clinic``
+        (``'standard'``/``'weak'``/``'none'``), ``geometry``.
+    facility_mapping
+        One row per mapping rule: ``rule_id, tier, description, features,
+        facilities, examples`` (what was mapped how).
+    notes
+        Assumptions and warnings to show users.
+    region
+        Name of the region config the county came from.
+    """
+
+    county_id: str
+    county_name: str
+    boundary: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    seat: gpd.GeoDataFrame
+    population: PopulationGrid
+    roads: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    facility_mapping: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    region: str = ""
+
+
+def default_data_dir(data_dir: str | Path | None = None) -> Path:
+    """The data directory: ``data_dir``, else ``$COVERKIT_DATA``, else the repo's ``data/``.
+
+    Parameters
+    ----------
+    data_dir
+        A folder given by the caller; it wins when given.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder holding ``boundaries/``, ``population/`` and ``roads/``.
+
+    Raises
+    ------
+    InputFileError
+        If the directory does not exist.
+    """
+    if data_dir is not None:
+        d = Path(data_dir)
+    elif os.environ.get("COVERKIT_DATA"):
+        d = Path(os.environ["COVERKIT_DATA"])
+    else:
+        d = REPO_DATA_DIR
+    if not d.is_dir():
+        raise InputFileError(
+            f"data directory '{d}' does not exist; pass data_dir= or set COVERKIT_DATA to the "
+            "folder holding boundaries/, population/ and roads/"
+        )
+    return d
+
+
+__all__ = [
+    "FACILITY_COLUMNS",
+    "MAPPING_COLUMNS",
+    "REPO_DATA_DIR",
+    "VILLAGE_COLUMNS",
+    "CountyInputs",
+    "default_data_dir",
+]

@@ -1,0 +1,418 @@
+"""The user's own facility and village tables, shared by every loader.
+
+A planner may give facilities and villages as tables (CSV/XLSX/point layers,
+read by :func:`coverkit.io.read_points`) instead of the region's or the public
+data. This module turns them into the facility and village rows of
+:class:`~coverkit.inputs.model.CountyInputs`: tiers from their Chinese or English
+names (:data:`TIER_ALIASES`), points outside the county left out with a note
+(:func:`keep_in_county`), the county hospital promoted when the data have none
+(:func:`promote_seat_hospital`), and townships assigned by nearest township
+(:func:`assign_township`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from coverkit import io
+from coverkit.crs import WGS84, metric_crs
+from coverkit.errors import EmptyInputError, InputFileError, InvalidValueError
+from coverkit.inputs.model import MAPPING_COLUMNS, VILLAGE_COLUMNS
+from coverkit.vocab import TIERS, Tier
+
+#: Rank of each tier from the top of the network down (0: county hospital).
+TIER_RANK: dict[str, int] = {t: i for i, t in enumerate(TIERS)}
+
+#: Tier names accepted in user facility tables (Chinese and English) →
+#: ``(tier, is_central)``.
+TIER_ALIASES: dict[str, tuple[str, bool]] = {
+    "county_hospital": (Tier.COUNTY_HOSPITAL, False),
+    "县级医院": (Tier.COUNTY_HOSPITAL, False),
+    "县医院": (Tier.COUNTY_HOSPITAL, False),
+    "县人民医院": (Tier.COUNTY_HOSPITAL, False),
+    "county hospital": (Tier.COUNTY_HOSPITAL, False),
+    "hospital": (Tier.COUNTY_HOSPITAL, False),
+    "township_centre": (Tier.TOWNSHIP_CENTRE, False),
+    "乡镇卫生院": (Tier.TOWNSHIP_CENTRE, False),
+    "卫生院": (Tier.TOWNSHIP_CENTRE, False),
+    "township health centre": (Tier.TOWNSHIP_CENTRE, False),
+    "中心乡镇卫生院": (Tier.TOWNSHIP_CENTRE, True),
+    "中心卫生院": (Tier.TOWNSHIP_CENTRE, True),
+    "central township centre": (Tier.TOWNSHIP_CENTRE, True),
+    "village_clinic": (Tier.VILLAGE_CLINIC, False),
+    "村卫生室": (Tier.VILLAGE_CLINIC, False),
+    "卫生室": (Tier.VILLAGE_CLINIC, False),
+    "village clinic": (Tier.VILLAGE_CLINIC, False),
+}
+
+#: Tiers whose facility within the clinic radius gives a village a clinic,
+#: when the config names none.
+DEFAULT_CLINIC_TIERS: list[str] = [Tier.VILLAGE_CLINIC, Tier.TOWNSHIP_CENTRE]
+
+
+def points_xy(gdf: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
+    """The x, y of point geometries in ``crs``.
+
+    Parameters
+    ----------
+    gdf
+        Points (any CRS).
+    crs
+        The CRS to project to (usually metric).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 2)`` array; ``(0, 2)`` for no rows.
+    """
+    g = gdf.geometry.to_crs(crs)
+    return np.column_stack([g.x.to_numpy(), g.y.to_numpy()]) if len(g) else np.zeros((0, 2))
+
+
+def _tiers_from_table(pts: gpd.GeoDataFrame, path: str | Path) -> tuple[pd.Series, pd.Series]:
+    """Tier and ``is_central`` of every row of a facility table, from its tier column."""
+    if "tier" not in pts.columns:
+        raise InputFileError(
+            f"'{path}' has no tier/类型 column; add one with 县级医院 / 乡镇卫生院 / 村卫生室 "
+            "(or county_hospital / township_centre / village_clinic)"
+        )
+    mapped = (
+        pts["tier"]
+        .astype(str)
+        .str.strip()
+        .str.lower()
+        .map(lambda s: TIER_ALIASES.get(s, (None, False)))
+    )
+    tier = mapped.map(lambda t: t[0])
+    bad = tier.isna()
+    if bad.any():
+        raise InputFileError(
+            f"'{path}' has unknown tiers {sorted(pts.loc[bad, 'tier'].astype(str).unique())[:5]}; "
+            "use 县级医院, 乡镇卫生院, 中心乡镇卫生院 or 村卫生室"
+        )
+    central = mapped.map(lambda t: t[1])
+    if "is_central" in pts.columns:
+        central = central | pts["is_central"].astype(str).str.lower().isin(
+            ["1", "true", "yes", "是"]
+        )
+    return tier, central
+
+
+def facilities_from_table(path: str | Path, coords: str, notes: list[str]) -> gpd.GeoDataFrame:
+    """The facilities of a user's table, with the tiers the table gives.
+
+    Parameters
+    ----------
+    path
+        Facility table or point layer with a tier/类型 column (县级医院,
+        乡镇卫生院, 中心乡镇卫生院, 村卫生室 or the English names).
+    coords
+        Coordinate system of the table (``wgs84``, ``gcj02``, ``bd09``).
+    notes
+        User notes; one is appended.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id, name, tier, is_central, mapping_rule`` (``user-table``),
+        ``source`` (the path), ``members`` (1), geometry; EPSG:4326.
+
+    Raises
+    ------
+    InputFileError
+        No tier column, or unknown tier names.
+    """
+    pts = io.read_points(path, kind="facilities", coords=coords)
+    tier, central = _tiers_from_table(pts, path)
+    out = gpd.GeoDataFrame(
+        {
+            "id": pts["id"].astype(str).to_numpy(),
+            "name": pts["name"].fillna("").astype(str).to_numpy(),
+            "tier": tier.to_numpy(),
+            "is_central": central.to_numpy(dtype=bool),
+            "mapping_rule": "user-table",
+            "source": str(path),
+            "members": 1,
+        },
+        geometry=pts.geometry.values,
+        crs=WGS84,
+    )
+    notes.append(f"facilities read from {Path(path).name} with their own tiers")
+    return out
+
+
+def _clinic_within(pts: gpd.GeoDataFrame, fac: gpd.GeoDataFrame, cfg: dict) -> np.ndarray:
+    """``'standard'`` for points with a clinic tier within the clinic radius, else ``'none'``."""
+    radius = float(cfg.get("clinic_radius_m", 1000.0))
+    clinics = fac[fac["tier"].isin(cfg.get("clinic_tiers", DEFAULT_CLINIC_TIERS))]
+    metric = metric_crs(pts)
+    if len(clinics):
+        d, _ = cKDTree(points_xy(clinics, metric)).query(points_xy(pts, metric))
+    else:
+        d = np.full(len(pts), np.inf)
+    return np.where(d <= radius, "standard", "none")
+
+
+def villages_from_table(
+    path: str | Path, coords: str, fac: gpd.GeoDataFrame, cfg: dict
+) -> gpd.GeoDataFrame:
+    """The villages of a user's table.
+
+    Parameters
+    ----------
+    path
+        Village table or point layer.
+    coords
+        Coordinate system of the table (``wgs84``, ``gcj02``, ``bd09``).
+    fac
+        The county's facilities: without a clinic column, a village has a
+        ``'standard'`` clinic when a facility of ``cfg['clinic_tiers']`` lies
+        within ``cfg['clinic_radius_m']`` (default 1,000 m).
+    cfg
+        The ``[villages]`` table of a region config (may be empty).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id, name, population`` (NaN when not given), ``clinic``,
+        ``given_township`` (the table's township or None), geometry; EPSG:4326.
+    """
+    pts = io.read_points(path, kind="villages", coords=coords)
+    pop = pts["population"] if "population" in pts.columns else pd.Series(np.nan, index=pts.index)
+    if "clinic" in pts.columns:
+        clinic = io.clinic_status_from_values(pts["clinic"], missing="none").to_numpy()
+    else:
+        clinic = _clinic_within(pts, fac, cfg)
+    return gpd.GeoDataFrame(
+        {
+            "id": pts["id"].astype(str).to_numpy(),
+            "name": pts["name"].fillna("").astype(str).to_numpy(),
+            "population": pop.to_numpy(dtype="float64"),
+            "clinic": clinic,
+            "given_township": pts["township"].to_numpy() if "township" in pts else None,
+        },
+        geometry=pts.geometry.values,
+        crs=WGS84,
+    )
+
+
+def keep_in_county(
+    points: gpd.GeoDataFrame,
+    area: shapely.Geometry,
+    source: str | Path,
+    kind: str,
+    county_name: str,
+    notes: list[str],
+) -> gpd.GeoDataFrame:
+    """The points of a user table that lie in ``area``, the others named in a note.
+
+    Parameters
+    ----------
+    points
+        Rows of a user table (with a ``name`` column), EPSG:4326.
+    area
+        The county, usually grown by some slack at the border (EPSG:4326).
+    source
+        The table's path, for messages.
+    kind
+        ``'facilities'`` or ``'villages'``, for messages.
+    county_name
+        Name of the county, for messages.
+    notes
+        User notes; one is appended when points are left out.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The points inside, re-indexed from 0.
+
+    Raises
+    ------
+    InvalidValueError
+        None lies in the county but they would with lon and lat exchanged.
+    EmptyInputError
+        None lies in the county.
+    """
+    inside = shapely.intersects(area, np.asarray(points.geometry.values))
+    if len(points) and not inside.any():
+        xy = shapely.get_coordinates(np.asarray(points.geometry.values))
+        if shapely.intersects(area, shapely.points(xy[:, 1], xy[:, 0])).any():
+            raise InvalidValueError(
+                f"'{source}': none of the {len(points)} {kind} lies in {county_name}, but they "
+                "would with longitude and latitude exchanged; the lon/lat columns look "
+                "swapped: exchange them"
+            )
+        raise EmptyInputError(
+            f"'{source}': none of the {len(points)} {kind} lies in {county_name}; check their "
+            "coordinates are longitude/latitude of this county and the --coords system "
+            "(gcj02 for Amap/Tencent, bd09 for Baidu coordinates)"
+        )
+    if not inside.all():
+        dropped = points.loc[~inside, "name"].astype(str).tolist()
+        notes.append(
+            f"{kind}: {len(dropped)} of {len(points)} {kind} in {Path(source).name} lie "
+            f"outside {county_name} and were left out ({', '.join(dropped[:5])}"
+            f"{', …' if len(dropped) > 5 else ''}); check their coordinates and --coords"
+        )
+    return points[inside].reset_index(drop=True)
+
+
+def promote_seat_hospital(
+    fac: gpd.GeoDataFrame, seat_pt: shapely.Point, radius_m: float, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Promote the best facility near the seat to county hospital when the data have none.
+
+    The best is, among the facilities within ``radius_m`` of the seat (all of
+    them when none is that near), the highest tier, then a central one, then
+    the one merged from most features, then the nearest, then the lowest id.
+
+    Parameters
+    ----------
+    fac
+        Facilities with ``id, name, tier, is_central, mapping_rule, members``.
+    seat_pt
+        The county seat point (EPSG:4326).
+    radius_m
+        Distance from the seat within which a facility is preferred, metres.
+    notes
+        User notes; one is appended when a facility is promoted or none exists.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``fac`` unchanged when it has a county hospital or no row; else a copy
+        whose promoted row has tier ``county_hospital``, ``is_central`` False
+        and rule ``promoted-seat-hospital``.
+    """
+    if (fac["tier"] == Tier.COUNTY_HOSPITAL).any() or len(fac) == 0:
+        if len(fac) == 0:
+            notes.append("no health facility found in the county: nothing to plan from")
+        return fac
+    metric = metric_crs(fac)
+    seat_xy = points_xy(gpd.GeoDataFrame(geometry=[seat_pt], crs=WGS84), metric)[0]
+    d = np.hypot(*(points_xy(fac, metric) - seat_xy).T)
+    near = d <= radius_m
+    pool = np.flatnonzero(near) if near.any() else np.arange(len(fac))
+    key = np.lexsort(
+        (
+            fac["id"].to_numpy()[pool],
+            d[pool],
+            -fac["members"].to_numpy()[pool],
+            ~fac["is_central"].to_numpy()[pool],
+            fac["tier"].map(TIER_RANK).to_numpy()[pool],
+        )
+    )
+    k = pool[key[0]]
+    fac = fac.copy()
+    old, old_rule = fac.at[k, "tier"], fac.at[k, "mapping_rule"]
+    fac.loc[k, ["tier", "is_central", "mapping_rule"]] = [
+        Tier.COUNTY_HOSPITAL,
+        False,
+        "promoted-seat-hospital",
+    ]
+    notes.append(
+        f"no county hospital in the data: '{fac.at[k, 'name']}' ({old.replace('_', ' ')}, "
+        f"{d[k] / 1000:.1f} km from the seat, rule {old_rule}) was promoted to county "
+        "hospital (rule promoted-seat-hospital)"
+    )
+    return fac
+
+
+def assign_township(points: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> np.ndarray:
+    """Name of the nearest township of every point (the one containing it, if any).
+
+    Parameters
+    ----------
+    points
+        Points (any CRS).
+    townships
+        ``name, geometry`` polygons.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of township names, one per point (first on ties).
+    """
+    if len(points) == 0:
+        return np.zeros(0, dtype=object)
+    metric = metric_crs(townships)
+    pts = points.to_crs(metric)
+    tw = townships.to_crs(metric)
+    j = gpd.sjoin_nearest(pts[["geometry"]], tw[["name", "geometry"]], how="left")
+    j = j[~j.index.duplicated(keep="first")]
+    return j["name"].reindex(pts.index).to_numpy(dtype=object)
+
+
+def villages_with_townships(
+    villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Villages with their township: the one a table gives, else the nearest.
+
+    Parameters
+    ----------
+    villages
+        Villages, with an optional ``given_township`` column (dropped).
+    townships
+        ``name, geometry`` polygons.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The :data:`~coverkit.inputs.model.VILLAGE_COLUMNS`, re-indexed from 0.
+    """
+    vil = villages.reset_index(drop=True)
+    vil["township"] = assign_township(vil, townships)
+    if "given_township" in vil.columns:
+        given = vil.pop("given_township")
+        vil["township"] = np.where(pd.notna(given), given, vil["township"])
+    return vil[VILLAGE_COLUMNS]
+
+
+def mapping_from_table_tiers(fac: gpd.GeoDataFrame, source: str | Path) -> pd.DataFrame:
+    """The facility mapping table of facilities whose tiers a user table gave.
+
+    Parameters
+    ----------
+    fac
+        Facilities with ``mapping_rule`` and ``tier``.
+    source
+        The table's path (its file name goes into the description).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`~coverkit.inputs.model.MAPPING_COLUMNS`: one row per rule and
+        tier, ``features`` = ``facilities`` = the count, no examples.
+    """
+    mapping = (
+        fac.groupby(["mapping_rule", "tier"], sort=True)
+        .size()
+        .rename("facilities")
+        .reset_index()
+        .rename(columns={"mapping_rule": "rule_id"})
+        .assign(description=f"tiers given in {Path(source).name}", examples="")
+    )
+    mapping["features"] = mapping["facilities"]
+    return mapping[MAPPING_COLUMNS]
+
+
+__all__ = [
+    "DEFAULT_CLINIC_TIERS",
+    "TIER_ALIASES",
+    "TIER_RANK",
+    "assign_township",
+    "facilities_from_table",
+    "keep_in_county",
+    "mapping_from_table_tiers",
+    "points_xy",
+    "promote_seat_hospital",
+    "villages_from_table",
+    "villages_with_townships",
+]
