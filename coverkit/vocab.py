@@ -95,6 +95,13 @@ LABELS: dict[str, Label] = {
     Objective.PMEDIAN: Label("人均出行时间最短", "Least mean travel time (p-median)"),
     Objective.MCLP: Label("阈值内人口最多", "Most people within T (MCLP)"),
     Objective.PCENTER: Label("最远出行时间最短", "Shortest worst trip (p-centre)"),
+    # road classes drawn on the map
+    "road.main": Label("主干道", "Main roads"),
+    "road.secondary": Label("次干道", "Secondary roads"),
+    "road.minor": Label("其他道路", "Minor roads"),
+    # planning scenarios (travel time before / after the sub-centres)
+    "scenario.before": Label("现状", "before"),
+    "scenario.after": Label("规划后", "after"),
 }
 
 
