@@ -48,7 +48,7 @@ import pandas as pd
 from coverkit.atomic import atomic_path, make_folder
 from coverkit.config import RunConfig
 from coverkit.errors import ConfigError, CoverkitError, InputFileError
-from coverkit.vocab import ServiceMode
+from coverkit.vocab import Objective, ServiceMode
 
 logger = logging.getLogger(__name__)
 
@@ -375,7 +375,7 @@ def run_batch(
     coords: str = "wgs84",
     subcentres: tuple[int, ...] | None = None,
     minutes: float | None = None,
-    objective: str = "pmedian",
+    objective: str = Objective.PMEDIAN,
     candidates: str = "auto",
     road_buffer_m: float | None = None,
     scheduler: str | None = None,

@@ -157,14 +157,30 @@ def facility_names(plan: CountyPlan) -> dict[str, str]:
 
 
 def add_county_boundary(fmap: folium.Map, plan: CountyPlan) -> None:
-    """The county outline (black, unfilled)."""
+    """The county outline (black, unfilled).
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     group = new_group(fmap, "县界 County boundary")
     style = {"color": "#000000", "weight": 3, "fill": False}
     add_geojson(group, geojson_of(as_geodataframe(plan.boundary)), style)
 
 
 def add_townships(fmap: folium.Map, plan: CountyPlan) -> None:
-    """Township outlines (dashed) with their names as labels and population tooltips."""
+    """Township outlines (dashed) with their names as labels and population tooltips.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     js_layer, _ = element_classes()
     townships = as_geodataframe(plan.townships)
     group = new_group(fmap, "乡镇 Townships")
@@ -186,7 +202,15 @@ def add_townships(fmap: folium.Map, plan: CountyPlan) -> None:
 
 
 def add_roads(fmap: folium.Map, plan: CountyPlan) -> None:
-    """Roads in three classes (:data:`~coverkit.maps.styles.ROAD_STYLES`), main roads on top."""
+    """Roads in three classes (:data:`~coverkit.maps.styles.ROAD_STYLES`), main roads on top.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     roads = as_geodataframe(plan.roads)
     group = new_group(fmap, "道路 Roads")
     if roads is None or not len(roads):
@@ -204,7 +228,15 @@ def add_roads(fmap: folium.Map, plan: CountyPlan) -> None:
 
 
 def add_population(fmap: folium.Map, plan: CountyPlan) -> None:
-    """Population density of the plan's grid (off when the map opens)."""
+    """Population density of the plan's grid (off when the map opens).
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     js_layer, _ = element_classes()
     overlay = population_overlay_js(plan.population)
     group = new_group(fmap, "人口分布 Population", show=False)
@@ -224,12 +256,28 @@ def _add_travel_time(fmap: folium.Map, plan: CountyPlan, scenario: str) -> None:
 
 
 def add_time_before(fmap: folium.Map, plan: CountyPlan) -> None:
-    """Travel time to county-level care today (off when the map opens)."""
+    """Travel time to county-level care today (off when the map opens).
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     _add_travel_time(fmap, plan, "before")
 
 
 def add_time_after(fmap: folium.Map, plan: CountyPlan) -> None:
-    """Travel time to county-level care with the proposed sub-centres."""
+    """Travel time to county-level care with the proposed sub-centres.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     _add_travel_time(fmap, plan, "after")
 
 
@@ -260,7 +308,15 @@ def _catchment_facts(plan: CountyPlan, catchments: Any) -> tuple[list[Any], list
 
 
 def add_catchments(fmap: folium.Map, plan: CountyPlan) -> None:
-    """The area each county-level facility serves (off when the map opens)."""
+    """The area each county-level facility serves (off when the map opens).
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     catchments = as_geodataframe(plan.catchments)
     group = new_group(fmap, "服务范围 Catchments", show=False)
     if catchments is None or not len(catchments):
@@ -279,7 +335,15 @@ def add_catchments(fmap: folium.Map, plan: CountyPlan) -> None:
 
 
 def add_isochrones(fmap: folium.Map, plan: CountyPlan) -> None:
-    """Areas within each threshold, before (grey, dashed) and after (purple); off at start."""
+    """Areas within each threshold, before (grey, dashed) and after (purple); off at start.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     iso = as_geodataframe(plan.isochrones)
     group = new_group(fmap, "等时圈 Isochrones", show=False)
     if iso is None or not len(iso):
@@ -340,7 +404,15 @@ def _add_facility(group: Any, geom: Any, row: dict[str, Any]) -> None:
 
 
 def add_facilities(fmap: folium.Map, plan: CountyPlan) -> None:
-    """Health facilities by class (:data:`~coverkit.maps.styles.FACILITY_TIERS`)."""
+    """Health facilities by class (:data:`~coverkit.maps.styles.FACILITY_TIERS`).
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     facilities = as_geodataframe(plan.facilities)
     group = new_group(fmap, "医疗机构 Facilities")
     if facilities is None or not len(facilities):
@@ -358,7 +430,15 @@ def add_facilities(fmap: folium.Map, plan: CountyPlan) -> None:
 
 
 def add_subcentres(fmap: folium.Map, plan: CountyPlan) -> None:
-    """The proposed sub-centres (yellow rings) with their gains in the popup."""
+    """The proposed sub-centres (yellow rings) with their gains in the popup.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     js_layer, _ = element_classes()
     subs = located_subcentres(plan)
     group = new_group(fmap, "拟建次中心 Proposed sub-centres")
@@ -425,7 +505,15 @@ def _add_village(group: Any, geom: Any, row: dict[str, Any], fac_names: dict[str
 
 
 def add_villages(fmap: folium.Map, plan: CountyPlan) -> None:
-    """Villages coloured by service mode (:data:`~coverkit.maps.styles.SERVICE_MODES`)."""
+    """Villages coloured by service mode (:data:`~coverkit.maps.styles.SERVICE_MODES`).
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     villages = as_geodataframe(plan.villages)
     group = new_group(fmap, "村（服务方式）Villages by service mode")
     if villages is None or not len(villages):

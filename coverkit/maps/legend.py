@@ -152,21 +152,45 @@ def legend_html() -> str:
 
 
 def add_layer_control(fmap: folium.Map, plan: CountyPlan) -> None:
-    """The expanded layer control (lists the overlays added before it)."""
+    """The expanded layer control (lists the overlays added before it).
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     import folium
 
     folium.LayerControl(collapsed=False).add_to(fmap)
 
 
 def add_title(fmap: folium.Map, plan: CountyPlan) -> None:
-    """The title box (:func:`title_html`), fixed at the top."""
+    """The title box (:func:`title_html`), fixed at the top.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     from branca.element import Element
 
     fmap.get_root().html.add_child(Element(title_html(plan)), name="ck_title")
 
 
 def add_legend(fmap: folium.Map, plan: CountyPlan) -> None:
-    """The legend (:func:`legend_html`), fixed at the bottom left."""
+    """The legend (:func:`legend_html`), fixed at the bottom left.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
     from branca.element import Element
 
     fmap.get_root().html.add_child(Element(legend_html()), name="ck_legend")
