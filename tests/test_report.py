@@ -123,9 +123,12 @@ def test_totals_agree_between_map_report_and_tables(out, plan):
     assert plan.population.total == pf.GRID_POPULATION == 7700.0
     assert "常住人口（栅格） Population (raster): 7,700" in md
     # villages by mode: report headline, mode table, CSV and map agree
-    assert "村 Villages: 6（固定村卫生室 fixed clinic 2，邻(联)村延伸服务 joint service 1，" in md
-    assert "| fixed | 固定村卫生室 | fixed clinic | 2 | 2,000 |" in md
-    assert "| rotation | 巡诊 | rotation visits | 2 | 560 |" in md
+    assert (
+        "村 Villages: 6（固定村卫生室 Fixed clinic 2，"
+        "邻（联）村延伸服务 Joint service with a neighbour 1，" in md
+    )
+    assert "| fixed | 固定村卫生室 | Fixed clinic | 2 | 2,000 |" in md
+    assert "| rotation | 乡镇卫生院定期巡诊 | Rotation visits | 2 | 560 |" in md
     vil = _read_csv(folder / "villages.csv")
     assert vil["mode"].value_counts().to_dict() == pf.MODES
     assert vil["population"].sum() == pf.VILLAGE_POPULATION
