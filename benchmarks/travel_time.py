@@ -83,13 +83,13 @@ def cold(net: RoadNetwork) -> None:
 
     The per-network snapping index stays (built once per network, timed apart).
     """
-    net._snap_cache.clear()
+    net.snap_cache.clear()
 
 
 def build_snap_indexes(net: RoadNetwork) -> None:
     """Build the per-network snapping indexes (all edges, main component) outside the timings."""
-    net._snap_index_all  # noqa: B018 - cached properties, built on first use
-    net._snap_index_main  # noqa: B018
+    net.snap_index()
+    net.snap_index(main_only=True)
 
 
 def timed3(fn, *args, before=None, **kwargs):

@@ -2,8 +2,11 @@
 
 The flow is one way: load (:mod:`coverkit.io`) → travel time
 (:mod:`coverkit.network`, :mod:`coverkit.surface`) → sub-centre siting
-(:mod:`coverkit.siting`) → village service (:mod:`coverkit.villages`) →
-map and report (:mod:`coverkit.maps`, :mod:`coverkit.report`).
+(:mod:`coverkit.siting`) → village service (:mod:`coverkit.villages`) → the
+county plan (:mod:`coverkit.plan`) → map and report (:mod:`coverkit.maps`,
+:mod:`coverkit.report`) → one call for the whole job (:mod:`coverkit.api`) →
+province runs and the command line (:mod:`coverkit.batch`, :mod:`coverkit.cli`).
+A module never imports one downstream of it.
 """
 
 from __future__ import annotations

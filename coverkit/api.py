@@ -77,6 +77,7 @@ def output_paths(config: RunConfig, county_name: str) -> tuple[Path, Path]:
 
 
 def _safe_name(name: str) -> str:
+    """``name`` as a file name: letters, digits, ``-`` and ``_`` kept, others ``_``."""
     keep = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in name.strip())
     return keep or "county"
 
@@ -133,6 +134,7 @@ def run_plan(config: RunConfig | None = None, *, progress: Progress | None = Non
 
 
 def _run_plan(config: RunConfig, progress: Progress | None) -> PlanRun:
+    """Load, plan and write, reporting each of :data:`STAGES` to ``progress``."""
     from coverkit.region import load_county
 
     total = len(STAGES)
@@ -338,8 +340,6 @@ def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dic
     folder = Path(plan_path)
     folder = Path(out) if out else (folder if folder.is_dir() else folder.parent)
     return save_report(plan, folder, include_map=False)
-
-
 
 
 def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> str:

@@ -1,7 +1,10 @@
 """The county plan: one run of load → travel time → siting → villages.
 
 :class:`CountyPlan` is what :mod:`coverkit.maps` and :mod:`coverkit.report`
-consume; :func:`plan_county` builds it.
+consume; :func:`plan_county` builds it as a short sequence of stages, each a
+function of this module: prepare the county (metric CRS, road network, cells,
+candidates), travel times (one OD matrix), eligibility, siting, the effect of
+the chosen sites (surfaces, catchments, isochrones), village service, summary.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from coverkit import settings
+from coverkit.vocab import Objective, Tier
 
 if TYPE_CHECKING:
     import geopandas as gpd
-    import numpy as np
-    import pandas as pd
 
     from coverkit.io import PopulationGrid
+    from coverkit.network import RoadNetwork
     from coverkit.region import CountyInputs
 
 logger = logging.getLogger(__name__)
@@ -28,13 +34,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PlanParameters:
-    """Parameters of a county plan; defaults come from :mod:`coverkit.settings`."""
+    """Parameters of a county plan; defaults come from :mod:`coverkit.settings`.
 
-    p_values: tuple[int, ...] = settings.p_values
-    threshold_min: float = settings.threshold_min
-    thresholds_min: tuple[float, ...] = settings.thresholds_min
-    objective: str = "pmedian"
-    walk_speed_kph: float = settings.walk_speed_kph
+    The defaults are read from :mod:`coverkit.settings` when the parameters
+    are made, so a change there is seen by every later plan.
+    """
+
+    p_values: tuple[int, ...] = field(default_factory=lambda: settings.p_values)
+    threshold_min: float = field(default_factory=lambda: settings.threshold_min)
+    thresholds_min: tuple[float, ...] = field(default_factory=lambda: settings.thresholds_min)
+    objective: str = Objective.PMEDIAN
+    walk_speed_kph: float = field(default_factory=lambda: settings.walk_speed_kph)
     candidates: str = "auto"
     standard_only: bool = False
     #: ``"drive"`` (road speeds by class) or ``"walk"`` (every road at ``walk_speed_kph``).
@@ -42,7 +52,7 @@ class PlanParameters:
     #: ``(class, km/h)`` pairs merged over :data:`coverkit.settings.road_speeds_kph`.
     road_speeds_kph: tuple[tuple[str, float], ...] = ()
     #: Longest off-road walk to a road, metres; farther places are unreachable.
-    max_walk_m: float = settings.max_walk_m
+    max_walk_m: float = field(default_factory=lambda: settings.max_walk_m)
 
 
 @dataclass(frozen=True)
@@ -224,15 +234,13 @@ def select_candidates(
     InvalidValueError
         For an unknown ``mode``.
     """
-    import numpy as np
-
     from coverkit.errors import InvalidValueError
 
     if mode not in ("auto", "central", "all"):
         raise InvalidValueError(f"candidates={mode!r} is not known; use auto, central or all")
     notes = notes if notes is not None else []
     radius = settings.seat_exclusion_radius_m if exclusion_radius_m is None else exclusion_radius_m
-    centres = facilities[facilities["tier"] == "township_centre"].copy()
+    centres = facilities[facilities["tier"] == Tier.TOWNSHIP_CENTRE].copy()
     seat_xy = _xy(seat, metric)[0]
     cxy = _xy(centres, metric) if len(centres) else np.zeros((0, 2))
     centres["seat_distance_m"] = np.hypot(cxy[:, 0] - seat_xy[0], cxy[:, 1] - seat_xy[1])
@@ -275,8 +283,6 @@ def _seat_offset_ratio(
     boundary_m: gpd.GeoDataFrame, seat_xy: np.ndarray, cell_xy: np.ndarray, weights: np.ndarray
 ) -> tuple[float, float]:
     """Seat → population-weighted centroid distance over the radius of the county's circle."""
-    import numpy as np
-
     area_m2 = float(boundary_m.geometry.area.sum())
     radius = float(np.sqrt(area_m2 / np.pi))
     total = float(weights.sum())
@@ -285,6 +291,124 @@ def _seat_offset_ratio(
     centroid = (weights[:, None] * cell_xy).sum(axis=0) / total
     dist = float(np.hypot(*(centroid - seat_xy)))
     return dist / radius, area_m2
+
+
+# --------------------------------------------------------------------------- stage results
+
+
+@dataclass(frozen=True)
+class _County:
+    """The county made ready for travel times (stage 1).
+
+    Attributes
+    ----------
+    metric
+        Projected CRS of every distance and coordinate below.
+    network
+        The road network, or ``None`` when travel times are straight-line estimates.
+    rows, cols
+        Grid position of every cell inside the county mask.
+    cell_xy
+        ``(n_cells, 2)`` cell centres in ``metric``.
+    cell_pop
+        float64 population of each cell.
+    hospitals
+        The county hospitals (existing county-level care).
+    candidates
+        The candidate sub-centres (:func:`select_candidates`).
+    """
+
+    metric: Any
+    network: RoadNetwork | None
+    rows: np.ndarray
+    cols: np.ndarray
+    cell_xy: np.ndarray
+    cell_pop: np.ndarray
+    hospitals: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+
+
+@dataclass(frozen=True)
+class _TravelTimes:
+    """Minutes from every cell to every county hospital and candidate (stage 1).
+
+    Attributes
+    ----------
+    od
+        ``(n_cells, n_hospitals + n_candidates)`` minutes, hospitals first.
+    n_hospitals
+        Number of county hospitals (the first columns of ``od``).
+    baseline
+        Minutes to the nearest county hospital (``inf`` without one).
+    nearest_hospital
+        Column of that hospital.
+    populated
+        Boolean per cell, True where people live.
+    weights
+        Population of the populated cells.
+    total_pop
+        Their sum.
+    """
+
+    od: np.ndarray
+    n_hospitals: int
+    baseline: np.ndarray
+    nearest_hospital: np.ndarray
+    populated: np.ndarray
+    weights: np.ndarray
+    total_pop: float
+
+    @property
+    def cost(self) -> np.ndarray:
+        """Minutes from every cell to every candidate."""
+        return self.od[:, self.n_hospitals :]
+
+    @property
+    def baseline_populated(self) -> np.ndarray | None:
+        """Baseline minutes of the populated cells, ``None`` without county hospitals."""
+        return self.baseline[self.populated] if self.n_hospitals else None
+
+
+@dataclass(frozen=True)
+class _Sites:
+    """The siting stage's results (empty tables when no candidate is usable)."""
+
+    cand_ids: list[str]
+    cand_names: list[str]
+    selected: list[int] = field(default_factory=list)
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reason: str = ""
+    runners_up: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sites_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """What the chosen sites change: minutes after, rasters, catchments, isochrones, reach."""
+
+    after: np.ndarray
+    time_before: np.ndarray
+    time_after: np.ndarray
+    catchments: gpd.GeoDataFrame
+    isochrones: gpd.GeoDataFrame
+    reach: pd.DataFrame
+    subcentres: gpd.GeoDataFrame
+
+
+@dataclass(frozen=True)
+class _VillageService:
+    """Village population and service modes, rotation timetable and staffing (stage 3)."""
+
+    villages: gpd.GeoDataFrame
+    timetable: pd.DataFrame
+    shortfall: pd.DataFrame
+    shared: pd.DataFrame
+    staffing: pd.DataFrame
+
+
+# --------------------------------------------------------------------------- the run
 
 
 def plan_county(
@@ -321,61 +445,55 @@ def plan_county(
     the before/after surfaces, catchments, isochrones and the siting models
     are all read from that one matrix, so their numbers agree.
     """
-    import numpy as np
-    import pandas as pd
-
-    from coverkit import siting, surface
-    from coverkit.crs import metric_crs
-    from coverkit.network import network_from_roads
-
     params = params or PlanParameters()
     notes: list[str] = list(inputs.notes)
-    T = float(params.threshold_min)
+    stage = on_stage if on_stage is not None else _no_stage
 
-    def stage(i: int) -> None:
-        if on_stage is not None:
-            on_stage(i)
-
-    # --- 2. travel time ---------------------------------------------------------
     stage(1)
-    grid = inputs.population
-    metric = metric_crs(inputs.boundary)
-    boundary_m = inputs.boundary.to_crs(metric)
-    estimated = len(inputs.roads) == 0
-    if estimated:
-        net = None
-        _note(
-            notes,
-            "no road network: travel times are ESTIMATED from straight-line distance × "
-            f"{settings.circuity_factor:g} (detour ratio) at {settings.fallback_speed_kph:g} km/h "
-            "(估算值); give --roads for real road travel times",
-        )
-    else:
-        net = network_from_roads(
-            inputs.roads,
-            crs=metric,
-            mode=params.mode,
-            speeds_kph=dict(params.road_speeds_kph) or None,
-            walk_speed_kph=params.walk_speed_kph,
-        )
-        if params.mode == "walk":
-            _note(
-                notes,
-                f"walking mode: every road is walked at {params.walk_speed_kph:g} km/h "
-                "(步行可达时间)",
-            )
-        if params.road_speeds_kph:
-            listed = ", ".join(f"{c} {v:g} km/h" for c, v in params.road_speeds_kph)
-            _note(notes, f"road speeds set by the user (道路速度自定义): {listed}")
-    rows, cols, gx, gy = surface.mask_cell_centres(grid)
+    county = _prepare_county(inputs, params, notes)
+    times = _travel_times(inputs, county, params, notes)
+    stage(2)
+    eligibility = _eligibility(inputs, county, times, params)
+    sites = _choose_sites(county, times, params, notes)
+    effect = _plan_effect(inputs, county, times, sites, params)
+    stage(3)
+    service = _village_service(inputs, county, params)
+    summary = _summary(inputs, county, times, sites, effect, eligibility, service, params)
+    return _county_plan(inputs, params, notes, eligibility, sites, effect, service, summary)
+
+
+def _no_stage(i: int) -> None:
+    """The ``on_stage`` callback when none is given: do nothing."""
+
+
+def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[str]) -> _County:
+    """Stage 1a: metric CRS, road network, populated cells, hospitals and candidates.
+
+    Parameters
+    ----------
+    inputs
+        The loaded county.
+    params
+        Plan parameters.
+    notes
+        User-facing notes; the network and candidate choices append theirs.
+
+    Returns
+    -------
+    _County
+        The county ready for travel times.
+    """
     from pyproj import Transformer
 
-    cx, cy = Transformer.from_crs(grid.crs, metric, always_xy=True).transform(gx, gy)
-    cell_xy = np.column_stack([cx, cy])
-    cell_pop = grid.values[rows, cols].astype("float64")
+    from coverkit import surface
+    from coverkit.crs import metric_crs
 
+    grid = inputs.population
+    metric = metric_crs(inputs.boundary)
+    network = _road_network(inputs, params, metric, notes)
+    rows, cols, gx, gy = surface.mask_cell_centres(grid)
+    cx, cy = Transformer.from_crs(grid.crs, metric, always_xy=True).transform(gx, gy)
     fac = inputs.facilities
-    hospitals = fac[fac["tier"] == "county_hospital"]
     official = "derived" not in inputs.townships or not inputs.townships["derived"].any()
     seat_township = (
         inputs.seat["township"].iloc[0] if official and "township" in inputs.seat else None
@@ -390,176 +508,419 @@ def plan_county(
         standard_only=params.standard_only,
         notes=notes,
     )
+    return _County(
+        metric=metric,
+        network=network,
+        rows=rows,
+        cols=cols,
+        cell_xy=np.column_stack([cx, cy]),
+        cell_pop=grid.values[rows, cols].astype("float64"),
+        hospitals=fac[fac["tier"] == Tier.COUNTY_HOSPITAL],
+        candidates=candidates,
+    )
+
+
+def _road_network(
+    inputs: CountyInputs, params: PlanParameters, metric: Any, notes: list[str]
+) -> RoadNetwork | None:
+    """The county's road network in ``metric``, or ``None`` (with a note) without roads."""
+    from coverkit.network import network_from_roads
+
+    if len(inputs.roads) == 0:
+        _note(
+            notes,
+            "no road network: travel times are ESTIMATED from straight-line distance × "
+            f"{settings.circuity_factor:g} (detour ratio) at {settings.fallback_speed_kph:g} km/h "
+            "(估算值); give --roads for real road travel times",
+        )
+        return None
+    network = network_from_roads(
+        inputs.roads,
+        crs=metric,
+        mode=params.mode,
+        speeds_kph=dict(params.road_speeds_kph) or None,
+        walk_speed_kph=params.walk_speed_kph,
+    )
+    if params.mode == "walk":
+        _note(
+            notes,
+            f"walking mode: every road is walked at {params.walk_speed_kph:g} km/h (步行可达时间)",
+        )
+    if params.road_speeds_kph:
+        listed = ", ".join(f"{c} {v:g} km/h" for c, v in params.road_speeds_kph)
+        _note(notes, f"road speeds set by the user (道路速度自定义): {listed}")
+    return network
+
+
+def _walk(params: PlanParameters) -> dict[str, float]:
+    """The plan's off-road walk options for :func:`coverkit.network.od_matrix`."""
+    return {"walk_speed_kph": params.walk_speed_kph, "max_walk_m": params.max_walk_m}
+
+
+def _travel_times(
+    inputs: CountyInputs, county: _County, params: PlanParameters, notes: list[str]
+) -> _TravelTimes:
+    """Stage 1b: one OD matrix from every cell to every county hospital and candidate.
+
+    Parameters
+    ----------
+    inputs
+        The loaded county.
+    county
+        The prepared county.
+    params
+        Plan parameters (walking speed and limit).
+    notes
+        User-facing notes (a county without hospitals gets one).
+
+    Returns
+    -------
+    _TravelTimes
+
+    Raises
+    ------
+    InfeasibleError
+        If no inhabited cell reaches a county hospital over the road network.
+    """
+    hospitals, candidates = county.hospitals, county.candidates
     n_h = len(hospitals)
     sites_xy = np.vstack(
         [
-            _xy(hospitals, metric) if n_h else np.zeros((0, 2)),
-            _xy(candidates, metric) if len(candidates) else np.zeros((0, 2)),
+            _xy(hospitals, county.metric) if n_h else np.zeros((0, 2)),
+            _xy(candidates, county.metric) if len(candidates) else np.zeros((0, 2)),
         ]
     )
-    walk = {"walk_speed_kph": params.walk_speed_kph, "max_walk_m": params.max_walk_m}
-    od = _od(net, cell_xy, sites_xy, **walk)
+    od = _od(county.network, county.cell_xy, sites_xy, **_walk(params))
     if n_h:
         baseline = od[:, :n_h].min(axis=1)
         nearest_h = od[:, :n_h].argmin(axis=1)
     else:
-        baseline = np.full(len(cell_xy), np.inf)
-        nearest_h = np.zeros(len(cell_xy), dtype=int)
+        baseline = np.full(len(county.cell_xy), np.inf)
+        nearest_h = np.zeros(len(county.cell_xy), dtype=int)
         _note(
             notes,
             "no county hospital (县级医院) given: coverage is measured from sub-centres alone",
         )
-    cost = od[:, n_h:]
-    populated = cell_pop > 0
-    if net is not None and n_h and populated.any() and not np.isfinite(od[populated, :n_h]).any():
-        from coverkit.errors import InfeasibleError
+    populated = county.cell_pop > 0
+    _check_hospitals_reached(inputs, county, od[:, :n_h], populated, params)
+    w = county.cell_pop[populated]
+    return _TravelTimes(
+        od=od,
+        n_hospitals=n_h,
+        baseline=baseline,
+        nearest_hospital=nearest_h,
+        populated=populated,
+        weights=w,
+        total_pop=float(w.sum()),
+    )
 
-        names = ", ".join(hospitals["name"].astype(str).head(3))
-        raise InfeasibleError(
-            f"no inhabited cell of {inputs.county_name} reaches the county hospital ({names}) "
-            "over the road network: the roads are cut off from it or more than "
-            f"{params.max_walk_m:g} m (max_walk_m) from the people; give roads that cover "
-            "the county (--roads), or --roads none for straight-line estimates"
-        )
-    w = cell_pop[populated]
-    total_pop = float(w.sum())
 
-    # --- 3. siting ----------------------------------------------------------------
-    stage(2)
-    seat_xy = _xy(inputs.seat, metric)[0]
-    share_beyond = float(w[~(baseline[populated] <= T)].sum() / total_pop) if total_pop else 0.0
-    offset_ratio, area_m2 = _seat_offset_ratio(boundary_m, seat_xy, cell_xy[populated], w)
-    eligibility = siting.eligibility(
-        population=grid.total,
+def _check_hospitals_reached(
+    inputs: CountyInputs,
+    county: _County,
+    to_hospitals: np.ndarray,
+    populated: np.ndarray,
+    params: PlanParameters,
+) -> None:
+    """Refuse a road network on which no inhabited cell reaches any county hospital."""
+    n_h = to_hospitals.shape[1]
+    if county.network is None or not n_h or not populated.any():
+        return
+    if np.isfinite(to_hospitals[populated]).any():
+        return
+    from coverkit.errors import InfeasibleError
+
+    names = ", ".join(county.hospitals["name"].astype(str).head(3))
+    raise InfeasibleError(
+        f"no inhabited cell of {inputs.county_name} reaches the county hospital ({names}) "
+        "over the road network: the roads are cut off from it or more than "
+        f"{params.max_walk_m:g} m (max_walk_m) from the people; give roads that cover "
+        "the county (--roads), or --roads none for straight-line estimates"
+    )
+
+
+def _eligibility(
+    inputs: CountyInputs, county: _County, times: _TravelTimes, params: PlanParameters
+) -> pd.DataFrame:
+    """Stage 2a: whether the county needs sub-centres (:func:`coverkit.siting.eligibility`).
+
+    Parameters
+    ----------
+    inputs
+        The loaded county.
+    county
+        The prepared county.
+    times
+        The travel times.
+    params
+        Plan parameters (the threshold).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The eligibility table; ``attrs["eligible"]`` (when set) says whether the
+        county is proposed.
+    """
+    from coverkit import siting
+
+    T = float(params.threshold_min)
+    w, populated = times.weights, times.populated
+    seat_xy = _xy(inputs.seat, county.metric)[0]
+    share_beyond = (
+        float(w[~(times.baseline[populated] <= T)].sum() / times.total_pop)
+        if times.total_pop
+        else 0.0
+    )
+    boundary_m = inputs.boundary.to_crs(county.metric)
+    offset_ratio, area_m2 = _seat_offset_ratio(boundary_m, seat_xy, county.cell_xy[populated], w)
+    return siting.eligibility(
+        population=inputs.population.total,
         area_km2=area_m2 / 1e6,
         seat_offset_ratio=offset_ratio,
         share_beyond_threshold=share_beyond,
     )
-    eligible = bool(eligibility.attrs.get("eligible", bool(eligibility["passes"].any())))
+
+
+def _choose_sites(
+    county: _County, times: _TravelTimes, params: PlanParameters, notes: list[str]
+) -> _Sites:
+    """Stage 2b: the sub-centres, why, their alternatives and the coverage figures.
+
+    Parameters
+    ----------
+    county
+        The prepared county (its candidates).
+    times
+        The travel times.
+    params
+        Plan parameters (p values, objective, thresholds).
+    notes
+        User-facing notes (no candidate, larger p skipped).
+
+    Returns
+    -------
+    _Sites
+
+    Raises
+    ------
+    InfeasibleError
+        If every p asked exceeds the number of usable candidates.
+    """
+    candidates = county.candidates
     cand_ids = candidates["id"].astype(str).tolist()
     cand_names = candidates["name"].astype(str).tolist()
-    selected: list[int] = []
-    choice_table = pd.DataFrame()
-    reason = ""
-    runners_up = pd.DataFrame()
-    sites_table = pd.DataFrame()
-    coverage = pd.DataFrame()
-    comparison = pd.DataFrame()
-    usable = np.isfinite(cost[populated]).any(axis=0) if len(candidates) else np.zeros(0, bool)
-    if int(usable.sum()) == 0:
+    cost = times.cost[times.populated]
+    usable = np.isfinite(cost).any(axis=0) if len(candidates) else np.zeros(0, bool)
+    n_usable = int(usable.sum())
+    if n_usable == 0:
         reason = (
             f"no candidate: {len(candidates)} township centre(s) lie outside the county seat "
             "and reach the population by road; give a facility table with township "
             "health centres (--facilities)"
         )
         _note(notes, f"sub-centres not chosen: {reason}")
-    else:
-        p_values = tuple(p for p in params.p_values if p <= int(usable.sum()))
-        if not p_values:
-            from coverkit.errors import InfeasibleError
+        return _Sites(cand_ids=cand_ids, cand_names=cand_names, reason=reason)
+    p_values = _feasible_p_values(params, n_usable, notes)
+    return _solve_sites(cost, times, params, p_values, cand_ids, cand_names)
 
-            raise InfeasibleError(
-                f"p={','.join(map(str, params.p_values))} sub-centres asked but only "
-                f"{int(usable.sum())} candidate township health centre(s) lie outside the "
-                f"county seat and reach the population; ask for -p {int(usable.sum())} or "
-                "fewer, or add candidates with --facilities"
-            )
-        if len(p_values) < len(params.p_values):
-            _note(
-                notes,
-                f"p={max(params.p_values)} asked but only {int(usable.sum())} candidate(s) "
-                "lie outside the county seat; larger p skipped",
-            )
-        choice = siting.choose_subcentres(
-            cost[populated],
-            w,
-            baseline_min=baseline[populated] if n_h else None,
-            p_values=p_values,
-            objective=params.objective,
-            threshold_min=T,
-            candidate_ids=cand_ids,
-            candidate_names=cand_names,
-        )
-        selected = list(choice.selected)
-        choice_table = choice.table.assign(
-            status=[choice.results[p].status for p in choice.table["p"]],
-            gap=[choice.results[p].gap for p in choice.table["p"]],
-            method=[choice.results[p].method for p in choice.table["p"]],
-            solve_time_s=[choice.results[p].solve_time_s for p in choice.table["p"]],
-        )
-        reason = choice.reason
-        comparison = siting.compare_objectives(
-            cost[populated],
-            w,
-            baseline_min=baseline[populated] if n_h else None,
-            p=choice.recommended_p,
-            threshold_min=T,
-            candidate_ids=cand_ids,
-            candidate_names=cand_names,
-        )
-        explanation = siting.explain_sites(
-            cost[populated],
-            w,
-            selected,
-            baseline_min=baseline[populated] if n_h else None,
-            threshold_min=T,
-            candidate_ids=cand_ids,
-            candidate_names=cand_names,
-        )
-        sites_table = explanation.sites
-        runners_up = explanation.runners_up
-        coverage = siting.coverage_table(
-            cost[populated],
-            w,
-            baseline_min=baseline[populated] if n_h else None,
-            thresholds_min=params.thresholds_min,
-            p_values=sorted({*params.p_values, 1, 2, 3}),
-            candidate_ids=cand_ids,
-        )
 
-    # surfaces, catchments and isochrones from the same OD matrix
+def _feasible_p_values(params: PlanParameters, n_usable: int, notes: list[str]) -> tuple[int, ...]:
+    """The p values asked that ``n_usable`` candidates can fill (a note for those skipped)."""
+    p_values = tuple(p for p in params.p_values if p <= n_usable)
+    if not p_values:
+        from coverkit.errors import InfeasibleError
+
+        raise InfeasibleError(
+            f"p={','.join(map(str, params.p_values))} sub-centres asked but only "
+            f"{n_usable} candidate township health centre(s) lie outside the "
+            f"county seat and reach the population; ask for -p {n_usable} or "
+            "fewer, or add candidates with --facilities"
+        )
+    if len(p_values) < len(params.p_values):
+        _note(
+            notes,
+            f"p={max(params.p_values)} asked but only {n_usable} candidate(s) "
+            "lie outside the county seat; larger p skipped",
+        )
+    return p_values
+
+
+def _solve_sites(
+    cost: np.ndarray,
+    times: _TravelTimes,
+    params: PlanParameters,
+    p_values: tuple[int, ...],
+    cand_ids: list[str],
+    cand_names: list[str],
+) -> _Sites:
+    """Choose the sites, compare the objectives, explain the choice and tabulate coverage."""
+    from coverkit import siting
+
+    T = float(params.threshold_min)
+    w = times.weights
+    baseline = times.baseline_populated
+    names = {"candidate_ids": cand_ids, "candidate_names": cand_names}
+    choice = siting.choose_subcentres(
+        cost,
+        w,
+        baseline_min=baseline,
+        p_values=p_values,
+        objective=params.objective,
+        threshold_min=T,
+        **names,
+    )
+    selected = list(choice.selected)
+    results = [choice.results[p] for p in choice.table["p"]]
+    table = choice.table.assign(
+        status=[r.status for r in results],
+        gap=[r.gap for r in results],
+        method=[r.method for r in results],
+        solve_time_s=[r.solve_time_s for r in results],
+    )
+    comparison = siting.compare_objectives(
+        cost, w, baseline_min=baseline, p=choice.recommended_p, threshold_min=T, **names
+    )
+    explanation = siting.explain_sites(
+        cost, w, selected, baseline_min=baseline, threshold_min=T, **names
+    )
+    coverage = siting.coverage_table(
+        cost,
+        w,
+        baseline_min=baseline,
+        thresholds_min=params.thresholds_min,
+        p_values=sorted({*params.p_values, 1, 2, 3}),
+        candidate_ids=cand_ids,
+    )
+    return _Sites(
+        cand_ids=cand_ids,
+        cand_names=cand_names,
+        selected=selected,
+        table=table,
+        reason=choice.reason,
+        runners_up=explanation.runners_up,
+        sites_table=explanation.sites,
+        coverage=coverage,
+        comparison=comparison,
+    )
+
+
+def _plan_effect(
+    inputs: CountyInputs,
+    county: _County,
+    times: _TravelTimes,
+    sites: _Sites,
+    params: PlanParameters,
+) -> _Effect:
+    """Stage 2c: surfaces, catchments, isochrones and reach, all from the one OD matrix.
+
+    Parameters
+    ----------
+    inputs
+        The loaded county.
+    county
+        The prepared county.
+    times
+        The travel times.
+    sites
+        The chosen sites.
+    params
+        Plan parameters (thresholds).
+
+    Returns
+    -------
+    _Effect
+    """
+    from coverkit import surface
+
+    grid = inputs.population
+    n_h, od, selected = times.n_hospitals, times.od, sites.selected
     county_cols = list(range(n_h)) + [n_h + j for j in selected]
-    after = od[:, county_cols].min(axis=1) if county_cols else baseline
-    nearest_after = od[:, county_cols].argmin(axis=1) if county_cols else nearest_h
-    time_before = _raster(grid, rows, cols, baseline, np.float32, np.nan)
+    after = od[:, county_cols].min(axis=1) if county_cols else times.baseline
+    nearest_after = od[:, county_cols].argmin(axis=1) if county_cols else times.nearest_hospital
+    rows, cols = county.rows, county.cols
+    time_before = _raster(grid, rows, cols, times.baseline, np.float32, np.nan)
     time_after = _raster(grid, rows, cols, after, np.float32, np.nan)
     nearest = np.where(np.isfinite(after), nearest_after, -1)
     nearest_raster = _raster(grid, rows, cols, nearest, np.int32, -1)
-    county_ids = hospitals["id"].astype(str).tolist() + [cand_ids[j] for j in selected]
+    county_ids = county.hospitals["id"].astype(str).tolist() + [sites.cand_ids[j] for j in selected]
     catch = surface.catchments(grid, nearest_raster, county_ids)
-    catch = _label_catchments(catch, fac, county_ids)
+    catch = _label_catchments(catch, inputs.facilities, county_ids)
     iso = _both_isochrones(grid, time_before, time_after, params.thresholds_min)
     reach = _reach_table(grid, time_before, time_after, params.thresholds_min, inputs.townships)
-    subcentres = _subcentre_rows(sites_table, candidates)
-    subcentres["townships"] = _catchment_townships(subcentres, catch, inputs.townships, metric)
+    subcentres = _subcentre_rows(sites.sites_table, county.candidates)
+    subcentres["townships"] = _catchment_townships(
+        subcentres, catch, inputs.townships, county.metric
+    )
+    return _Effect(
+        after=after,
+        time_before=time_before,
+        time_after=time_after,
+        catchments=catch,
+        isochrones=iso,
+        reach=reach,
+        subcentres=subcentres,
+    )
 
-    # --- 4. villages -------------------------------------------------------------------
-    stage(3)
-    vil, timetable, shortfall, shared, staffing = _village_service(inputs, grid, net, metric, walk)
 
-    within_before = float(w[baseline[populated] <= T].sum())
-    within_after = float(w[after[populated] <= T].sum())
-    summary = {
-        "population": float(grid.total),
+def _summary(
+    inputs: CountyInputs,
+    county: _County,
+    times: _TravelTimes,
+    sites: _Sites,
+    effect: _Effect,
+    eligibility: pd.DataFrame,
+    service: _VillageService,
+    params: PlanParameters,
+) -> dict[str, Any]:
+    """Stage 4: the key figures for the CLI and the report headline.
+
+    Returns
+    -------
+    dict
+        Population, people within the threshold before/after and their shares,
+        unreachable population, the sites and why, villages by mode, counts.
+    """
+    T = float(params.threshold_min)
+    w, populated, total_pop = times.weights, times.populated, times.total_pop
+    within_before = float(w[times.baseline[populated] <= T].sum())
+    within_after = float(w[effect.after[populated] <= T].sum())
+    passing = eligibility[eligibility["passes"].astype(bool)]
+    return {
+        "population": float(inputs.population.total),
         "within_before": within_before,
         "within_after": within_after,
         "share_before": within_before / total_pop if total_pop else 0.0,
         "share_after": within_after / total_pop if total_pop else 0.0,
-        "unreachable_population": float(w[~np.isfinite(after[populated])].sum()),
-        "p": len(selected),
-        "subcentre_ids": [cand_ids[j] for j in selected],
-        "subcentre_names": [cand_names[j] for j in selected],
-        "siting_reason": reason,
+        "unreachable_population": float(w[~np.isfinite(effect.after[populated])].sum()),
+        "p": len(sites.selected),
+        "subcentre_ids": [sites.cand_ids[j] for j in sites.selected],
+        "subcentre_names": [sites.cand_names[j] for j in sites.selected],
+        "siting_reason": sites.reason,
         "eligibility_reason": "; ".join(
-            f"{r.indicator_zh} {r.indicator}"
-            for r in eligibility[eligibility["passes"].astype(bool)].itertuples()
+            f"{r.indicator_zh} {r.indicator}" for r in passing.itertuples()
         )
         or "无指标达到 no indicator passes",
-        "villages_by_mode": {str(k): int(v) for k, v in vil["mode"].value_counts().items()},
-        "n_candidates": len(candidates),
-        "n_county_hospitals": n_h,
-        "travel_times_estimated": estimated,
+        "villages_by_mode": {
+            str(k): int(v) for k, v in service.villages["mode"].value_counts().items()
+        },
+        "n_candidates": len(county.candidates),
+        "n_county_hospitals": times.n_hospitals,
+        "travel_times_estimated": county.network is None,
     }
+
+
+def _county_plan(
+    inputs: CountyInputs,
+    params: PlanParameters,
+    notes: list[str],
+    eligibility: pd.DataFrame,
+    sites: _Sites,
+    effect: _Effect,
+    service: _VillageService,
+    summary: dict[str, Any],
+) -> CountyPlan:
+    """Gather the stages' results into a :class:`CountyPlan`."""
+    eligible = bool(eligibility.attrs.get("eligible", bool(eligibility["passes"].any())))
     return CountyPlan(
         county_id=inputs.county_id,
         county_name=inputs.county_name,
@@ -568,28 +929,28 @@ def plan_county(
         townships=inputs.townships,
         seat=inputs.seat,
         roads=inputs.roads,
-        population=grid,
-        facilities=fac,
-        villages=vil,
-        time_before_min=time_before,
-        time_after_min=time_after,
+        population=inputs.population,
+        facilities=inputs.facilities,
+        villages=service.villages,
+        time_before_min=effect.time_before,
+        time_after_min=effect.time_after,
         eligibility=eligibility,
         eligible=eligible,
-        siting=choice_table,
-        subcentres=subcentres,
-        catchments=catch,
-        isochrones=iso,
-        coverage=coverage,
-        timetable=timetable,
-        staffing=staffing,
+        siting=sites.table,
+        subcentres=effect.subcentres,
+        catchments=effect.catchments,
+        isochrones=effect.isochrones,
+        coverage=sites.coverage,
+        timetable=service.timetable,
+        staffing=service.staffing,
         summary=summary,
         notes=notes,
-        runners_up=runners_up,
-        rotation_shortfall=shortfall,
-        shared_clinics=shared,
+        runners_up=sites.runners_up,
+        rotation_shortfall=service.shortfall,
+        shared_clinics=service.shared,
         facility_mapping=inputs.facility_mapping,
-        reach=reach,
-        objectives=comparison,
+        reach=effect.reach,
+        objectives=sites.comparison,
     )
 
 
@@ -610,8 +971,7 @@ def _raster(
     dtype: Any,
     fill: Any,
 ) -> np.ndarray:
-    import numpy as np
-
+    """A grid-shaped raster: ``values`` at ``rows, cols``, ``fill`` elsewhere."""
     out = np.full(grid.shape, fill, dtype=dtype)
     out[rows, cols] = values
     return out
@@ -627,7 +987,7 @@ def _label_catchments(
     info = facilities.assign(id=facilities["id"].astype(str)).set_index("id")
     catch["name"] = catch["facility_id"].map(info["name"]).astype(str)
     catch["tier"] = catch["facility_id"].map(info["tier"]).astype(str)
-    subs = set(county_ids) - set(info.index[info["tier"] == "county_hospital"])
+    subs = set(county_ids) - set(info.index[info["tier"] == Tier.COUNTY_HOSPITAL])
     catch.loc[catch["facility_id"].isin(subs), "tier"] = "subcentre"
     return catch
 
@@ -640,8 +1000,6 @@ def _reach_table(
     townships: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
     """Population within each threshold per township and for the county, before and after."""
-    import pandas as pd
-
     from coverkit import surface
 
     zones = townships if len(townships) else None
@@ -661,8 +1019,8 @@ def _both_isochrones(
     time_after: np.ndarray,
     thresholds: tuple[float, ...],
 ) -> gpd.GeoDataFrame:
+    """Isochrone polygons of both scenarios, ``scenario`` = ``'before'`` / ``'after'``."""
     import geopandas as gpd
-    import pandas as pd
 
     from coverkit import surface
 
@@ -718,21 +1076,31 @@ def _catchment_townships(
 
 
 def _village_service(
-    inputs: CountyInputs, grid: PopulationGrid, net: Any, metric: Any, walk: dict[str, float]
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Village population, service modes, rotation timetable and staffing.
+    inputs: CountyInputs, county: _County, params: PlanParameters
+) -> _VillageService:
+    """Stage 3: village population, service modes, shared clinics, rotation and staffing.
 
-    ``walk`` holds the plan's ``walk_speed_kph`` and ``max_walk_m`` for the OD matrices.
+    Parameters
+    ----------
+    inputs
+        The loaded county.
+    county
+        The prepared county (its network and metric CRS).
+    params
+        Plan parameters (walking speed and limit for the OD matrices).
+
+    Returns
+    -------
+    _VillageService
     """
-    import numpy as np
-
     from coverkit import villages
 
-    fac = inputs.facilities
+    grid, fac, metric, net = inputs.population, inputs.facilities, county.metric, county.network
+    walk = _walk(params)
     vil = villages.estimate_village_population(inputs.villages, grid, townships=inputs.townships)
     vxy = _xy(vil, metric)
     v2v = _od(net, vxy, vxy, **walk)
-    centres = fac[fac["tier"] == "township_centre"]
+    centres = fac[fac["tier"] == Tier.TOWNSHIP_CENTRE]
     if len(centres):
         v2c = _od(net, vxy, _xy(centres, metric), **walk)
         own = _own_centre(vil, centres, v2c)
@@ -754,13 +1122,13 @@ def _village_service(
         county_population=grid.total,
         county_name=inputs.county_name,
     )
-    return vil, timetable, shortfall, shared, staffing
+    return _VillageService(
+        villages=vil, timetable=timetable, shortfall=shortfall, shared=shared, staffing=staffing
+    )
 
 
 def _own_centre(vil: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, v2c: np.ndarray) -> np.ndarray:
     """Index of each village's township centre: its own township's nearest, else the nearest."""
-    import numpy as np
-
     if len(centres) == 0:
         return np.zeros(len(vil), dtype=int)
     masked = v2c.copy()

@@ -38,6 +38,7 @@ NODATA_MIN: float = -9999.0
 
 
 def _check_raster(grid: PopulationGrid, raster: np.ndarray, name: str) -> np.ndarray:
+    """``raster`` as an array; refuse one not of the grid's shape (``name`` in the message)."""
     arr = np.asarray(raster)
     if arr.shape != grid.shape:
         raise InvalidValueError(
@@ -48,6 +49,7 @@ def _check_raster(grid: PopulationGrid, raster: np.ndarray, name: str) -> np.nda
 
 
 def _thresholds(thresholds_min: Sequence[float] | None) -> list[float]:
+    """Sorted thresholds, default :data:`coverkit.settings.thresholds_min` (read when called)."""
     t = list(settings.thresholds_min if thresholds_min is None else thresholds_min)
     if not t or any(not (np.isfinite(v) and v >= 0) for v in t):
         raise InvalidValueError(
@@ -57,6 +59,7 @@ def _thresholds(thresholds_min: Sequence[float] | None) -> list[float]:
 
 
 def _label(t: float) -> str:
+    """A threshold as written in column names (``30.0`` → ``"30"``)."""
     return f"{t:g}"
 
 

@@ -84,13 +84,13 @@ def test_verbosity_flags_before_or_after_the_command():
 
 
 def test_road_speed_flags_go_over_the_config_table(tmp_path):
-    from coverkit.cli.main import _merge_speeds
+    from coverkit.cli.main import merge_speeds
 
     args = build_parser().parse_args(
         ["plan", "--road-speed", "Track=12", "--road-speed", "path=3", "--mode", "walk"]
     )
     assert args.road_speeds_kph == [("track", 12.0), ("path", 3.0)]
     assert args.mode == "walk"
-    merged = _merge_speeds((("primary", 50.0), ("track", 15.0)), args.road_speeds_kph)
+    merged = merge_speeds((("primary", 50.0), ("track", 15.0)), args.road_speeds_kph)
     assert merged == (("path", 3.0), ("primary", 50.0), ("track", 12.0))
-    assert _merge_speeds((("track", 15.0),), None) is None  # the config's table stays
+    assert merge_speeds((("track", 15.0),), None) is None  # the config's table stays

@@ -398,10 +398,11 @@ def test_comoros_agrees_with_networkx(comoros_net):
 def test_comoros_snap_is_exact(comoros_net, monkeypatch, ks):
     """Snapping equals a brute-force STRtree nearest search (also via the fallback path)."""
     import coverkit.network as cn
+    from coverkit.network import snapping
 
     _, net = comoros_net
     if ks is not None:
-        monkeypatch.setattr(cn, "_SNAP_K", ks)
+        monkeypatch.setattr(snapping, "CANDIDATE_ENDS", ks)
         net = cn.RoadNetwork(**{f: getattr(net, f) for f in net.__dataclass_fields__})
     main = np.flatnonzero(net.component == net.main_component)
     lo, hi = net.node_xy[main].min(axis=0), net.node_xy[main].max(axis=0)

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from coverkit import __version__
 from coverkit.errors import CoverkitError
+from coverkit.vocab import Objective
 
 EXIT_USER_ERROR = 2
 
@@ -33,6 +34,7 @@ both go under DIR.
 
 
 def _positive_float(text: str) -> float:
+    """argparse type: a number of minutes greater than 0."""
     try:
         value = float(text)
     except ValueError:
@@ -43,6 +45,7 @@ def _positive_float(text: str) -> float:
 
 
 def _speed(text: str) -> float:
+    """argparse type: a positive, finite speed in km/h."""
     try:
         value = float(text)
     except ValueError:
@@ -53,6 +56,7 @@ def _speed(text: str) -> float:
 
 
 def _road_speed(text: str) -> tuple[str, float]:
+    """argparse type: ``CLASS=KPH`` as ``(class in lower case, km/h)``."""
     cls, sep, kph = text.partition("=")
     if not sep or not cls.strip():
         raise argparse.ArgumentTypeError(
@@ -66,11 +70,26 @@ def _road_speed(text: str) -> tuple[str, float]:
         ) from None
 
 
-def _merge_speeds(
+def merge_speeds(
     from_config: tuple[tuple[str, float], ...] | None,
     from_flags: list[tuple[str, float]] | None,
 ) -> tuple[tuple[str, float], ...] | None:
-    """Road speeds of the config file with those of ``--road-speed`` flags on top."""
+    """Road speeds of the config file with those of ``--road-speed`` flags on top.
+
+    Parameters
+    ----------
+    from_config
+        ``(class, km/h)`` pairs of the run configuration, or ``None``.
+    from_flags
+        ``(class, km/h)`` pairs of the ``--road-speed`` flags in command-line
+        order (a later flag for the same class wins), or ``None``.
+
+    Returns
+    -------
+    tuple of (str, float) or None
+        The merged pairs sorted by class; ``None`` when no flag was given, so
+        the configuration's table is kept as it is.
+    """
     if not from_flags:
         return None  # keep the config's
     merged = dict(from_config or ())
@@ -79,6 +98,7 @@ def _merge_speeds(
 
 
 def _p_values(text: str) -> tuple[int, ...]:
+    """argparse type: one number of sub-centres or a comma list like ``1,2``, each ≥ 1."""
     try:
         values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
@@ -91,6 +111,7 @@ def _p_values(text: str) -> tuple[int, ...]:
 
 
 def _thresholds(text: str) -> tuple[float, ...]:
+    """argparse type: a comma list of positive minutes."""
     return tuple(_positive_float(v) for v in text.replace(" ", "").split(",") if v)
 
 
@@ -108,7 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_plan_command(sub)
+    _add_map_command(sub)
+    _add_report_command(sub)
+    _add_batch_command(sub)
+    return parser
 
+
+def _add_plan_command(sub: argparse._SubParsersAction) -> None:
+    """The ``plan`` subcommand: its verbosity flags and its option groups."""
     plan = sub.add_parser(
         "plan",
         help="plan one county end to end: travel times, sub-centres, villages, map, report",
@@ -129,6 +158,19 @@ def build_parser() -> argparse.ArgumentParser:
     plan_verbosity.add_argument(
         "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors"
     )
+    _add_input_options(plan)
+    _add_siting_options(plan)
+    _add_travel_options(plan)
+    plan.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
+    )
+    plan.add_argument("--data-dir", metavar="DIR", help="folder of the embedded data (data/)")
+
+
+def _add_input_options(plan: argparse.ArgumentParser) -> None:
+    """``plan`` options naming the inputs: config, region, county, files, coordinates."""
     plan.add_argument(
         "--config", metavar="FILE", help="TOML file with the same option names (flags win)"
     )
@@ -164,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="coordinate system of the point tables "
         "(高德/腾讯 = gcj02, 百度 = bd09; default wgs84)",
     )
+
+
+def _add_siting_options(plan: argparse.ArgumentParser) -> None:
+    """``plan`` options of the siting: p, thresholds, objective, candidates."""
     plan.add_argument(
         "-p",
         "--subcentres",
@@ -186,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--objective",
-        choices=["pmedian", "mclp", "pcenter"],
+        choices=[o.value for o in Objective],
         help="siting objective: pmedian (default: least population-weighted minutes), "
         "mclp (most people within T), pcenter (shortest worst trip)",
     )
@@ -204,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="only centres that meet the recommended standard (优质服务基层行推荐标准; "
         "column meets_standard) may become sub-centres",
     )
+
+
+def _add_travel_options(plan: argparse.ArgumentParser) -> None:
+    """``plan`` options of the travel times: road buffer, mode, speeds, walking limit."""
     plan.add_argument(
         "--road-buffer",
         type=float,
@@ -239,13 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="places farther than this from any road are unreachable, metres (default 5000)",
     )
-    plan.add_argument(
-        "--out",
-        metavar="DIR",
-        help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
-    )
-    plan.add_argument("--data-dir", metavar="DIR", help="folder of the embedded data (data/)")
 
+
+def _add_map_command(sub: argparse._SubParsersAction) -> None:
+    """The ``map`` subcommand: redraw the map of a finished plan."""
     map_cmd = sub.add_parser(
         "map",
         help="redraw the map of a finished plan (地图)",
@@ -258,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="add an online base layer, e.g. OpenStreetMap (default: none, fully offline)",
     )
+
+
+def _add_report_command(sub: argparse._SubParsersAction) -> None:
+    """The ``report`` subcommand: rewrite the report of a finished plan."""
     report_cmd = sub.add_parser(
         "report",
         help="rewrite the report of a finished plan (报告)",
@@ -265,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan.pickle")
     report_cmd.add_argument("--out", metavar="DIR", help="folder (default: the plan's folder)")
+
+
+def _add_batch_command(sub: argparse._SubParsersAction) -> None:
+    """The ``batch`` subcommand: plan every county of a province on Dask."""
     batch_cmd = sub.add_parser(
         "batch",
         help="plan every county of a province on Dask (批量), resumable",
@@ -296,7 +351,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="roads kept beyond each county's border, metres (default 5000)",
     )
-    return parser
 
 
 @contextlib.contextmanager
@@ -320,6 +374,7 @@ def _logging_to_stderr(verbose: int, quiet: bool) -> Iterator[None]:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    """``coverkit plan``: the config file (if any) with the flags on top, then the run."""
     from coverkit.api import run_plan
     from coverkit.config import RunConfig, read_config
 
@@ -342,7 +397,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         mode=args.mode,
         walk_speed_kph=args.walk_speed_kph,
         max_walk_m=args.max_walk_m,
-        road_speeds_kph=_merge_speeds(config.road_speeds_kph, args.road_speeds_kph),
+        road_speeds_kph=merge_speeds(config.road_speeds_kph, args.road_speeds_kph),
         out=args.out,
         data_dir=args.data_dir,
     )
@@ -357,6 +412,54 @@ def _run_plan(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(result.summary_text())
     return 0
+
+
+def _run_map(args: argparse.Namespace) -> int:
+    """``coverkit map``: redraw the map of a finished plan."""
+    from coverkit.api import write_map
+
+    path = write_map(args.plan, out=args.out, tiles=args.tiles)
+    print(f"地图 Map: {path}")
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    """``coverkit report``: rewrite the report files of a finished plan."""
+    from coverkit.api import write_report
+
+    files = write_report(args.plan, out=args.out)
+    print(f"报告 Report: {next(iter(files.values())).parent} ({len(files)} files)")
+    return 0
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    """``coverkit batch``: plan many counties; exit 2 when any failed."""
+    from coverkit.batch import run_batch
+    from coverkit.config import read_config
+
+    res = run_batch(
+        [read_config(c) for c in args.configs] if args.configs else None,
+        province=args.province,
+        population=args.population,
+        roads=args.roads,
+        facilities=args.facilities,
+        villages=args.villages,
+        coords=args.coords,
+        out=args.out,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        road_buffer_m=args.road_buffer_m,
+        progress=not args.quiet,
+    )
+    done = len(res.table) - len(res.failed)
+    print(f"县 Counties: {done} ok, {len(res.failed)} failed; map {res.overview_path}")
+    for code, name, err in res.failed:
+        print(f"失败 failed: {name} ({code}): {err}", file=sys.stderr)
+    return EXIT_USER_ERROR if res.failed else 0
+
+
+#: The function that runs each subcommand.
+_COMMANDS = {"plan": _run_plan, "map": _run_map, "report": _run_report, "batch": _run_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -377,45 +480,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
+    run = _COMMANDS.get(args.command)
+    if run is None:
+        parser.error(f"unknown command {args.command!r}")
+        return EXIT_USER_ERROR  # pragma: no cover
     try:
         with _logging_to_stderr(args.verbose, args.quiet):
-            if args.command == "plan":
-                return _run_plan(args)
-            if args.command == "map":
-                from coverkit.api import write_map
-
-                path = write_map(args.plan, out=args.out, tiles=args.tiles)
-                print(f"地图 Map: {path}")
-                return 0
-            if args.command == "report":
-                from coverkit.api import write_report
-
-                files = write_report(args.plan, out=args.out)
-                print(f"报告 Report: {next(iter(files.values())).parent} ({len(files)} files)")
-                return 0
-            if args.command == "batch":
-                from coverkit.batch import run_batch
-                from coverkit.config import read_config
-
-                res = run_batch(
-                    [read_config(c) for c in args.configs] if args.configs else None,
-                    province=args.province,
-                    population=args.population,
-                    roads=args.roads,
-                    facilities=args.facilities,
-                    villages=args.villages,
-                    coords=args.coords,
-                    out=args.out,
-                    scheduler=args.scheduler,
-                    n_workers=args.workers,
-                    road_buffer_m=args.road_buffer_m,
-                    progress=not args.quiet,
-                )
-                done = len(res.table) - len(res.failed)
-                print(f"县 Counties: {done} ok, {len(res.failed)} failed; map {res.overview_path}")
-                for code, name, err in res.failed:
-                    print(f"失败 failed: {name} ({code}): {err}", file=sys.stderr)
-                return EXIT_USER_ERROR if res.failed else 0
+            return run(args)
     except CoverkitError as exc:
         message = " ".join(str(exc).split())
         print(f"coverkit: error: {message}", file=sys.stderr)
@@ -423,8 +494,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("coverkit: interrupted; outputs were left as they were", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command!r}")
-    return EXIT_USER_ERROR  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover

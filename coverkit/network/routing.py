@@ -1,0 +1,338 @@
+"""Travel times on a road network: OD matrices, nearest facility, straight-line fallback.
+
+Travel times are computed with :func:`scipy.sparse.csgraph.dijkstra` from one
+virtual node per destination (connected to the two ends of its snapped edge by
+the partial edge times plus its walk, see :mod:`coverkit.network.snapping`), so
+one run gives every origin's time; :func:`travel_times_to_nearest` uses a
+single multi-source run. Everything stays in numpy arrays so a million cells
+cost seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+
+from coverkit import settings
+from coverkit.errors import CRSError, InvalidValueError
+from coverkit.network.snapping import snap_points
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from pyproj import CRS
+
+    from coverkit.network.graph import RoadNetwork
+
+#: Origins per block when filling an OD matrix.
+_OD_BLOCK: int = 16_384
+
+
+# --------------------------------------------------------------------------- points
+
+
+def points_xy(points: object, network_crs: CRS) -> np.ndarray:
+    """Coordinates (n, 2) in the network CRS from an array or a GeoDataFrame/GeoSeries.
+
+    Parameters
+    ----------
+    points
+        ``(n, 2)`` array-like already in ``network_crs``, or point
+        GeoDataFrame/GeoSeries in any CRS (reprojected).
+    network_crs
+        CRS of the network.
+
+    Returns
+    -------
+    ndarray
+        float64 ``(n, 2)``.
+
+    Raises
+    ------
+    CRSError
+        A GeoDataFrame/GeoSeries without CRS.
+    InvalidValueError
+        An array that is not ``(n, 2)`` or holds NaN.
+    """
+    if isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
+        if points.crs is None:
+            raise CRSError("the point layer has no CRS; set one (e.g. set_crs(4326))")
+        geom = (
+            points.to_crs(network_crs).geometry
+            if isinstance(points, gpd.GeoDataFrame)
+            else (points.to_crs(network_crs))
+        )
+        xy = shapely.get_coordinates(geom.to_numpy())
+        if xy.shape[0] != len(points):
+            raise InvalidValueError("the point layer must hold one Point per row")
+        return xy
+    return _xy_array(points)
+
+
+def _xy_array(points: object) -> np.ndarray:
+    """``points`` as a float64 ``(n, 2)`` array; refuse another shape or NaN/inf."""
+    xy = np.asarray(points, dtype="float64")
+    if xy.ndim == 2 and xy.shape[0] == 0:
+        return xy.reshape(0, 2)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise InvalidValueError(f"points must be an (n, 2) array of x, y; got shape {xy.shape}")
+    if not np.isfinite(xy).all():
+        raise InvalidValueError("points hold NaN or infinite coordinates; drop or fix them")
+    return xy
+
+
+# --------------------------------------------------------------------------- travel times
+
+
+def _walk_kph(walk_speed_kph: float | None) -> float:
+    """The walking speed, default :data:`coverkit.settings.walk_speed_kph`; must be positive."""
+    w = float(settings.walk_speed_kph if walk_speed_kph is None else walk_speed_kph)
+    if not (np.isfinite(w) and w > 0):
+        raise InvalidValueError(f"walk_speed_kph={walk_speed_kph} must be a positive km/h")
+    return w
+
+
+def _access(
+    network: RoadNetwork, points: object, walk_kph: float, max_walk_m: float | None
+) -> tuple[np.ndarray, ...]:
+    """Snap points; per point: edge (-1 if off-network), minutes to its ``edge_u`` and
+    ``edge_v`` ends and of the walk (inf if off-network), fraction along it, its minutes."""
+    xy = points_xy(points, network.crs)
+    snap = snap_points(network, xy[:, 0], xy[:, 1], max_walk_m=max_walk_m)
+    on = snap.on_network
+    e = np.where(on, snap.edge, 0)
+    walk = np.where(on, snap.distance_m, 0.0) / 1000.0 / walk_kph * 60.0
+    frac = np.where(on, snap.fraction, 0.0)
+    t = network.edge_minutes[e] if network.n_edges else np.zeros(e.size)
+    to_u = np.where(on, walk + frac * t, np.inf)
+    to_v = np.where(on, walk + (1.0 - frac) * t, np.inf)
+    walk = np.where(on, walk, np.inf)
+    return np.where(on, snap.edge, -1), to_u, to_v, walk, frac, t
+
+
+def _augmented(
+    network: RoadNetwork, edge: np.ndarray, to_u: np.ndarray, to_v: np.ndarray
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Graph plus one virtual source node per on-network destination."""
+    n = network.n_nodes
+    ok = np.flatnonzero(edge >= 0)
+    k = ok.size
+    g = network.graph
+    virt = n + np.arange(k)
+    cols = np.column_stack([network.edge_u[edge[ok]], network.edge_v[edge[ok]]]).ravel()
+    vals = np.column_stack([to_u[ok], to_v[ok]]).ravel()
+    # virtual rows appended after the node rows; zero costs stay explicit edges
+    indptr = np.concatenate([g.indptr, g.indptr[-1] + 2 * np.arange(1, k + 1)])
+    indices = np.concatenate([g.indices, cols]).astype(np.int64)
+    data = np.concatenate([g.data, vals])
+    aug = sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+    return aug, virt
+
+
+def od_matrix(
+    network: RoadNetwork,
+    origins_xy: object,
+    destinations_xy: object,
+    *,
+    walk_speed_kph: float | None = None,
+    max_walk_m: float | None = None,
+) -> np.ndarray:
+    """Door-to-door travel minutes from every origin to every destination.
+
+    Time = walk to the nearest road + along the snapped edge to one of its end
+    nodes + shortest path + along the destination's edge + walk. When both
+    points join the same edge the direct ride along it is also considered.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    origins_xy, destinations_xy
+        ``(n, 2)`` arrays in ``network.crs``, or point GeoDataFrames/GeoSeries
+        in any CRS.
+    walk_speed_kph
+        Off-road walking speed; default :data:`coverkit.settings.walk_speed_kph`.
+    max_walk_m
+        Longest off-road walk; default :data:`coverkit.settings.max_walk_m`.
+
+    Returns
+    -------
+    ndarray
+        float64 ``(n_origins, n_destinations)`` minutes; ``inf`` when either
+        point is off-network or no path exists. Never NaN.
+
+    Notes
+    -----
+    One :func:`scipy.sparse.csgraph.dijkstra` run from one virtual node per
+    destination (joined to the two ends of its edge by the partial edge time
+    plus its walk) gives each destination's time to every node; as the graph
+    is symmetric this is also every node's time to the destination. Each
+    origin then takes the better of its two edge ends, vectorised.
+    """
+    walk_kph = _walk_kph(walk_speed_kph)
+    oe, ou, ov, ow, of_, ot = _access(network, origins_xy, walk_kph, max_walk_m)
+    de, du, dv, dw, df, _ = _access(network, destinations_xy, walk_kph, max_walk_m)
+    shape = (oe.size, de.size)
+    rows = np.flatnonzero(oe >= 0)
+    cols = np.flatnonzero(de >= 0)
+    if rows.size == 0 or cols.size == 0:
+        return np.full(shape, np.inf)
+    aug, virt = _augmented(network, de, du, dv)
+    # (n_nodes, k) C-ordered so that gathering rows by node is contiguous
+    dist_t = np.ascontiguousarray(
+        dijkstra(aug, directed=True, indices=virt)[:, : network.n_nodes].T
+    )
+    # each origin takes the better end of its edge; in blocks so temporaries stay in cache
+    best = np.empty((rows.size, cols.size))
+    for start in range(0, rows.size, _OD_BLOCK):
+        r = rows[start : start + _OD_BLOCK]
+        blk = best[start : start + r.size]
+        np.take(dist_t, network.edge_u[oe[r]], axis=0, out=blk)
+        blk += ou[r, None]
+        via_v = np.take(dist_t, network.edge_v[oe[r]], axis=0)
+        via_v += ov[r, None]
+        np.minimum(blk, via_v, out=blk)
+    # origin and destination on the same edge: the direct ride along it may be shorter
+    i, j = np.nonzero(oe[rows, None] == de[None, cols])
+    if i.size:
+        r, c = rows[i], cols[j]
+        direct = ow[r] + dw[c] + np.abs(of_[r] - df[c]) * ot[r]
+        best[i, j] = np.minimum(best[i, j], direct)
+    if (rows.size, cols.size) == shape:
+        return best
+    out = np.full(shape, np.inf)
+    out[np.ix_(rows, cols)] = best
+    return out
+
+
+def travel_times_to_nearest(
+    network: RoadNetwork,
+    origins_xy: object,
+    facilities_xy: object,
+    *,
+    walk_speed_kph: float | None = None,
+    max_walk_m: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes to the nearest facility and its index, for every origin.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    origins_xy, facilities_xy
+        ``(n, 2)`` arrays in ``network.crs``, or point GeoDataFrames/GeoSeries.
+    walk_speed_kph
+        Off-road walking speed; default :data:`coverkit.settings.walk_speed_kph`.
+    max_walk_m
+        Longest off-road walk; default :data:`coverkit.settings.max_walk_m`.
+
+    Returns
+    -------
+    minutes : ndarray
+        float64 minutes to the nearest facility; ``inf`` if none is reachable.
+    nearest_index : ndarray
+        int64 position of that facility in ``facilities_xy``; -1 if none.
+
+    Notes
+    -----
+    One multi-source :func:`scipy.sparse.csgraph.dijkstra` run
+    (``min_only=True``) from all facilities' virtual nodes gives every node its
+    best time and source; origins sharing an edge with a facility also compare
+    the direct ride. The result equals the row minimum of :func:`od_matrix`.
+    """
+    walk_kph = _walk_kph(walk_speed_kph)
+    oe, ou, ov, ow, of_, ot = _access(network, origins_xy, walk_kph, max_walk_m)
+    fe, fu, fv, fw, ff, _ = _access(network, facilities_xy, walk_kph, max_walk_m)
+    minutes = np.full(oe.size, np.inf)
+    nearest = np.full(oe.size, -1, dtype=np.int64)
+    fac = np.flatnonzero(fe >= 0)
+    rows = np.flatnonzero(oe >= 0)
+    if fac.size == 0 or rows.size == 0:
+        return minutes, nearest
+    aug, virt = _augmented(network, fe, fu, fv)
+    dist, _, src = dijkstra(
+        aug, directed=True, indices=virt, min_only=True, return_predecessors=True
+    )
+    n = network.n_nodes
+    dist = dist[:n]
+    src = np.where(src[:n] >= n, fac[np.maximum(src[:n] - n, 0)], -1)
+    a = network.edge_u[oe[rows]]
+    b = network.edge_v[oe[rows]]
+    via_u = ou[rows] + dist[a]
+    via_v = ov[rows] + dist[b]
+    use_v = via_v < via_u
+    best = np.where(use_v, via_v, via_u)
+    who = np.where(use_v, src[b], src[a])
+    # direct rides along a shared edge: facilities sorted by edge, k-th match per origin
+    order = np.argsort(fe[fac], kind="stable")
+    fedge = fe[fac][order]
+    lo = np.searchsorted(fedge, oe[rows], side="left")
+    hi = np.searchsorted(fedge, oe[rows], side="right")
+    for k in range(int((hi - lo).max(initial=0))):
+        has = lo + k < hi
+        if not has.any():
+            break
+        j = fac[order[np.minimum(lo + k, fedge.size - 1)]]
+        direct = ow[rows] + fw[j] + np.abs(of_[rows] - ff[j]) * ot[rows]
+        better = has & ((direct < best) | ((direct == best) & (j < who)))
+        best = np.where(better, direct, best)
+        who = np.where(better, j, who)
+    who = np.where(np.isfinite(best), who, -1)
+    minutes[rows] = best
+    nearest[rows] = who
+    return minutes, nearest
+
+
+def od_matrix_euclidean(
+    origins_xy: ArrayLike,
+    destinations_xy: ArrayLike,
+    *,
+    circuity: float | None = None,
+    speed_kph: float | None = None,
+) -> np.ndarray:
+    """Estimated minutes from straight-line distance when no road layer exists.
+
+    Parameters
+    ----------
+    origins_xy, destinations_xy
+        ``(n, 2)`` arrays in one projected (metric) CRS.
+    circuity
+        Road distance / straight-line distance; default
+        :data:`coverkit.settings.circuity_factor`.
+    speed_kph
+        Average speed; default :data:`coverkit.settings.fallback_speed_kph`.
+
+    Returns
+    -------
+    ndarray
+        float64 ``(n_origins, n_destinations)`` minutes. Callers must label
+        these as estimated.
+
+    Raises
+    ------
+    InvalidValueError
+        For ``circuity < 1`` or a speed that is not positive.
+    """
+    c = float(settings.circuity_factor if circuity is None else circuity)
+    s = float(settings.fallback_speed_kph if speed_kph is None else speed_kph)
+    if not (math.isfinite(c) and c >= 1.0):
+        raise InvalidValueError(f"circuity={circuity} must be >= 1 (road / straight-line ratio)")
+    if not (math.isfinite(s) and s > 0):
+        raise InvalidValueError(f"speed_kph={speed_kph} must be a positive km/h")
+    o = _xy_array(origins_xy)
+    d = _xy_array(destinations_xy)
+    dist_m = np.hypot(o[:, None, 0] - d[None, :, 0], o[:, None, 1] - d[None, :, 1])
+    return dist_m * c / 1000.0 / s * 60.0
+
+
+__all__ = [
+    "od_matrix",
+    "od_matrix_euclidean",
+    "points_xy",
+    "travel_times_to_nearest",
+]
