@@ -264,6 +264,7 @@ def test_guards_catch_a_long_function_a_cycle_and_a_private_import(tmp_path, mon
         f'def run():\n    """Doc."""\n{body}\n    from coverkit.siting import _helper\n'
     )
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", pkg)
     assert long_functions(pkg / "plan.py") == [("coverkit.plan.run", 83)]
     modules = {"coverkit", "coverkit.plan", "coverkit.siting"}
     imps = [*imports_of(pkg / "plan.py", modules)]
