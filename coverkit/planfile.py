@@ -415,6 +415,13 @@ def save_table(df: pd.DataFrame, path: str | os.PathLike[str], *, layer: str) ->
     return {"layer": layer, **spec}
 
 
+def _reason(exc: BaseException) -> str:
+    """A library's error message cut to a short clause, without in-memory file names."""
+    text = re.sub(r"'?/vsimem/\S+'?", "the file", str(exc).splitlines()[0] if str(exc) else "")
+    text = text.rsplit("failed: ", 1)[-1].split("; ")[0].rstrip(".")
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
 def _bad(source: Any, what: str) -> InputFileError:
     return InputFileError(f"{source}: {what}; {_RERUN}")
 
@@ -538,7 +545,7 @@ def _read_layer(data: bytes, layer: str, source: Any) -> pd.DataFrame:
             warnings.simplefilter("ignore", RuntimeWarning)
             return pyogrio.read_dataframe(io.BytesIO(data), layer=layer, fid_as_index=False)
     except Exception as exc:  # untrusted file: every GDAL/pyogrio failure means "damaged"
-        raise _bad(source, f"layer '{layer}' cannot be read ({exc})") from exc
+        raise _bad(source, f"layer '{layer}' cannot be read ({_reason(exc)})") from exc
 
 
 def read_table(data: bytes, spec: dict[str, Any], *, source: Any = TABLES_FILE) -> pd.DataFrame:
@@ -689,7 +696,7 @@ def _read_raster(data: bytes, spec: Any, source: Any) -> np.ndarray:
     except InputFileError:
         raise
     except Exception as exc:  # untrusted file: every GDAL failure means "damaged"
-        raise _bad(source, f"cannot be read as a GeoTIFF ({exc})") from exc
+        raise _bad(source, f"cannot be read as a GeoTIFF ({_reason(exc)})") from exc
     if token == "bool":
         if not np.isin(band, (0, 1)).all():
             raise _bad(source, "holds values other than 0 and 1")
@@ -941,6 +948,8 @@ def _locate(path: Path) -> Path:
     if path.name == OLD_PICKLE and (path.is_file() or path.is_symlink()):
         raise _old_pickle(path)
     if path.is_dir():
+        if (path / PLAN_DIR).is_symlink():
+            raise _bad(path / PLAN_DIR, "is a symbolic link; a plan folder holds only plain files")
         for candidate in (path / MANIFEST, path / PLAN_DIR / MANIFEST):
             if os.path.lexists(candidate):
                 return candidate
@@ -1100,10 +1109,13 @@ def _layers(blobs: dict[str, bytes], specs: dict[str, Any], manifest: Path) -> d
                 warnings.simplefilter("ignore", RuntimeWarning)  # see _read_layer
                 found[file] = {str(row[0]) for row in pyogrio.list_layers(io.BytesIO(blobs[file]))}
         except Exception as exc:  # untrusted file: any GDAL failure means "not a GeoPackage"
-            raise _bad(source, f"is not a GeoPackage ({exc})") from exc
+            raise _bad(source, f"is not a readable GeoPackage ({_reason(exc)})") from exc
         if found[file] != names:
-            odd = sorted(found[file] ^ names)[:5]
-            raise _bad(source, f"is not the GeoPackage coverkit wrote (layers {odd} differ)")
+            raise _bad(
+                source,
+                f"is not the GeoPackage coverkit wrote: it has the layers "
+                f"{sorted(found[file])[:8]}, not the {len(names)} the manifest lists",
+            )
     return found
 
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from plan_fixture import make_plan
-from shapely.geometry import Point
+from shapely.geometry import Point, Polygon
 
 from coverkit.api import run_plan
 from coverkit.config import RunConfig
@@ -226,7 +226,7 @@ def test_a_pickle_beside_a_manifest_is_never_opened(copy, tmp_path):
 def _edit_manifest(plan_dir: Path, edit) -> None:
     path = plan_dir / MANIFEST
     data = json.loads(path.read_text(encoding="utf-8"))
-    data = edit(data) or data
+    edit(data)
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
@@ -286,7 +286,10 @@ def _bad_version(d: Path) -> str:
 
 
 def _missing_key(d: Path) -> str:
-    _edit_manifest(d, lambda m: m.pop("tables"))
+    def edit(m):
+        del m["tables"]
+
+    _edit_manifest(d, edit)
     return MANIFEST
 
 
@@ -311,6 +314,7 @@ def _rename_file(new: str):
         _edit_manifest(d, edit)
         return MANIFEST
 
+    damage.__name__ = "_absolute_path" if new.startswith("/") else "_parent_path"
     return damage
 
 
@@ -320,6 +324,13 @@ def _symlink_out(d: Path) -> str:
     (d / TABLES_FILE).unlink()
     (d / TABLES_FILE).symlink_to(outside)
     return TABLES_FILE
+
+
+def _plan_dir_symlink(d: Path) -> str:
+    elsewhere = d.parent.parent / "elsewhere"
+    d.rename(elsewhere)
+    d.symlink_to(elsewhere, target_is_directory=True)
+    return PLAN_DIR
 
 
 def _missing_file(d: Path) -> str:
@@ -371,20 +382,49 @@ def _wrong_raster(d: Path) -> str:
 DAMAGES = [
     _truncate, _truncate_unhashed, _flip, _not_json, _json_list, _foreign_json, _newer_version,
     _bad_version, _missing_key, _wrong_type, _unknown_tag, _rename_file("../../etc/passwd"),
-    _rename_file("/etc/passwd"), _symlink_out, _missing_file, _missing_column, _absurd_raster,
-    _huge_manifest, _foreign_gpkg, _tif_as_gpkg, _wrong_raster,
+    _rename_file("/etc/passwd"), _symlink_out, _plan_dir_symlink, _missing_file, _missing_column,
+    _absurd_raster, _huge_manifest, _foreign_gpkg, _tif_as_gpkg, _wrong_raster,
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("damage", DAMAGES, ids=lambda f: getattr(f, "__name__", "rename"))
+#: What each damage's message says (besides the file name and what to do).
+SAYS = {
+    "_truncate": "not a readable GeoPackage (database disk image is malformed)",
+    "_truncate_unhashed": "is 1,000 bytes, the manifest says",
+    "_flip": "does not match its SHA-256",
+    "_not_json": "not a coverkit plan manifest (not JSON",
+    "_json_list": "not a coverkit plan manifest",
+    "_foreign_json": "not a coverkit plan manifest",
+    "_newer_version": "plan format 2, newer than this coverkit reads",
+    "_bad_version": "version '1' is not one coverkit knows",
+    "_missing_key": "has no 'tables'",
+    "_wrong_type": "'eligible' in the manifest is not a bool",
+    "_unknown_tag": "unknown tag '$eval'",
+    "_parent_path": "'../../etc/passwd', which is not a plain file name",
+    "_absolute_path": "'/etc/passwd', which is not a plain file name",
+    "_symlink_out": "is a symbolic link",
+    "_plan_dir_symlink": "is a symbolic link",
+    "_missing_file": "is missing from the plan",
+    "_missing_column": "layer 'villages' misses the column(s) c99",
+    "_absurd_raster": "1000000 × 1000000 cells, more than",
+    "_huge_manifest": "bytes, more than the",
+    "_foreign_gpkg": "has the layers ['other']",
+    "_tif_as_gpkg": "not a readable GeoPackage",
+    "_wrong_raster": "holds uint8 cells, not float64",
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=lambda f: f.__name__)
 def test_each_damage_is_one_line_naming_the_file(copy, damage):
     name = damage(copy)
     with pytest.raises(InputFileError) as info:
         read_plan(copy.parent)
     message = str(info.value)
     assert "\n" not in message
-    assert name in message
-    assert "coverkit" in message
+    named = copy if name == PLAN_DIR else copy / name
+    assert message.startswith(str(named))
+    assert SAYS[damage.__name__] in message
+    assert "coverkit plan" in message
 
 
 def test_the_messages_say_what_happened(copy):
@@ -491,3 +531,39 @@ def test_index_geometry_and_odd_labels_round_trip(tmp_path):
     pd.testing.assert_frame_equal(df, back, check_exact=True)
     assert back.crs == df.crs
     assert _typed(df[1]) == _typed(back[1])
+
+
+EDGE_TABLES = {
+    "empty GeoDataFrame": gpd.GeoDataFrame(
+        {"id": pd.Series([], dtype="str"), "n": pd.Series([], dtype="int64")},
+        geometry=gpd.GeoSeries([], crs="EPSG:4326"),
+        crs="EPSG:4326",
+    ),
+    "empty geometries": gpd.GeoDataFrame(
+        {"id": ["a", "b"]}, geometry=[Point(), Polygon()], crs="EPSG:4326"
+    ),
+    "rows, no columns": pd.DataFrame(index=range(3)),
+    "nothing": pd.DataFrame(),
+    "MultiIndex": pd.DataFrame(
+        {"a": [1, 2]}, index=pd.MultiIndex.from_tuples([("x", 1), ("y", 2)], names=["k", "j"])
+    ),
+    "other dtypes": pd.DataFrame(
+        {
+            "u": np.array([2**64 - 1, 0], dtype="uint64"),
+            "f32": np.array([1.5, np.nan], dtype="float32"),
+            "i8": np.array([-3, 4], dtype="int8"),
+            "b": pd.array([True, None], dtype="boolean"),
+            "s": pd.array(["x", None], dtype="string"),
+            "nul": pd.Series(["a\x00b", "\ud800"], dtype="str"),
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_TABLES))
+def test_edge_tables_round_trip(name, tmp_path):
+    df = EDGE_TABLES[name]
+    spec = save_table(df, tmp_path / "t.gpkg", layer="t")
+    back = read_table((tmp_path / "t.gpkg").read_bytes(), spec)
+    assert type(back) is type(df)
+    pd.testing.assert_frame_equal(df, back, check_exact=True)
