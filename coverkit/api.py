@@ -26,7 +26,8 @@ from pathlib import Path
 from coverkit.atomic import make_folder
 from coverkit.config import RunConfig
 from coverkit.errors import OutputError
-from coverkit.plan import CountyPlan, PlanParameters, plan_county, read_plan, save_plan
+from coverkit.plan import CountyPlan, PlanParameters, plan_county
+from coverkit.planfile import OLD_PICKLE, read_plan, replace_plan, save_plan
 
 logger = logging.getLogger(__name__)
 
@@ -167,12 +168,12 @@ def _run_plan(config: RunConfig, progress: Progress | None) -> PlanRun:
 
 
 def _write_outputs(plan: CountyPlan, map_path: Path, report_dir: Path) -> dict[str, Path]:
-    """Write the report folder, ``plan.pickle`` and the map together or not at all.
+    """Write the report folder, the saved ``plan/`` and the map together or not at all.
 
     Everything is first written into a staging folder (``.coverkit-run-*``)
     beside the targets; only when every file is complete are they moved into
     place with :func:`os.replace` (same file system, so each move is atomic):
-    first the report files in name order, then ``plan.pickle``, the map last.
+    first the report files in name order, then ``plan/``, the map last.
     SIGINT/SIGTERM are held back during these moves. A failure or an
     interruption before the moves leaves the output folders exactly as they
     were (folders created for this run are removed again) and removes the
@@ -204,7 +205,11 @@ def _write_outputs(plan: CountyPlan, map_path: Path, report_dir: Path) -> dict[s
                     staged.items(), key=lambda kv: (kv[0] == "map", kv[1].name)
                 ):
                     target = map_path if key == "map" else report_dir / path.name
-                    os.replace(path, target)
+                    if key == "plan":
+                        replace_plan(path, target)
+                        (report_dir / OLD_PICKLE).unlink(missing_ok=True)
+                    else:
+                        os.replace(path, target)
                     files[key] = target
             except OSError as exc:
                 raise OutputError(
@@ -299,7 +304,7 @@ def write_map(
     Parameters
     ----------
     plan_path
-        The report folder of a plan (``outputs/<county>/``) or its ``plan.pickle``.
+        The report folder of a plan (``outputs/<county>/``) or its ``plan/`` folder.
     out
         The HTML file to write; default ``maps/<county>.html``.
     tiles
@@ -325,7 +330,7 @@ def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dic
     Parameters
     ----------
     plan_path
-        The report folder of a plan (``outputs/<county>/``) or its ``plan.pickle``.
+        The report folder of a plan (``outputs/<county>/``) or its ``plan/`` folder.
     out
         The folder to write; default: the folder the plan is in.
 

@@ -10,10 +10,8 @@ the chosen sites (surfaces, catchments, isochrones), village service, summary.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -1141,86 +1139,3 @@ def _own_centre(vil: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, v2c: np.ndarra
         masked[has_own] = np.where(same[has_own], v2c[has_own], np.inf)
     own = np.argmin(np.where(np.isfinite(masked), masked, np.inf), axis=1)
     return own
-
-
-#: File name of a saved plan inside a report folder.
-PLAN_FILE = "plan.pickle"
-_PLAN_FORMAT = 1
-
-
-def save_plan(plan: CountyPlan, path: str | os.PathLike[str]) -> Path:
-    """Save a finished plan so ``coverkit map`` / ``coverkit report`` can redraw it.
-
-    Parameters
-    ----------
-    plan
-        The plan.
-    path
-        A file path, or a folder (the file is then ``<folder>/plan.pickle``).
-
-    Returns
-    -------
-    Path
-        The file written (atomically: a temporary file moved into place).
-
-    Notes
-    -----
-    The file is a Python pickle: open only plans you or your colleagues made,
-    as with any pickle.
-    """
-    import pickle
-
-    from coverkit import __version__
-    from coverkit.atomic import atomic_path
-    from coverkit.errors import OutputError
-
-    out = Path(path)
-    if out.is_dir() or out.suffix == "":
-        out = out / PLAN_FILE
-    payload = {"format": _PLAN_FORMAT, "coverkit": __version__, "plan": plan}
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out) as tmp, tmp.open("wb") as fh:
-            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write the plan file {out} ({exc}); choose another folder"
-        ) from exc
-    return out
-
-
-def read_plan(path: str | os.PathLike[str]) -> CountyPlan:
-    """Read a plan written by :func:`save_plan` (a file, or the report folder holding it).
-
-    Raises
-    ------
-    InputFileError
-        If the file is missing or is not a coverkit plan of a readable version.
-    """
-    import pickle
-
-    from coverkit.errors import InputFileError
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / PLAN_FILE
-    if not p.is_file():
-        raise InputFileError(
-            f"no plan at {p}; run `coverkit plan` first (it writes {PLAN_FILE} into the "
-            "report folder outputs/<county>/)"
-        )
-    try:
-        with p.open("rb") as fh:
-            data = pickle.load(fh)
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
-        raise InputFileError(
-            f"{p} is not a readable coverkit plan ({exc}); run `coverkit plan` again"
-        ) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("plan"), CountyPlan):
-        raise InputFileError(f"{p} is not a coverkit plan file; give the {PLAN_FILE} it wrote")
-    if data.get("format") != _PLAN_FORMAT:
-        raise InputFileError(
-            f"{p} was written by coverkit {data.get('coverkit')} in another format; "
-            "run `coverkit plan` again with this version"
-        )
-    return data["plan"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import hashlib
 import io
 import json
@@ -1017,7 +1018,15 @@ def _params_from(data: dict[str, Any], source: Path) -> Any:
     values = {}
     for name, raw in data.items():
         value = decode_value(raw)
-        default = fields[name].default
+        field = fields[name]
+        default = field.default
+        if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
+        if isinstance(default, enum.Enum) and isinstance(value, str):
+            try:
+                value = type(default)(value)
+            except ValueError:
+                raise _bad(source, f"the parameter {name} has an unknown value") from None
         kind = (int, float) if isinstance(default, float) else type(default)
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise _bad(source, f"the parameter {name} is not a {type(default).__name__}")

@@ -125,24 +125,23 @@ def test_cli_missing_population_file_is_one_line(tmp_path, capsys):
 def test_map_and_report_commands_redraw_a_finished_plan(ngazidja, tmp_path, capsys):
     _, out = ngazidja
     folder = out / "outputs" / "Ngazidja"
-    assert (folder / "plan.pickle").is_file()
+    assert (folder / "plan" / "manifest.json").is_file()
+    assert not (folder / "plan.pickle").exists()
     redrawn = tmp_path / "again.html"
     assert main(["map", str(folder), "--out", str(redrawn)]) == 0
     assert redrawn.read_bytes() == (out / "maps" / "Ngazidja.html").read_bytes()
-    assert main(["report", str(folder / "plan.pickle"), "--out", str(tmp_path / "r")]) == 0
+    assert main(["report", str(folder / "plan"), "--out", str(tmp_path / "r")]) == 0
     assert (tmp_path / "r" / "report.md").read_bytes() == (folder / "report.md").read_bytes()
     assert "Report" in capsys.readouterr().out
 
 
 def test_map_command_refuses_a_file_that_is_not_a_plan(tmp_path, capsys):
-    import pickle
-
-    fake = tmp_path / "plan.pickle"
-    fake.write_bytes(pickle.dumps({"plan": "nope"}))
+    fake = tmp_path / "notes.txt"
+    fake.write_text("not a plan\n", encoding="utf-8")
     assert main(["map", str(fake)]) == 2
-    assert "is not a coverkit plan file" in capsys.readouterr().err
+    assert "is not a coverkit plan" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
-    assert "run `coverkit plan` first" in capsys.readouterr().err
+    assert "no plan at" in capsys.readouterr().err
 
 
 def test_polygon_villages_get_zonal_population_and_a_mode():

@@ -31,6 +31,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"siting"}),
     frozenset({"villages"}),
     frozenset({"plan"}),
+    frozenset({"planfile"}),
     frozenset({"maps", "report"}),
     frozenset({"config", "api"}),
     frozenset({"batch", "cli"}),

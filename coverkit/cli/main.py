@@ -298,7 +298,7 @@ def _add_map_command(sub: argparse._SubParsersAction) -> None:
         help="redraw the map of a finished plan (地图)",
         description="Redraw the offline HTML map of a plan written by `coverkit plan`.",
     )
-    map_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan.pickle")
+    map_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan/ folder")
     map_cmd.add_argument("--out", metavar="FILE", help="HTML file (default maps/<county>.html)")
     map_cmd.add_argument(
         "--tiles",
@@ -314,7 +314,7 @@ def _add_report_command(sub: argparse._SubParsersAction) -> None:
         help="rewrite the report of a finished plan (报告)",
         description="Rewrite report.md/.html, plan.xlsx, CSVs, plan.gpkg and GeoTIFFs of a plan.",
     )
-    report_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan.pickle")
+    report_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan/ folder")
     report_cmd.add_argument("--out", metavar="DIR", help="folder (default: the plan's folder)")
 
 
