@@ -50,6 +50,9 @@ def _gpkg_digest(path: Path) -> str:
     for name, _ in pyogrio.list_layers(path):
         frame = gpd.read_file(path, layer=name, engine="pyogrio")
         h.update(name.encode())
+        if "geometry" not in frame:  # a plain table (plan/tables.gpkg)
+            h.update(frame.to_csv(index=False).encode())
+            continue
         h.update(frame.drop(columns="geometry").to_csv(index=False).encode())
         h.update(b"".join(shapely.to_wkb(frame.geometry.values).tolist()))
     return h.hexdigest()
