@@ -32,7 +32,6 @@ A real multi-machine cluster::
 from __future__ import annotations
 
 import hashlib
-import html
 import itertools
 import json
 import logging
@@ -45,10 +44,12 @@ from typing import Any
 
 import pandas as pd
 
-from coverkit.atomic import atomic_path, make_folder
+from coverkit import settings
+from coverkit.atomic import make_folder
 from coverkit.config import RunConfig
 from coverkit.errors import ConfigError, CoverkitError, InputFileError
 from coverkit.vocab import Objective, ServiceMode
+from coverkit.writers import html_text, write_csv, write_text, write_xlsx
 
 logger = logging.getLogger(__name__)
 
@@ -273,32 +274,81 @@ def read_manifest(path: str | Path) -> dict[str, dict[str, Any]]:
     Raises
     ------
     InputFileError
-        The file exists but is not a manifest.
+        The file exists but is not a manifest: unreadable, not UTF-8, not JSON
+        (or truncated), larger than :data:`coverkit.settings.batch_manifest_max_bytes`,
+        not an object with a ``counties`` object, or an entry of the wrong
+        shape. One line naming the file, what is wrong and the fix (delete it:
+        every county is then redone).
     """
     p = Path(path)
     if not p.exists():
         return {}
+    fix = "delete it to redo every county"
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputFileError(
-            f"{p} is not a readable batch manifest ({exc}); delete it to redo every county"
-        ) from exc
+        size = p.stat().st_size
+        if size > settings.batch_manifest_max_bytes:
+            raise InputFileError(
+                f"{p} is {size:,} bytes, too large for a batch manifest "
+                f"(at most {settings.batch_manifest_max_bytes:,}); {fix}"
+            )
+        data = json.loads(p.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{p} is not UTF-8 text, so not a batch manifest; {fix}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputFileError(f"{p} is not a readable batch manifest ({reason}); {fix}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("counties"), dict):
-        raise InputFileError(f"{p} is not a batch manifest; delete it to redo every county")
+        raise InputFileError(
+            f"{p} is not a batch manifest (expected an object with a 'counties' object); {fix}"
+        )
+    for code, entry in data["counties"].items():
+        problem = manifest_entry_problem(entry)
+        if problem:
+            raise InputFileError(f"{p} is not a batch manifest: county {code!r} {problem}; {fix}")
     return data["counties"]
 
 
+#: Keys of a manifest entry and the JSON types each must have.
+MANIFEST_ENTRY = {"hash": str, "status": str, "error": str, "outputs": dict, "summary": dict}
+
+
+def manifest_entry_problem(entry: Any) -> str | None:
+    """What is wrong with one county's manifest entry (``None``: nothing).
+
+    Parameters
+    ----------
+    entry
+        The value under the county's code in ``counties``.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"has no 'hash'"``, ``"has 'status' 'done', not ok or error"``.
+    """
+    if not isinstance(entry, dict):
+        return f"is a {type(entry).__name__}, not an object"
+    for key, kind in MANIFEST_ENTRY.items():
+        if key not in entry:
+            return f"has no {key!r}"
+        if not isinstance(entry[key], kind):
+            return f"has a {type(entry[key]).__name__} as {key!r}, not a {kind.__name__}"
+    if entry["status"] not in ("ok", "error"):
+        return f"has status {entry['status']!r}, not ok or error"
+    scalars = str | int | float | bool | type(None)
+    for key, value in entry["summary"].items():
+        if not isinstance(value, scalars):
+            return f"has a {type(value).__name__} as summary {key!r}, not a number or text"
+    return None
+
+
 def _write_manifest(path: Path, counties: dict[str, dict[str, Any]]) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(
-            json.dumps(
-                {"version": MANIFEST_VERSION, "counties": dict(sorted(counties.items()))},
-                ensure_ascii=False,
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
+    """Write the manifest atomically (an OutputError line if it cannot be written)."""
+    text = json.dumps(
+        {"version": MANIFEST_VERSION, "counties": dict(sorted(counties.items()))},
+        ensure_ascii=False,
+        indent=1,
+    )
+    write_text(text, path)
 
 
 def _configs(
@@ -340,18 +390,82 @@ def _display_name(config: RunConfig) -> str:
     return str(hit.iat[0]) if len(hit) else q
 
 
+#: Transports of Dask scheduler addresses (``inproc`` needs no port).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse a Dask scheduler address that cannot work, in one line.
+
+    Parameters
+    ----------
+    address
+        ``tcp://host:port`` (or ``host:port``; ``tls://``, ``ws://``, ``wss://``,
+        ``ucx://`` alike; IPv6 hosts in brackets).
+
+    Raises
+    ------
+    ConfigError
+        An unknown transport, no host, or no port (1–65535): a Dask scheduler
+        listens on a port (``dask scheduler`` prints it, 8786 by default).
+    """
+    text = str(address).strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    if scheme not in SCHEDULER_SCHEMES:
+        raise ConfigError(
+            f"Dask scheduler address {text!r} has the unknown transport {scheme!r}; "
+            f"use one of {', '.join(SCHEDULER_SCHEMES)}, e.g. tcp://host:8786"
+        )
+    if scheme == "inproc":
+        return
+    host, colon, port = rest.rpartition(":")
+    ok = bool(colon) and host not in ("", "[]") and port.isdigit() and 0 < int(port) < 65536
+    if not ok or (":" in host and not host.startswith("[")):
+        raise ConfigError(
+            f"Dask scheduler address {text!r} has no host and port; give it as printed by "
+            "`dask scheduler`, e.g. tcp://192.168.1.10:8786"
+        )
+
+
+def check_workers(n_workers: Any) -> None:
+    """Refuse a number of local workers below 1 (a cluster of none would wait forever).
+
+    Parameters
+    ----------
+    n_workers
+        ``None`` (one per core) or a whole number ≥ 1.
+
+    Raises
+    ------
+    ConfigError
+        Anything else, in one line.
+    """
+    if n_workers is None:
+        return
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ConfigError(
+            f"the number of workers must be a whole number of at least 1, not {n_workers!r}; "
+            "give e.g. --workers 4, or leave it out for one per core"
+        )
+
+
 def _client(scheduler: str | None, n_workers: int | None, processes: bool) -> Any:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigError('coverkit batch needs Dask: pip install "coverkit[batch]"') from exc
     if scheduler:
+        check_scheduler_address(scheduler)
+        timeout = float(settings.batch_scheduler_timeout_s)
         try:
-            return Client(scheduler, timeout="20s"), None
-        except OSError as exc:
+            return Client(scheduler, timeout=f"{timeout:g}s"), None
+        except (OSError, ValueError, TypeError) as exc:  # TimeoutError is an OSError
+            reason = " ".join(str(exc).split()) or type(exc).__name__
             raise ConfigError(
-                f"cannot reach the Dask scheduler {scheduler} ({exc}); start it with "
-                "`dask scheduler` or omit --scheduler for a local cluster"
+                f"cannot reach the Dask scheduler {scheduler} within {timeout:g} s ({reason}); "
+                "start it with `dask scheduler` or omit --scheduler for a local cluster"
             ) from exc
     workers = n_workers or os.cpu_count() or 1
     cluster = LocalCluster(
@@ -419,11 +533,17 @@ def run_batch(
     Raises
     ------
     ConfigError
-        Neither or both of ``counties`` and ``province``, an unknown province, or
-        an unreachable scheduler.
+        Neither or both of ``counties`` and ``province``, an unknown province,
+        ``n_workers`` below 1, a scheduler address without a port, or a
+        scheduler not reached within :data:`coverkit.settings.batch_scheduler_timeout_s`.
+    InputFileError
+        ``out/manifest.json`` exists but is not a batch manifest.
     OutputError
         ``out`` cannot be created.
     """
+    check_workers(n_workers)
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     out = Path(out)
     make_folder(out)
     base = RunConfig(
@@ -450,7 +570,7 @@ def run_batch(
         _run_counties(todo, manifest, manifest_path, cluster_options, progress=progress)
     table = _province_table(jobs, manifest)
     failed = [(r.code, r.county, r.error) for r in table.itertuples() if r.status != "ok"]
-    table_paths = _write_tables(table, out)
+    table_paths = write_province_tables(table, out)
     overview = write_overview_map(table, manifest, out / "province.html")
     return BatchResult(
         table=table,
@@ -628,18 +748,36 @@ def _province_table(
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
-def _write_tables(table: pd.DataFrame, out: Path) -> dict[str, Path]:
-    paths = {"csv": out / "province.csv", "xlsx": out / "province.xlsx"}
-    with atomic_path(paths["csv"]) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+def write_province_tables(table: pd.DataFrame, out: str | Path) -> dict[str, Path]:
+    """Write ``province.csv`` and ``province.xlsx`` through the defusing writers.
+
+    Parameters
+    ----------
+    table
+        The province table (county names, sub-centre names and errors come from
+        users' files: they are defused, see :mod:`coverkit.writers`).
+    out
+        The batch's output folder.
+
+    Returns
+    -------
+    dict of str to Path
+        ``csv`` and ``xlsx`` (``xlsx`` left out, with a warning, when openpyxl
+        is not installed). Each file is written atomically.
+
+    Raises
+    ------
+    OutputError
+        A file cannot be written (one line naming it).
+    """
+    out = Path(out)
+    paths = {"csv": write_csv(table, out / "province.csv")}
     try:
         import openpyxl  # noqa: F401
     except ImportError:
         logger.warning("openpyxl is not installed: province.xlsx not written")
-        paths.pop("xlsx")
         return paths
-    with atomic_path(paths["xlsx"]) as tmp:
-        table.to_excel(tmp, index=False, sheet_name="province", engine="openpyxl")
+    paths["xlsx"] = write_xlsx({"province": table}, out / "province.xlsx")
     return paths
 
 
@@ -664,6 +802,31 @@ def share_colour(share: float) -> str:
             rgb = [round(x + (y - x) * t) for x, y in zip(ca, cb, strict=True)]
             return "#{:02x}{:02x}{:02x}".format(*rgb)
     return "#1a9850"  # pragma: no cover
+
+
+def _share(value: Any) -> str:
+    try:
+        return f"{float(value):.1%}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def _outline(wkt: Any) -> Any:
+    """The county outline of a manifest entry, or ``None`` if missing or not valid WKT."""
+    import shapely
+
+    if not isinstance(wkt, str) or not wkt:
+        return None
+    geom = shapely.from_wkt(wkt, on_invalid="ignore")
+    return None if geom is None or geom.is_empty else geom
+
+
+def _map_link(value: Any) -> str:
+    """A link to a county's map: a relative path inside ``out`` only (manifests are read back)."""
+    link = str(value).replace(os.sep, "/")
+    if not link or ":" in link or link.startswith("/") or ".." in link.split("/"):
+        return ""
+    return f'<a href="{html_text(link)}" target="_blank">county map 县地图</a>'
 
 
 def write_overview_map(
@@ -694,17 +857,14 @@ def write_overview_map(
     features = []
     bounds = []
     for r in table.itertuples():
-        outline = manifest.get(r.code, {}).get("summary", {}).get("outline")
-        if r.status != "ok" or not outline:
+        geom = _outline(manifest.get(r.code, {}).get("summary", {}).get("outline"))
+        if r.status != "ok" or geom is None:
             continue
-        geom = shapely.from_wkt(outline)
         bounds.append(geom.bounds)
-        link = html.escape(str(r.map).replace(os.sep, "/"), quote=True)
         popup = (
-            f"<b>{html.escape(str(r.county))}</b> ({html.escape(str(r.code))})<br>"
-            f"share within T: {r.share_before:.1%} → {r.share_after:.1%}<br>"
-            f"sub-centres: {html.escape(str(r.subcentres) or '—')}<br>"
-            f'<a href="{link}" target="_blank">county map 县地图</a>'
+            f"<b>{html_text(r.county)}</b> ({html_text(r.code)})<br>"
+            f"share within T: {_share(r.share_before)} → {_share(r.share_after)}<br>"
+            f"sub-centres: {html_text(str(r.subcentres) or '—')}<br>" + _map_link(r.map)
         )
         features.append(
             {
@@ -737,8 +897,7 @@ def write_overview_map(
     failed = [r for r in table.itertuples() if r.status != "ok"]
     if failed:
         items = "".join(
-            f"<li>{html.escape(str(r.county))} ({html.escape(str(r.code))}): "
-            f"{html.escape(str(r.error))}</li>"
+            f"<li>{html_text(r.county)} ({html_text(r.code)}): {html_text(r.error)}</li>"
             for r in failed
         )
         m.get_root().html.add_child(
@@ -753,11 +912,15 @@ def write_overview_map(
 
 __all__ = [
     "BatchResult",
+    "check_scheduler_address",
+    "check_workers",
     "counties_of_province",
     "input_hash",
+    "manifest_entry_problem",
     "plan_one_county",
     "read_manifest",
     "run_batch",
     "share_colour",
     "write_overview_map",
+    "write_province_tables",
 ]

@@ -9,13 +9,12 @@ a BOM so Excel in China opens them correctly.
 
 from __future__ import annotations
 
-import datetime as _dt
-import html
+import contextlib
 import logging
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,18 @@ from coverkit.atomic import shared_file_mode
 from coverkit.errors import OutputError
 from coverkit.surface import NODATA_MIN
 from coverkit.vocab import Lang, ServiceMode, label
+from coverkit.writers import (
+    CSV_FLOAT_FORMAT,
+    html_text,
+    is_text_column,
+    is_writer_error,
+    md_text,
+    output_error,
+    write_csv,
+    write_text,
+    write_xlsx,
+    writing,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -38,8 +49,8 @@ logger = logging.getLogger(__name__)
 UNREACHABLE_MIN = 99999.0
 #: GeoTIFF nodata (cells outside the county).
 TIFF_NODATA = NODATA_MIN  # the travel-time GeoTIFFs' nodata (coverkit.surface)
-#: Float format of CSV files (stable across runs and platforms).
-CSV_FLOAT_FORMAT = "%.10g"
+#: Float format of CSV files (stable across runs and platforms; coverkit.writers).
+CSV_FLOAT_FORMAT = CSV_FLOAT_FORMAT
 
 #: table key → (Chinese heading, English heading); also the sheet names.
 TABLES: dict[str, tuple[str, str]] = {
@@ -72,18 +83,11 @@ GPKG_LAYERS: tuple[str, ...] = (
 # --------------------------------------------------------------------------- tables
 
 
-def _texty(series: pd.Series) -> bool:
-    """Whether a column holds Python objects or strings (not numbers/bools)."""
-    return bool(
-        pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)
-    )
-
-
 def _scalarise(df: pd.DataFrame) -> pd.DataFrame:
     """Lists/tuples/sets become ';'-joined strings (CSV, Excel and GPKG need scalars)."""
     out = df.copy()
     for col in out.columns:
-        if _texty(out[col]):
+        if is_text_column(out[col]):
             out[col] = out[col].map(
                 lambda v: ";".join(str(x) for x in v) if isinstance(v, list | tuple | set) else v
             )
@@ -374,32 +378,25 @@ def _coverage_pivot(cov: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _md_escape(text: str) -> str:
-    text = text.replace("\\", "\\\\")
-    for ch in "`*_[]|":
-        text = text.replace(ch, "\\" + ch)
-    return html.escape(text, quote=False).replace("\n", " ")
-
-
 def _markdown(blocks: list[Block]) -> str:
     lines: list[str] = []
     for kind, payload in blocks:
         if kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(kind[1]) + " " + _md_escape(str(payload)), ""]
+            lines += ["#" * int(kind[1]) + " " + md_text(str(payload)), ""]
         elif kind == "p":
-            lines += [_md_escape(str(payload)), ""]
+            lines += [md_text(str(payload)), ""]
         elif kind == "ul":
-            lines += [f"- {_md_escape(str(item))}" for item in payload] + [""]
+            lines += [f"- {md_text(str(item))}" for item in payload] + [""]
         elif kind == "table":
             df: pd.DataFrame = payload
             if df.empty:
                 lines += ["（无 none）", ""]
                 continue
             cols = [str(c) for c in df.columns]
-            lines.append("| " + " | ".join(_md_escape(_header(c)) for c in cols) + " |")
+            lines.append("| " + " | ".join(md_text(_header(c)) for c in cols) + " |")
             lines.append("|" + "|".join("---" for _ in cols) + "|")
             for row in df.itertuples(index=False):
-                cells = [_md_escape(_cell(v, c)) for v, c in zip(row, cols, strict=True)]
+                cells = [md_text(_cell(v, c)) for v, c in zip(row, cols, strict=True)]
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
@@ -420,7 +417,7 @@ th{background:#eee}td.n{text-align:right}.tw{overflow-x:auto}
 
 
 def _html(blocks: list[Block], title: str) -> str:
-    e = html.escape
+    e = html_text
     out = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -462,79 +459,9 @@ def _html(blocks: list[Block], title: str) -> str:
 # --------------------------------------------------------------------------- writers
 
 
-def _write_text(text: str, path: Path, *, encoding: str = "utf-8") -> None:
-    with open(path, "w", encoding=encoding, newline="\n") as fh:
-        fh.write(text)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _defuse(value: Any) -> Any:
-    """Prefix text that Excel would run as a formula (``=``, ``+``, ``-``, ``@``) with ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _defused(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for col in out.columns:
-        if _texty(out[col]):
-            out[col] = out[col].map(_defuse)
-    return out.rename(columns=lambda c: _defuse(str(c)))
-
-
-def _csv_text(df: pd.DataFrame) -> str:
-    df = _defused(df)
-    return df.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n")
-
-
 def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
-    try:
-        import openpyxl
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise OutputError(
-            "writing plan.xlsx needs openpyxl; install it with `pip install coverkit[xlsx]` "
-            "(or `pip install openpyxl`)"
-        ) from exc
-    from openpyxl.utils import get_column_letter
-
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    fixed = _dt.datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    wb.properties.creator = "coverkit"
-    for key, (zh, en) in TABLES.items():
-        ws = wb.create_sheet(f"{zh} {en}"[:31])
-        df = tables[key]
-        ws.append([str(c) for c in df.columns])
-        for row in df.itertuples(index=False):
-            ws.append([_xlsx_value(v) for v in row])
-        for j, col in enumerate(df.columns, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = min(40, max(10, len(str(col)) + 4))
-        ws.freeze_panes = "A2"
-    wb.save(path)
-
-
-def _xlsx_value(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, np.bool_ | bool):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating | float):
-        f = float(v)
-        if math.isnan(f):
-            return None
-        if math.isinf(f):
-            return "inf" if f > 0 else "-inf"
-        return f
-    if isinstance(v, int):
-        return v
-    return _defuse(str(v))
+    """All tables of :data:`TABLES` as the sheets of one workbook (coverkit.writers)."""
+    write_xlsx({f"{zh} {en}": tables[key] for key, (zh, en) in TABLES.items()}, path)
 
 
 def _gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -544,7 +471,7 @@ def _gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for col in out.columns:
         if col == out.geometry.name:
             continue
-        if _texty(out[col]):
+        if is_text_column(out[col]):
             out[col] = out[col].map(
                 lambda v: (
                     v
@@ -567,7 +494,8 @@ def _write_gpkg(plan: CountyPlan, path: Path) -> list[str]:
         if gdf is None or len(gdf) == 0:
             logger.info("GeoPackage layer '%s' skipped: empty or without geometry", name)
             continue
-        _gpkg_frame(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        with writing(path):  # GDAL's own errors (a full disk) become one OutputError line
+            _gpkg_frame(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
         written.append(name)
     return written
 
@@ -575,7 +503,8 @@ def _write_gpkg(plan: CountyPlan, path: Path) -> list[str]:
 def _write_tif(plan: CountyPlan, minutes: np.ndarray, path: Path) -> None:
     from coverkit.surface import save_travel_time_raster
 
-    save_travel_time_raster(path, minutes, plan.population, unreachable_min=UNREACHABLE_MIN)
+    with writing(path):
+        save_travel_time_raster(path, minutes, plan.population, unreachable_min=UNREACHABLE_MIN)
 
 
 def save_report(
@@ -622,8 +551,8 @@ def save_report(
     title = f"{plan.county_name} 县域医疗卫生次中心规划报告"
 
     jobs: list[tuple[str, str, Callable[[Path], Any]]] = [
-        ("report_md", "report.md", lambda p: _write_text(_markdown(blocks), p)),
-        ("report_html", "report.html", lambda p: _write_text(_html(blocks, title), p)),
+        ("report_md", "report.md", lambda p: write_text(_markdown(blocks), p)),
+        ("report_html", "report.html", lambda p: write_text(_html(blocks, title), p)),
         ("xlsx", "plan.xlsx", lambda p: _write_xlsx(tables, p)),
     ]
     for key in TABLES:
@@ -631,7 +560,7 @@ def save_report(
             (
                 f"csv_{key}",
                 f"{key}.csv",
-                lambda p, k=key: _write_text(_csv_text(tables[k]), p, encoding="utf-8-sig"),
+                lambda p, k=key: write_csv(tables[k], p),
             )
         )
     jobs += [
@@ -643,39 +572,48 @@ def save_report(
         from coverkit.maps import html_from_map, map_from_plan
 
         jobs.append(
-            ("map", "map.html", lambda p: _write_text(html_from_map(map_from_plan(plan)), p))
+            ("map", "map.html", lambda p: write_text(html_from_map(map_from_plan(plan)), p))
         )
 
     staged: list[tuple[str, Path, Path]] = []
     try:
         for key, name, write in jobs:
-            suffix = Path(name).suffix
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{Path(name).stem}.", suffix=suffix, dir=out)
-            os.close(fd)
-            tmp = Path(tmp_name)
-            staged.append((key, tmp, out / name))
-            if suffix == ".gpkg":
-                tmp.unlink()  # GDAL must create the GeoPackage itself
-            write(tmp)
+            final = out / name
+            with _naming(final):
+                fd, tmp_name = tempfile.mkstemp(
+                    prefix=f".{final.stem}.", suffix=final.suffix, dir=out
+                )
+                os.close(fd)
+                tmp = Path(tmp_name)
+                staged.append((key, tmp, final))
+                if final.suffix == ".gpkg":
+                    tmp.unlink()  # GDAL must create the GeoPackage itself
+                write(tmp)
         result: dict[str, Path] = {}
         mode = shared_file_mode()
         for key, tmp, final in staged:
-            os.chmod(tmp, mode)  # mkstemp makes 0600 files; outputs are for sharing
-            os.replace(tmp, final)
+            with _naming(final):
+                os.chmod(tmp, mode)  # mkstemp makes 0600 files; outputs are for sharing
+                os.replace(tmp, final)
             result[key] = final
-    except OutputError:
-        _cleanup(staged)
-        raise
-    except OSError as exc:
-        _cleanup(staged)
-        raise OutputError(
-            f"cannot write the report into '{out}' ({exc}); check space and permissions"
-        ) from exc
     except BaseException:
         _cleanup(staged)
         raise
     logger.info("report written to %s (%d files)", out, len(result))
     return result
+
+
+@contextlib.contextmanager
+def _naming(final: Path) -> Iterator[None]:
+    """A failure while writing ``final`` (through a temporary name): one line naming ``final``."""
+    try:
+        with writing(final):
+            yield
+    except OutputError as exc:
+        cause = exc.__cause__
+        if cause is None or not is_writer_error(cause):
+            raise
+        raise output_error(final, cause) from cause
 
 
 def _cleanup(staged: list[tuple[str, Path, Path]]) -> None:

@@ -156,3 +156,14 @@ staff_per_1000: tuple[float, float] = (1.0, 1.5)
 #: Rule 3 and Rule 5 population limits (001 §1; 000 §(三)).
 township_second_centre_population: float = 100_000.0
 county_tertiary_population: float = 800_000.0
+
+# --- output writers and province batches (issue 15: coverkit.writers, coverkit.batch) ---
+
+#: Seconds to wait for the Dask scheduler given with ``--scheduler`` before refusing
+#: with one line (a scheduler that is down or behind a firewall must not hang the run).
+batch_scheduler_timeout_s: float = 20.0
+
+#: Largest ``manifest.json`` a batch reads back, in bytes. A province's manifest
+#: holds one simplified outline and a few figures per county (a few kB each; all
+#: 2,800 counties of China are well below this), so a larger file is not one.
+batch_manifest_max_bytes: int = 256 * 1024 * 1024

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import json
 import struct
 import zlib
@@ -21,6 +20,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from coverkit.writers import html_text
 
 if TYPE_CHECKING:
     import folium
@@ -72,15 +73,10 @@ def escape_html(value: Any) -> str:
     str
         HTML-escaped text (quotes included) whose backticks, ``$`` and
         backslashes are entities too, so it cannot end a JavaScript string or
-        template literal either.
+        template literal either; control characters and bidi overrides shown
+        as visible escapes (:func:`coverkit.writers.html_text`).
     """
-    text = "" if value is None else str(value)
-    return (
-        html.escape(text, quote=True)
-        .replace("`", "&#96;")
-        .replace("$", "&#36;")
-        .replace("\\", "&#92;")
-    )
+    return html_text(value).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
 
 
 def inline_json(value: Any) -> str:

@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coverkit.atomic import atomic_path
 from coverkit.errors import OutputError
 from coverkit.maps.assets import MAP_CSS, inline_leaflet, stable_ids
 from coverkit.maps.geodata import as_geodataframe
 from coverkit.maps.layers import LAYERS
 from coverkit.maps.legend import CONTROLS
 from coverkit.maps.raster import raster_wgs84
+from coverkit.writers import write_text
 
 if TYPE_CHECKING:
     import folium
@@ -160,13 +160,7 @@ def save_map(plan_or_map: CountyPlan | folium.Map, path: str | os.PathLike[str])
     out = Path(path)
     if not out.parent.exists():
         raise OutputError(f"folder '{out.parent}' does not exist; create it or choose another path")
-    try:
-        with atomic_path(out) as tmp:
-            tmp.write_text(text, encoding="utf-8", newline="\n")
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write map '{out}' ({exc}); check the path and permissions"
-        ) from exc
+    write_text(text, out)  # atomic; a failure is one OutputError line naming the file
     logger.info("map written to %s (%.1f kB)", out, len(text.encode("utf-8")) / 1024)
     return out
 
