@@ -25,8 +25,8 @@ from coverkit.atomic import shared_file_mode
 from coverkit.errors import OutputError
 from coverkit.surface import NODATA_MIN
 from coverkit.vocab import Lang, ServiceMode, label
-from coverkit.writers import (
-    CSV_FLOAT_FORMAT,
+from coverkit.writers import (  # CSV_FLOAT_FORMAT: kept importable from here
+    CSV_FLOAT_FORMAT,  # noqa: F401
     html_text,
     is_text_column,
     is_writer_error,
@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 UNREACHABLE_MIN = 99999.0
 #: GeoTIFF nodata (cells outside the county).
 TIFF_NODATA = NODATA_MIN  # the travel-time GeoTIFFs' nodata (coverkit.surface)
-#: Float format of CSV files (stable across runs and platforms; coverkit.writers).
-CSV_FLOAT_FORMAT = CSV_FLOAT_FORMAT
 
 #: table key → (Chinese heading, English heading); also the sheet names.
 TABLES: dict[str, tuple[str, str]] = {

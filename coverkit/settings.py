@@ -167,3 +167,8 @@ batch_scheduler_timeout_s: float = 20.0
 #: holds one simplified outline and a few figures per county (a few kB each; all
 #: 2,800 counties of China are well below this), so a larger file is not one.
 batch_manifest_max_bytes: int = 256 * 1024 * 1024
+
+#: A write that fails (GDAL reports a full disk in many ways, e.g. "no such table:
+#: gpkg_contents") while less than this many bytes are free on the output's file
+#: system is reported as a full disk: "free space or choose another --out".
+output_min_free_bytes: int = 1024 * 1024

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from coverkit import settings
 from coverkit.atomic import atomic_path
 from coverkit.errors import CoverkitError, OutputError
 
@@ -171,16 +172,45 @@ def csv_text(df: pd.DataFrame) -> str:
     return defused_frame(df).to_csv(index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n")
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    """Whether an error says the disk (or the user's quota) is full.
+def free_bytes(path: str | os.PathLike[str]) -> int | None:
+    """Bytes free (for this user) on the file system of ``path`` or its nearest folder."""
+    p = Path(path).absolute()
+    for folder in (p, *p.parents):
+        try:
+            st = os.statvfs(folder)
+        except OSError:
+            continue
+        return st.f_bavail * st.f_frsize
+    return None  # pragma: no cover - the root always exists
 
-    GDAL's writers raise their own types whose message is all there is
-    ("database or disk is full", "No space left on device").
+
+def is_disk_full(exc: BaseException, path: str | os.PathLike[str] | None = None) -> bool:
+    """Whether a failed write was a full disk (or a full quota).
+
+    Parameters
+    ----------
+    exc
+        The error. GDAL's writers raise their own types whose message is all
+        there is ("database or disk is full", "No space left on device"), and
+        on a full disk SQLite may fail with other messages too.
+    path
+        The file being written: when given, an error while less than
+        :data:`coverkit.settings.output_min_free_bytes` are free on its file
+        system counts as a full disk.
+
+    Returns
+    -------
+    bool
     """
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     text = str(exc).lower()
-    return "no space left" in text or "disk is full" in text or "disk quota" in text
+    if "no space left" in text or "disk is full" in text or "disk quota" in text:
+        return True
+    if path is None:
+        return False
+    free = free_bytes(path)
+    return free is not None and free < settings.output_min_free_bytes
 
 
 def output_error(path: str | os.PathLike[str], exc: BaseException) -> OutputError:
@@ -199,7 +229,7 @@ def output_error(path: str | os.PathLike[str], exc: BaseException) -> OutputErro
         "the disk is full; free space or choose another --out" for a full disk,
         else the reason and "check permissions or choose another --out".
     """
-    if is_disk_full(exc):
+    if is_disk_full(exc, path):
         return OutputError(
             f"cannot write '{path}': the disk is full; free space or choose another --out"
         )
@@ -493,6 +523,7 @@ __all__ = [
     "csv_text",
     "defuse_cell",
     "defused_frame",
+    "free_bytes",
     "html_text",
     "is_disk_full",
     "is_formula_like",
