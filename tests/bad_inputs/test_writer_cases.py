@@ -618,3 +618,13 @@ def test_batch_with_hostile_names_records_failure_and_defuses(tmp_path):
     assert manifest["=HYPERLINK(1)"]["status"] == "error"
     leftovers = [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_missing_values_are_empty_cells_not_na_text(tmp_path):
+    df = pd.DataFrame(
+        {"n": pd.array([1, None], dtype="Int64"), "s": pd.array(["a", None]), "k": ["x", "y"]}
+    )
+    write_xlsx({"t": df}, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["t"]
+    assert [c.value for c in ws["A"]] == ["n", 1, None]  # was the text "<NA>"
+    assert [c.value for c in ws["B"]] == ["s", "a", None]
