@@ -214,14 +214,14 @@ def _read_thresholds(value: Any, name: str) -> tuple[float, ...]:
 
 
 def _read_subcentres(value: Any, name: str) -> tuple[int, ...]:
-    """One whole number or a list of them, each in 1..``settings.max_subcentres``."""
+    """One whole number or a list of them, each in 1..``settings.max_subcentres``, once each."""
     items = list(value) if isinstance(value, list | tuple) else [value]
     for item in items:
         _expect(name, item, (numbers.Integral,), "a whole number or a list of them")
     top = int(settings.max_subcentres)
     if not items or any(not 1 <= p <= top for p in items):
         raise _bad(name, items, f"must be whole numbers ≥ 1 and at most {top} (e.g. 1 or [1, 2])")
-    return tuple(int(p) for p in items)
+    return tuple(dict.fromkeys(int(p) for p in items))  # 1,1 is 1
 
 
 def _read_workers(value: Any, name: str) -> int:

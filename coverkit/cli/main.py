@@ -1,7 +1,10 @@
 """``coverkit`` command line: parse options, call the API, print a summary.
 
-Errors a user can fix (:class:`coverkit.CoverkitError`) are printed as one
-line and exit with status 2; anything else is a bug and keeps its traceback.
+Errors a user can fix are printed as one line ``coverkit: error: <message>`` on
+stderr with exit status 2: a :class:`coverkit.CoverkitError` from the run, a flag
+value refused by its reader (the same readers as the config file,
+:data:`coverkit.config.OPTION_READERS`) and argparse's own errors (:class:`CliParser`).
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
