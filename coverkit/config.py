@@ -149,6 +149,14 @@ def _expect(name: str, value: Any, kinds: tuple[type, ...], what: str) -> None:
         raise ConfigError(f"key {name!r} must be {what}, got {_short(value)}")
 
 
+def _float(value: Any) -> float:
+    """A real number as a float; an integer beyond any float (TOML allows them) is inf."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 @dataclass(frozen=True)
 class NumberRule:
     """What a numeric option accepts: finite, > 0 (or ≥ 0), at most a setting.
@@ -176,10 +184,7 @@ class NumberRule:
     def read(self, value: Any, name: str) -> float:
         """The value as a float, or :class:`ConfigError` naming ``name`` and the fix."""
         _expect(name, value, (numbers.Real,), self.what)
-        try:
-            number = float(value)
-        except OverflowError:  # a TOML integer beyond any float
-            number = math.inf
+        number = _float(value)
         top = float(getattr(settings, self.limit))
         low_ok = number >= 0 if self.zero_ok else number > 0
         if not (math.isfinite(number) and low_ok and number <= top):
@@ -210,7 +215,15 @@ def _read_thresholds(value: Any, name: str) -> tuple[float, ...]:
     _expect(name, value, (list, tuple), "a list of minutes")
     if not value:
         raise ConfigError(f"{name} is empty; give minutes like [15, 30, 45, 60] or leave it out")
-    return tuple(NUMBER_RULES["minutes"].read(v, name) for v in value)
+    for v in value:
+        _expect(name, v, (numbers.Real,), "a list of minutes")
+    minutes = [_float(v) for v in value]
+    top = float(settings.max_minutes)
+    if not all(math.isfinite(m) and 0 < m <= top for m in minutes):
+        raise _bad(
+            name, minutes, f"must all be positive minutes, at most {top:g}, e.g. [15, 30, 45, 60]"
+        )
+    return tuple(minutes)
 
 
 def _read_subcentres(value: Any, name: str) -> tuple[int, ...]:
@@ -373,7 +386,8 @@ def read_road_speed(cls: Any, kph: Any, *, name: str) -> tuple[str, float]:
     ok = isinstance(kph, numbers.Real) and not isinstance(kph, bool)
     if not (ok and math.isfinite(float(kph)) and 0 < float(kph) <= top):
         raise ConfigError(
-            f"{name} must be a positive speed in km/h, at most {top:g}, got {_short(kph)}"
+            f"{name} must be a positive speed in km/h, got {_short(kph)}; "
+            f"give at most {top:g}, e.g. {key}=15"
         )
     return key, float(kph)
 
