@@ -19,43 +19,70 @@ Example ``plan.toml``::
     mode = "drive"              # drive (road speeds by class) | walk (every road walked)
     walk_speed_kph = 5          # off-road walking speed (and road speed in walk mode)
     max_walk_m = 5000           # farther than this from any road counts as unreachable
+    encoding = "gbk"            # of the CSV tables (default: recognised from the file)
     out = "results"
 
     [road_speeds_kph]           # overrides of coverkit.settings.road_speeds_kph, by OSM class
     track = 15
     unclassified = 30
 
-Unknown keys and values of the wrong type are refused with a :class:`ConfigError`
-naming the key.
+Unknown keys and values of the wrong type or out of range are refused with a
+:class:`ConfigError` naming the key and the fix. Every option is checked by one
+reader in :data:`OPTION_READERS`, whether it comes from this file, from a CLI flag
+(:func:`parse_flag`) or from Python (:class:`RunConfig` checks itself): infinite,
+NaN, negative or absurdly large numbers (limits ``settings.max_*``), empty strings,
+control characters, paths a file system cannot hold (a NUL byte, a name over 255
+bytes), unknown road classes and unknown encodings never reach a run.
 """
 
 from __future__ import annotations
 
+import codecs
 import math
+import numbers
+import os
+import re
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from coverkit import settings
 from coverkit.errors import ConfigError, InputFileError
 from coverkit.vocab import Objective
 
 _PATH_KEYS = ("population", "roads", "facilities", "villages", "out", "data_dir")
-_OBJECTIVES = tuple(o.value for o in Objective)
-_COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
-_MODES = ("drive", "walk")
-_CANDIDATES = ("auto", "central", "all")
+#: Path values that name no file and are kept as they are (``roads = "none"``).
+_PATH_WORDS = ("download", "none")
+#: Siting objectives, coordinate systems, travel modes and candidate rules accepted.
+OBJECTIVES: tuple[str, ...] = tuple(o.value for o in Objective)
+COORDS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+MODES: tuple[str, ...] = ("drive", "walk")
+CANDIDATES: tuple[str, ...] = ("auto", "central", "all")
+#: Encodings named as examples when an encoding is not known.
+ENCODING_EXAMPLES: tuple[str, ...] = ("utf-8", "gbk", "gb18030", "utf-16")
+_NAME_MAX_BYTES = 255  # one file or folder name (ext4, NTFS, APFS)
+_PATH_MAX_BYTES = 4096  # a whole path (Linux PATH_MAX)
+_SCHEDULER = re.compile(
+    r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?P<host>[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})/?"
+)
 
-
-def _positive(value: Any) -> bool:
-    """True for a finite number > 0 (not a bool)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
+#: A reader: ``reader(value, name)`` returns the checked, normalised value or raises
+#: :class:`ConfigError` naming ``name`` (a config key such as ``minutes`` or a flag
+#: such as ``--minutes``), the value and the fix.
+Reader = Callable[[Any, str], Any]
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Options of one ``coverkit plan`` run (CLI flags and TOML keys share these names)."""
+    """Options of one ``coverkit plan`` run (CLI flags and TOML keys share these names).
+
+    Every option is checked and normalised by its reader in :data:`OPTION_READERS`
+    when the object is made, so a ``RunConfig`` from Python, a file or flags is
+    always valid; a bad value raises :class:`~coverkit.errors.ConfigError`.
+    """
 
     region: str = "comoros"
     county: str | None = None
@@ -75,16 +102,16 @@ class RunConfig:
     walk_speed_kph: float | None = None
     max_walk_m: float | None = None
     road_speeds_kph: tuple[tuple[str, float], ...] | None = None
+    encoding: str | None = None
     out: str | None = None
     data_dir: str | None = None
 
     def __post_init__(self) -> None:
-        """Check every option (:data:`_RUN_CHECKS`, in order); sort the road speeds by class."""
-        for check in _RUN_CHECKS:
-            check(self)
-        if self.road_speeds_kph:
-            speeds = tuple(sorted((str(c), float(v)) for c, v in self.road_speeds_kph))
-            object.__setattr__(self, "road_speeds_kph", speeds)
+        """Check and normalise every option given (the first bad one is reported)."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                object.__setattr__(self, f.name, OPTION_READERS[f.name](value, f.name))
 
     def updated(self, **changes: Any) -> RunConfig:
         """Return a copy with the non-``None`` ``changes`` applied."""
@@ -93,203 +120,470 @@ class RunConfig:
         return RunConfig(**values)
 
 
-# --------------------------------------------------------------------------- option checks
+# --------------------------------------------------------------------------- readers
 
 
-def _check_mode(c: RunConfig) -> None:
-    """``mode`` is one of :data:`_MODES`."""
-    if c.mode not in _MODES:
-        raise ConfigError(f"mode={c.mode!r} is not known; use one of {', '.join(_MODES)}")
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to 60 characters so an error stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _check_walk_speed(c: RunConfig) -> None:
-    """``walk_speed_kph``, when given, is a positive speed."""
-    if c.walk_speed_kph is not None and not _positive(c.walk_speed_kph):
-        raise ConfigError(
-            f"walk_speed_kph={c.walk_speed_kph} must be a positive speed in km/h, e.g. 5"
-        )
+def _shown(value: Any) -> str:
+    """A value as written in a message: lists as ``[1, 2]``, numbers plain."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return str(value)
+    return _short(value)
 
 
-def _check_max_walk(c: RunConfig) -> None:
-    """``max_walk_m``, when given, is a distance ≥ 0."""
-    if c.max_walk_m is not None and not (_positive(c.max_walk_m) or c.max_walk_m == 0):
-        raise ConfigError(f"max_walk_m={c.max_walk_m} must be a distance ≥ 0 metres")
+def _bad(name: str, value: Any, reason: str) -> ConfigError:
+    """The refusal ``name=value reason``."""
+    return ConfigError(f"{name}={_shown(value)} {reason}")
 
 
-def _check_road_speeds(c: RunConfig) -> None:
-    """Every ``road_speeds_kph`` value is a positive speed."""
-    for cls, kph in c.road_speeds_kph or ():
-        if not _positive(kph):
-            raise ConfigError(
-                f"road_speeds_kph.{cls} must be a positive speed in km/h, got {kph!r}"
-            )
-
-
-def _check_objective(c: RunConfig) -> None:
-    """``objective`` is a siting objective (:class:`coverkit.vocab.Objective`)."""
-    if c.objective not in _OBJECTIVES:
-        raise ConfigError(
-            f"objective={c.objective!r} is not known; use one of {', '.join(_OBJECTIVES)}"
-        )
-
-
-def _check_candidates(c: RunConfig) -> None:
-    """``candidates`` is one of :data:`_CANDIDATES`."""
-    if c.candidates not in _CANDIDATES:
-        raise ConfigError(
-            f"candidates={c.candidates!r} is not known; use one of {', '.join(_CANDIDATES)}"
-        )
-
-
-def _check_coords(c: RunConfig) -> None:
-    """``coords`` (any case) is one of :data:`_COORDS`."""
-    if c.coords.lower() not in _COORDS:
-        raise ConfigError(f"coords={c.coords!r} is not known; use one of {', '.join(_COORDS)}")
-
-
-def _check_subcentres(c: RunConfig) -> None:
-    """``subcentres``, when given, is a non-empty list of whole numbers ≥ 1."""
-    if c.subcentres is not None and (not c.subcentres or any(int(p) < 1 for p in c.subcentres)):
-        raise ConfigError(
-            f"subcentres={list(c.subcentres)} must be whole numbers ≥ 1 (e.g. 1 or [1, 2])"
-        )
-
-
-def _check_minutes(c: RunConfig) -> None:
-    """``minutes``, when given, is positive."""
-    if c.minutes is not None and not c.minutes > 0:
-        raise ConfigError(f"minutes={c.minutes} must be a positive number of minutes, e.g. 30")
-
-
-def _check_thresholds(c: RunConfig) -> None:
-    """``thresholds``, when given, are all positive."""
-    if c.thresholds is not None and any(not t > 0 for t in c.thresholds):
-        raise ConfigError(f"thresholds={list(c.thresholds)} must all be positive minutes")
-
-
-#: The checks of a :class:`RunConfig`, in the order they run (the first failure is reported).
-_RUN_CHECKS: tuple[Callable[[RunConfig], None], ...] = (
-    _check_mode,
-    _check_walk_speed,
-    _check_max_walk,
-    _check_road_speeds,
-    _check_objective,
-    _check_candidates,
-    _check_coords,
-    _check_subcentres,
-    _check_minutes,
-    _check_thresholds,
-)
-
-
-# --------------------------------------------------------------------------- TOML values
-
-
-def _expect(key: str, value: Any, kinds: tuple[type, ...], what: str, path: Path) -> None:
-    """Refuse ``value`` of ``key`` unless it is one of ``kinds`` (never a bool)."""
+def _expect(name: str, value: Any, kinds: tuple[type, ...], what: str) -> None:
+    """Refuse ``value`` of ``name`` unless it is one of ``kinds`` (never a bool)."""
     if isinstance(value, bool) or not isinstance(value, kinds):
-        raise ConfigError(f"{path}: key {key!r} must be {what}, got {value!r}")
+        raise ConfigError(f"key {name!r} must be {what}, got {_short(value)}")
 
 
-def _read_string(key: str, value: Any, path: Path) -> str:
-    """A string option."""
-    _expect(key, value, (str,), "a string", path)
-    return value
+def _float(value: Any) -> float:
+    """A real number as a float; an integer beyond any float (TOML allows them) is inf."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
-def _read_county(key: str, value: Any, path: Path) -> str:
-    """The county: a name, or a code (a TOML integer is taken as its digits)."""
-    if isinstance(value, int):
-        value = str(value)
-    return _read_string(key, value, path)
+@dataclass(frozen=True)
+class NumberRule:
+    """What a numeric option accepts: finite, > 0 (or ≥ 0), at most a setting.
+
+    Attributes
+    ----------
+    what
+        The kind of number, for a value of the wrong type ("a number of minutes").
+    rule
+        The range in words ("a positive number of minutes").
+    example
+        A good value, shown in the fix.
+    limit
+        Name of the ``coverkit.settings`` attribute holding the largest value.
+    zero_ok
+        Whether 0 is accepted.
+    """
+
+    what: str
+    rule: str
+    example: str
+    limit: str
+    zero_ok: bool = False
+
+    def read(self, value: Any, name: str) -> float:
+        """The value as a float, or :class:`ConfigError` naming ``name`` and the fix."""
+        _expect(name, value, (numbers.Real,), self.what)
+        number = _float(value)
+        top = float(getattr(settings, self.limit))
+        low_ok = number >= 0 if self.zero_ok else number > 0
+        if not (math.isfinite(number) and low_ok and number <= top):
+            raise _bad(name, number, f"must be {self.rule}, at most {top:g}, e.g. {self.example}")
+        return number
 
 
-def _read_path(key: str, value: Any, path: Path) -> str:
-    """A file or folder; a relative one is resolved against the TOML file's folder."""
-    _expect(key, value, (str,), "a string", path)
-    if value != "download" and not Path(value).is_absolute():
-        value = str((path.parent / value).resolve())
-    return value
+#: The numeric options and what each accepts.
+NUMBER_RULES: dict[str, NumberRule] = {
+    "minutes": NumberRule(
+        "a number of minutes", "a positive number of minutes", "30", "max_minutes"
+    ),
+    "walk_speed_kph": NumberRule(
+        "a speed in km/h", "a positive speed in km/h", "5", "max_speed_kph"
+    ),
+    "max_walk_m": NumberRule(
+        "a distance in metres", "a distance ≥ 0 metres", "5000", "max_distance_m", zero_ok=True
+    ),
+    # 0 is allowed: roads inside the county only (no trips that leave and come back).
+    "road_buffer_m": NumberRule(
+        "a distance in metres", "a distance ≥ 0 metres", "5000", "max_distance_m", zero_ok=True
+    ),
+}
 
 
-def _read_subcentres(key: str, value: Any, path: Path) -> tuple[int, ...]:
-    """One whole number or a list of them."""
-    items = value if isinstance(value, list) else [value]
+def _read_thresholds(value: Any, name: str) -> tuple[float, ...]:
+    """A non-empty list of minutes, each as ``minutes``."""
+    _expect(name, value, (list, tuple), "a list of minutes")
+    if not value:
+        raise ConfigError(f"{name} is empty; give minutes like [15, 30, 45, 60] or leave it out")
+    for v in value:
+        _expect(name, v, (numbers.Real,), "a list of minutes")
+    minutes = [_float(v) for v in value]
+    top = float(settings.max_minutes)
+    if not all(math.isfinite(m) and 0 < m <= top for m in minutes):
+        raise _bad(
+            name, minutes, f"must all be positive minutes, at most {top:g}, e.g. [15, 30, 45, 60]"
+        )
+    return tuple(minutes)
+
+
+def _read_subcentres(value: Any, name: str) -> tuple[int, ...]:
+    """One whole number or a list of them, each in 1..``settings.max_subcentres``, once each."""
+    items = list(value) if isinstance(value, list | tuple) else [value]
     for item in items:
-        _expect(key, item, (int,), "a whole number or a list of them", path)
-    return tuple(items)
+        _expect(name, item, (numbers.Integral,), "a whole number or a list of them")
+    top = int(settings.max_subcentres)
+    if not items or any(not 1 <= p <= top for p in items):
+        raise _bad(name, items, f"must be whole numbers ≥ 1 and at most {top} (e.g. 1 or [1, 2])")
+    return tuple(dict.fromkeys(int(p) for p in items))  # 1,1 is 1
 
 
-def _read_standard_only(key: str, value: Any, path: Path) -> bool:
+def _read_workers(value: Any, name: str) -> int:
+    """A number of local workers in 1..``settings.max_workers``."""
+    _expect(name, value, (numbers.Integral,), "a whole number of workers")
+    top = int(settings.max_workers)
+    if not 1 <= value <= top:
+        raise _bad(name, value, f"must be a whole number of workers from 1 to {top}, e.g. 4")
+    return int(value)
+
+
+def _read_text(value: Any, name: str) -> str:
+    """A non-empty string without control characters (a name or a code)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    _expect(name, value, (str,), "a string")
+    if not value.strip():
+        raise ConfigError(f"{name} is empty; give a value or leave the option out")
+    control = next((ch for ch in value if ord(ch) < 32 or ord(ch) == 127), None)
+    if control is not None:
+        raise _bad(
+            name, value, f"contains the control character U+{ord(control):04X}; retype the value"
+        )
+    return value
+
+
+def _read_county(value: Any, name: str) -> str:
+    """The county: a name, or a code (an integer is taken as its digits)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = str(value)
+    return _read_text(value, name)
+
+
+def _read_path(value: Any, name: str) -> str:
+    """A file or folder path a file system can hold (the file need not exist yet)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    _expect(name, value, (str,), "a string (a path)")
+    if not value:
+        raise ConfigError(f"{name} is empty; give a file or folder, or leave the option out")
+    if "\0" in value:
+        raise _bad(name, value, "contains a NUL byte, which no path can hold; retype the path")
+    try:
+        raw = os.fsencode(value)
+    except UnicodeEncodeError:
+        raise _bad(name, value, "holds characters no file name can; retype the path") from None
+    longest = max(raw.split(b"/"), key=len)
+    if len(longest) > _NAME_MAX_BYTES or len(raw) > _PATH_MAX_BYTES:
+        raise _bad(
+            name,
+            value,
+            f"is too long for a file system (a name at most {_NAME_MAX_BYTES} bytes, a path "
+            f"{_PATH_MAX_BYTES}); use a shorter folder or file name",
+        )
+    return value
+
+
+def _choice(options: tuple[str, ...], *, lower: bool = False) -> Reader:
+    """A reader accepting one of ``options`` (in any case when ``lower``)."""
+
+    def read(value: Any, name: str) -> str:
+        _expect(name, value, (str,), f"one of {', '.join(options)}")
+        text = str(value).lower() if lower else str(value)
+        if text not in options:
+            raise ConfigError(f"{name}={value!r} is not known; use one of {', '.join(options)}")
+        return text
+
+    return read
+
+
+def _read_standard_only(value: Any, name: str) -> bool:
     """``true`` or ``false``."""
     if not isinstance(value, bool):
-        raise ConfigError(f"{path}: key 'standard_only' must be true or false, got {value!r}")
+        raise ConfigError(f"key {name!r} must be true or false, got {_short(value)}")
     return value
 
 
-def _read_road_buffer(key: str, value: Any, path: Path) -> float:
-    """A distance ≥ 0 metres."""
-    _expect(key, value, (int, float), "a distance in metres", path)
-    value = float(value)
-    if value < 0:
-        raise ConfigError(f"{path}: key 'road_buffer_m' must be ≥ 0 metres, got {value}")
-    return value
+def _read_encoding(value: Any, name: str) -> str:
+    """A text encoding Python knows, as its canonical name (``GBK`` → ``gbk``)."""
+    _expect(name, value, (str,), "an encoding name such as utf-8")
+    try:
+        info = codecs.lookup(value)
+        "".encode(info.name)  # refuses bytes-to-bytes codecs such as base64
+    except (LookupError, ValueError):
+        raise _bad(
+            name,
+            value,
+            f"is not a known text encoding; use e.g. {', '.join(ENCODING_EXAMPLES)}",
+        ) from None
+    return info.name
 
 
-def _read_mode(key: str, value: Any, path: Path) -> str:
-    """The travel mode, a string (its value is checked by :class:`RunConfig`)."""
-    _expect(key, value, (str,), "a string (drive or walk)", path)
-    return value
-
-
-def _read_number(key: str, value: Any, path: Path) -> float:
-    """A number (its range is checked by :class:`RunConfig`)."""
-    _expect(key, value, (int, float), "a number", path)
-    return float(value)
-
-
-def _read_road_speeds(key: str, value: Any, path: Path) -> tuple[tuple[str, float], ...]:
-    """A table of road class = km/h (checked and sorted by :class:`RunConfig`)."""
-    if not isinstance(value, dict):
-        raise ConfigError(
-            f"{path}: 'road_speeds_kph' must be a table of road class = km/h, "
-            "e.g. [road_speeds_kph] then track = 15"
+def _read_scheduler(value: Any, name: str) -> str:
+    """A Dask scheduler address ``host:port`` or ``tcp://host:port`` (port 1–65535)."""
+    _expect(name, value, (str,), "a scheduler address")
+    match = _SCHEDULER.fullmatch(value.strip())
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise _bad(
+            name,
+            value,
+            "is not a scheduler address; write host:port or tcp://host:port with the port "
+            "`dask scheduler` prints, e.g. tcp://10.0.0.5:8786",
         )
-    return tuple(value.items())
+    return value.strip()
 
 
-def _read_minutes(key: str, value: Any, path: Path) -> float:
-    """A number of minutes."""
-    _expect(key, value, (int, float), "a number of minutes", path)
-    return float(value)
+def known_road_classes() -> tuple[str, ...]:
+    """The road classes a speed may be given for: the keys of ``settings.road_speeds_kph``.
+
+    Returns
+    -------
+    tuple of str
+        The classes in the order of the settings table (a ``CLASS_link`` road
+        is accepted too and takes its ``CLASS`` speed unless given).
+    """
+    return tuple(settings.road_speeds_kph)
 
 
-def _read_thresholds(key: str, value: Any, path: Path) -> tuple[float, ...]:
-    """A list of minutes."""
-    _expect(key, value, (list,), "a list of minutes", path)
-    for item in value:
-        _expect(key, item, (int, float), "a list of minutes", path)
-    return tuple(float(v) for v in value)
+def read_road_speed(cls: Any, kph: Any, *, name: str) -> tuple[str, float]:
+    """One road class speed, as the config table and ``--road-speed`` give it.
+
+    Parameters
+    ----------
+    cls
+        OSM ``highway`` class (any case; ``_link`` classes allowed).
+    kph
+        Speed in km/h: a finite number > 0 and at most ``settings.max_speed_kph``.
+    name
+        What to call the entry in an error, e.g. ``road_speeds_kph.track``.
+
+    Returns
+    -------
+    tuple of (str, float)
+        The class in lower case and the speed.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown class (listing the known ones) or a bad speed.
+    """
+    key = str(cls).strip().lower()
+    classes = known_road_classes()
+    if key not in classes and key.removesuffix("_link") not in classes:
+        raise ConfigError(
+            f"{name}: road class {str(cls)!r} is not known; use one of {', '.join(classes)} "
+            "(or CLASS_link)"
+        )
+    top = float(settings.max_speed_kph)
+    ok = isinstance(kph, numbers.Real) and not isinstance(kph, bool)
+    if not (ok and math.isfinite(float(kph)) and 0 < float(kph) <= top):
+        raise ConfigError(
+            f"{name} must be a positive speed in km/h, got {_short(kph)}; "
+            f"give at most {top:g}, e.g. {key}=15"
+        )
+    return key, float(kph)
 
 
-#: How each TOML key is read: ``reader(key, value, toml_path)`` returns the option value.
-_READERS: dict[str, Callable[[str, Any, Path], Any]] = {
-    "region": _read_string,
+def _read_road_speeds(value: Any, name: str) -> tuple[tuple[str, float], ...]:
+    """A table (or pairs) of road class = km/h, sorted by class; a later class wins."""
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list | tuple) and all(
+        isinstance(i, list | tuple) and len(i) == 2 for i in value
+    ):
+        items = [tuple(i) for i in value]
+    else:
+        raise ConfigError(
+            f"{name!r} must be a table of road class = km/h, e.g. [road_speeds_kph] then track = 15"
+        )
+    speeds = dict(read_road_speed(c, v, name=f"{name}.{c}") for c, v in items)
+    return tuple(sorted(speeds.items()))
+
+
+#: The one table of option readers: every :class:`RunConfig` field, plus the batch
+#: options ``workers`` and ``scheduler`` and the file options ``config`` and ``plan``.
+#: The config file, the CLI flags (:func:`parse_flag`) and :class:`RunConfig` use it.
+OPTION_READERS: dict[str, Reader] = {
+    "region": _read_text,
     "county": _read_county,
-    "coords": _read_string,
-    "objective": _read_string,
-    "candidates": _read_string,
-    **dict.fromkeys(_PATH_KEYS, _read_path),
+    "coords": _choice(COORDS, lower=True),
+    "objective": _choice(OBJECTIVES),
+    "candidates": _choice(CANDIDATES),
+    "mode": _choice(MODES),
+    **dict.fromkeys((*_PATH_KEYS, "config", "plan"), _read_path),
     "subcentres": _read_subcentres,
     "standard_only": _read_standard_only,
-    "road_buffer_m": _read_road_buffer,
-    "mode": _read_mode,
-    "walk_speed_kph": _read_number,
-    "max_walk_m": _read_number,
+    **{key: rule.read for key, rule in NUMBER_RULES.items()},
     "road_speeds_kph": _read_road_speeds,
-    "minutes": _read_minutes,
     "thresholds": _read_thresholds,
+    "encoding": _read_encoding,
+    "workers": _read_workers,
+    "scheduler": _read_scheduler,
 }
+
+
+# --------------------------------------------------------------------------- flags
+
+
+def _number_text(text: str, flag: str, what: str, example: str, kind: type) -> Any:
+    """``text`` as a ``kind`` (float or int), or :class:`ConfigError` saying what to write."""
+    try:
+        return kind(text.strip())
+    except (ValueError, OverflowError):
+        raise ConfigError(f"{flag} {_short(text)} is not {what}; e.g. {flag} {example}") from None
+
+
+def _split(text: str) -> list[str]:
+    """The items of a comma list (spaces and empty items dropped)."""
+    return [v for v in text.replace(" ", "").split(",") if v]
+
+
+def parse_flag(key: str, text: str, flag: str) -> Any:
+    """Read a CLI flag's text with the reader of ``key`` (as a config file would).
+
+    Parameters
+    ----------
+    key
+        The option (a key of :data:`OPTION_READERS`).
+    text
+        The flag's value as typed.
+    flag
+        The flag, e.g. ``--minutes``, named in an error.
+
+    Returns
+    -------
+    Any
+        The checked value, as :class:`RunConfig` holds it.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the flag, the value and the fix.
+    """
+    if key in NUMBER_RULES:
+        rule = NUMBER_RULES[key]
+        value: Any = _number_text(text, flag, rule.what, rule.example, float)
+    elif key == "thresholds":
+        value = [_number_text(v, flag, "a list of minutes", "15,30", float) for v in _split(text)]
+    elif key == "subcentres":
+        what = "a whole number or a comma list like 1,2"
+        value = [_number_text(v, flag, what, "1,2", int) for v in _split(text)]
+    elif key == "workers":
+        value = _number_text(text, flag, "a whole number of workers", "4", int)
+    else:
+        value = text
+    return OPTION_READERS[key](value, flag)
+
+
+def parse_road_speed(text: str, flag: str = "--road-speed") -> tuple[str, float]:
+    """Read ``CLASS=KPH`` with :func:`read_road_speed` (the config table's check).
+
+    Parameters
+    ----------
+    text
+        The flag's value, e.g. ``track=15``.
+    flag
+        The flag named in an error.
+
+    Returns
+    -------
+    tuple of (str, float)
+        The class in lower case and the speed in km/h.
+
+    Raises
+    ------
+    ConfigError
+        For text that is not ``CLASS=KPH``, an unknown class or a bad speed.
+    """
+    cls, sep, kph = text.partition("=")
+    if not sep or not cls.strip() or not kph.strip():
+        raise ConfigError(f"{flag} {_short(text)} is not CLASS=KPH; write e.g. {flag} track=15")
+    name = f"{flag} {text.strip()}"
+    try:
+        speed = float(kph.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name}: {kph.strip()!r} is not a number of km/h; write e.g. {flag} {cls.strip()}=15"
+        ) from None
+    return read_road_speed(cls, speed, name=name)
+
+
+# --------------------------------------------------------------------------- TOML file
+
+
+def _config_file(path: str | os.PathLike[str]) -> Path:
+    """The config file, checked: a path, an existing regular file, not too large."""
+    p = Path(_read_path(path, "config"))
+    try:
+        st = p.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputFileError(
+            f"config file {p} does not exist; check the path given to --config"
+        ) from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read config file {p} ({exc.strerror}); check it") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputFileError(f"config file {p} is a folder; give the .toml file inside it")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputFileError(f"config file {p} is not a regular file; give a .toml file")
+    _check_size(p, st.st_size)
+    return p
+
+
+def _check_size(p: Path, size: int) -> None:
+    """Refuse a config file larger than ``settings.max_config_bytes``."""
+    top = int(settings.max_config_bytes)
+    if size > top:
+        raise InputFileError(
+            f"config file {p} is {size:,} bytes, more than the {top:,} a run configuration "
+            "can need; check that --config names the right file"
+        )
+
+
+def _decode(p: Path, data: bytes) -> str:
+    """The file's text: UTF-8 (with or without BOM) or UTF-16 with a BOM (Notepad)."""
+    encoding = "utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{p} is not valid TOML: not {encoding} text (a bad byte at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+
+
+def _parse_toml(p: Path) -> dict[str, Any]:
+    """The TOML table of the config file, or one-line :class:`InputFileError`."""
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"cannot read config file {p} ({exc.strerror}); check it") from None
+    _check_size(p, len(data))
+    try:
+        return tomllib.loads(_decode(p, data))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError(f"{p} is not valid TOML ({exc}); fix the line it names") from None
+    except RecursionError:
+        raise InputFileError(f"{p} is not valid TOML (nested too deeply); fix it") from None
+
+
+def _read_key(key: str, value: Any, path: Path) -> Any:
+    """One TOML value by its reader; a relative path is resolved against the file's folder."""
+    value = OPTION_READERS[key](value, key)
+    if key in _PATH_KEYS and value not in _PATH_WORDS and not Path(value).is_absolute():
+        try:
+            value = str((path.parent / value).resolve())
+        except (OSError, RuntimeError):  # a symlink loop: keep it absolute, the reader says
+            value = str((path.parent / value).absolute())
+    return value
 
 
 def read_config(path: str | Path) -> RunConfig:
@@ -298,8 +592,9 @@ def read_config(path: str | Path) -> RunConfig:
     Parameters
     ----------
     path
-        The ``.toml`` file. Relative file paths inside it are resolved against
-        its folder.
+        The ``.toml`` file (UTF-8, or UTF-16 with a BOM; at most
+        ``settings.max_config_bytes``). Relative file paths inside it are
+        resolved against its folder.
 
     Returns
     -------
@@ -308,25 +603,20 @@ def read_config(path: str | Path) -> RunConfig:
     Raises
     ------
     InputFileError
-        If the file is missing or is not valid TOML.
+        If the file is missing, a folder, too large, unreadable or not valid TOML.
     ConfigError
-        For an unknown key or a value of the wrong type.
+        For a bad path, an unknown key or a value of the wrong type or range
+        (the message starts with the file and names the key).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"config file {path} does not exist; check the path given to --config")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path} is not valid TOML ({exc}); fix the line it names") from exc
+    p = _config_file(path)
+    raw = _parse_toml(p)
     known = {f.name for f in fields(RunConfig)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(
-            f"{path}: unknown key {unknown[0]!r}; known keys are {', '.join(sorted(known))}"
+            f"{p}: unknown key {unknown[0]!r}; known keys are {', '.join(sorted(known))}"
         )
-    values = {key: _READERS[key](key, value, path) for key, value in raw.items()}
     try:
-        return RunConfig(**values)
+        return RunConfig(**{key: _read_key(key, value, p) for key, value in raw.items()})
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{p}: {exc}") from None

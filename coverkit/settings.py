@@ -172,3 +172,29 @@ batch_manifest_max_bytes: int = 256 * 1024 * 1024
 #: gpkg_contents") while less than this many bytes are free on the output's file
 #: system is reported as a full disk: "free space or choose another --out".
 output_min_free_bytes: int = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- run options (CLI
+# flags and config keys; issue 15). Values beyond these are refused with a one-line error.
+
+#: Largest travel-time threshold (``--minutes``, ``--thresholds``), minutes: one day.
+#: Health access beyond a day's travel is not a threshold a plan can use.
+max_minutes: float = 1_440.0
+
+#: Largest speed (``--road-speed``, ``--walk-speed``), km/h: above any legal road speed in
+#: China (120 km/h on expressways) with margin.
+max_speed_kph: float = 200.0
+
+#: Largest distance (``--road-buffer``, ``--max-walk``), metres: 100 km is more than the
+#: width of most counties; larger buffers load whole provinces of roads for no gain.
+max_distance_m: float = 100_000.0
+
+#: Largest number of sub-centres per run (``--subcentres``): a county has a few dozen
+#: township centres at most, and policy plans one to three sub-centres.
+max_subcentres: int = 50
+
+#: Largest number of local Dask workers (``batch --workers``).
+max_workers: int = 256
+
+#: Largest run configuration file (``--config``) read, bytes.
+max_config_bytes: int = 1_000_000

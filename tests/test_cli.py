@@ -41,11 +41,12 @@ def test_no_command_prints_help_and_fails(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["plan", "--minutes", "0"], "must be greater than 0"),
+        # flags share the config file's readers (messages changed with issue 15)
+        (["plan", "--minutes", "0"], "--minutes=0.0 must be a positive number of minutes"),
         (["plan", "--minutes", "abc"], "is not a number of minutes"),
-        (["plan", "-p", "0"], "must be ≥ 1"),
+        (["plan", "-p", "0"], "--subcentres=[0] must be whole numbers ≥ 1"),
         (["plan", "--coords", "mars"], "invalid choice"),
-        (["plan", "--road-speed", "track=0"], "'track=0': the speed must be a positive number"),
+        (["plan", "--road-speed", "track=0"], "--road-speed track=0 must be a positive speed"),
         (["plan", "--road-speed", "track"], "'track' is not CLASS=KPH"),
         (["plan", "--walk-speed", "-4"], "must be a positive speed in km/h"),
         (["plan", "--mode", "fly"], "invalid choice"),
@@ -55,7 +56,10 @@ def test_bad_options_exit_2(capsys, argv, message):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith("coverkit: error: ")
+    assert err.count("\n") == 1
 
 
 def test_coverkit_error_is_one_line_without_traceback(tmp_path, capsys):

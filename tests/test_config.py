@@ -91,7 +91,8 @@ def test_output_paths_default_and_out(tmp_path):
 
 def test_road_buffer_is_read_and_checked(tmp_path):
     assert read_config(_write(tmp_path, "road_buffer_m = 2000\n")).road_buffer_m == 2000.0
-    with pytest.raises(ConfigError, match="'road_buffer_m' must be ≥ 0"):
+    # the same reader as --road-buffer: "road_buffer_m=-1.0 ..." (was "'road_buffer_m' must be ≥ 0")
+    with pytest.raises(ConfigError, match=r"road_buffer_m=-1\.0 must be a distance ≥ 0 metres"):
         read_config(_write(tmp_path, "road_buffer_m = -1\n"))
 
 

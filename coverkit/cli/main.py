@@ -1,7 +1,10 @@
 """``coverkit`` command line: parse options, call the API, print a summary.
 
-Errors a user can fix (:class:`coverkit.CoverkitError`) are printed as one
-line and exit with status 2; anything else is a bug and keeps its traceback.
+Errors a user can fix are printed as one line ``coverkit: error: <message>`` on
+stderr with exit status 2: a :class:`coverkit.CoverkitError` from the run, a flag
+value refused by its reader (the same readers as the config file,
+:data:`coverkit.config.OPTION_READERS`) and argparse's own errors (:class:`CliParser`).
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn
 
 from coverkit import __version__
+from coverkit.config import CANDIDATES, COORDS, MODES, OBJECTIVES
 from coverkit.errors import CoverkitError
-from coverkit.vocab import Objective
 
 EXIT_USER_ERROR = 2
 
@@ -33,41 +37,72 @@ both go under DIR.
 """
 
 
-def _positive_float(text: str) -> float:
-    """argparse type: a number of minutes greater than 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0 minutes")
-    return value
+class _FlagError(Exception):
+    """A flag value refused by its reader (not a ValueError, so argparse lets it through)."""
 
 
-def _speed(text: str) -> float:
-    """argparse type: a positive, finite speed in km/h."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a speed in km/h") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive speed in km/h")
-    return value
+class CliParser(argparse.ArgumentParser):
+    """An argument parser whose every error is the one line ``coverkit: error: …`` (exit 2).
+
+    argparse prints usage lines and its own ``coverkit plan: error:`` prefix;
+    this parser prints the message flattened to one line with where to look
+    (``see `coverkit plan --help```). Subcommand parsers are made of this class
+    too (``parser_class``). ``--help`` and ``--version`` still exit with 0.
+    """
+
+    #: The help to point at; :func:`main` sets it to the subcommand's help.
+    help_hint: str | None = None
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` as the one-line error and exit with status 2."""
+        hint = self.help_hint or f"{self.prog} --help"
+        print_error(f"{message}; see `{hint}`")
+        self.exit(EXIT_USER_ERROR)
 
 
-def _road_speed(text: str) -> tuple[str, float]:
-    """argparse type: ``CLASS=KPH`` as ``(class in lower case, km/h)``."""
-    cls, sep, kph = text.partition("=")
-    if not sep or not cls.strip():
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not CLASS=KPH; write e.g. track=15 (an OSM highway class)"
-        )
-    try:
-        return cls.strip().lower(), _speed(kph.strip())
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: the speed must be a positive number of km/h, e.g. {cls.strip()}=15"
-        ) from None
+def print_error(message: str) -> None:
+    """Print ``coverkit: error: <message>`` on stderr as exactly one line.
+
+    Parameters
+    ----------
+    message
+        The error; its line breaks and runs of spaces become single spaces.
+    """
+    print(f"coverkit: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def flag_type(key: str, flag: str) -> Callable[[str], Any]:
+    """An argparse ``type`` reading a flag with the config reader of ``key``.
+
+    Parameters
+    ----------
+    key
+        The option in :data:`coverkit.config.OPTION_READERS`.
+    flag
+        The flag named in an error, e.g. ``--minutes``.
+
+    Returns
+    -------
+    callable
+        ``text -> value``; a bad value stops the parse with the reader's
+        one-line message (printed by :func:`main`, exit status 2).
+    """
+    from coverkit.config import parse_flag, parse_road_speed
+
+    def read(text: str) -> Any:
+        try:
+            if key == "road_speeds_kph":
+                return parse_road_speed(text, flag)
+            if key == "tiles":
+                from coverkit.maps.build import check_tiles
+
+                return check_tiles(text)
+            return parse_flag(key, text, flag)
+        except CoverkitError as exc:
+            raise _FlagError(str(exc)) from None
+
+    read.__name__ = key
+    return read
 
 
 def merge_speeds(
@@ -97,27 +132,9 @@ def merge_speeds(
     return tuple(sorted(merged.items()))
 
 
-def _p_values(text: str) -> tuple[int, ...]:
-    """argparse type: one number of sub-centres or a comma list like ``1,2``, each ≥ 1."""
-    try:
-        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a whole number or a comma list like 1,2"
-        ) from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: the number of sub-centres must be ≥ 1")
-    return values
-
-
-def _thresholds(text: str) -> tuple[float, ...]:
-    """argparse type: a comma list of positive minutes."""
-    return tuple(_positive_float(v) for v in text.replace(" ", "").split(",") if v)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="coverkit",
         description=(
             "coverkit: plan county medical sub-centres (县域医疗卫生次中心) and village "
@@ -128,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     _add_plan_command(sub)
     _add_map_command(sub)
     _add_report_command(sub)
@@ -163,32 +180,47 @@ def _add_plan_command(sub: argparse._SubParsersAction) -> None:
     _add_travel_options(plan)
     plan.add_argument(
         "--out",
+        type=flag_type("out", "--out"),
         metavar="DIR",
         help="write everything under DIR (default: maps/ and outputs/ in the current folder)",
     )
-    plan.add_argument("--data-dir", metavar="DIR", help="folder of the embedded data (data/)")
+    plan.add_argument(
+        "--data-dir",
+        type=flag_type("data_dir", "--data-dir"),
+        metavar="DIR",
+        help="folder of the embedded data (data/)",
+    )
 
 
 def _add_input_options(plan: argparse.ArgumentParser) -> None:
     """``plan`` options naming the inputs: config, region, county, files, coordinates."""
     plan.add_argument(
-        "--config", metavar="FILE", help="TOML file with the same option names (flags win)"
+        "--config",
+        type=flag_type("config", "--config"),
+        metavar="FILE",
+        help="TOML file with the same option names (flags win)",
     )
     plan.add_argument(
         "--region",
+        type=flag_type("region", "--region"),
         metavar="NAME",
         help="embedded region or reference set: 'comoros' (default) or 'china'",
     )
     plan.add_argument(
         "--county",
+        type=flag_type("county", "--county"),
         metavar="NAME|CODE",
         help="county (县) by name or code; default: the region's default county",
     )
     plan.add_argument(
-        "--population", metavar="FILE", help="population raster, GeoTIFF (人口栅格, e.g. WorldPop)"
+        "--population",
+        type=flag_type("population", "--population"),
+        metavar="FILE",
+        help="population raster, GeoTIFF (人口栅格, e.g. WorldPop)",
     )
     plan.add_argument(
         "--roads",
+        type=flag_type("roads", "--roads"),
         metavar="FILE",
         help="road network: .osm.pbf, .osm, .graphml, or GPKG/SHP lines (道路网络); "
         "'download' fetches it with osmnx when online; 'none' estimates travel times "
@@ -196,13 +228,26 @@ def _add_input_options(plan: argparse.ArgumentParser) -> None:
     )
     plan.add_argument(
         "--facilities",
+        type=flag_type("facilities", "--facilities"),
         metavar="FILE",
         help="facility table CSV/XLSX/GPKG (医疗机构: 县级医院, 乡镇卫生院, 村卫生室)",
     )
-    plan.add_argument("--villages", metavar="FILE", help="village table CSV/XLSX/GPKG (行政村)")
+    plan.add_argument(
+        "--villages",
+        type=flag_type("villages", "--villages"),
+        metavar="FILE",
+        help="village table CSV/XLSX/GPKG (行政村)",
+    )
+    plan.add_argument(
+        "--encoding",
+        type=flag_type("encoding", "--encoding"),
+        metavar="NAME",
+        help="encoding of the CSV tables, e.g. utf-8, gbk, gb18030, utf-16 "
+        "(default: recognised from the file)",
+    )
     plan.add_argument(
         "--coords",
-        choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
+        choices=COORDS,
         help="coordinate system of the point tables "
         "(高德/腾讯 = gcj02, 百度 = bd09; default wgs84)",
     )
@@ -213,32 +258,32 @@ def _add_siting_options(plan: argparse.ArgumentParser) -> None:
     plan.add_argument(
         "-p",
         "--subcentres",
-        type=_p_values,
+        type=flag_type("subcentres", "--subcentres"),
         metavar="P",
         help="number of sub-centres to choose (次中心数量): one number or a list like 1,2 "
         "(default 1,2: the second only if it adds enough)",
     )
     plan.add_argument(
         "--minutes",
-        type=_positive_float,
+        type=flag_type("minutes", "--minutes"),
         metavar="T",
         help="travel-time threshold to county-level care, minutes (医疗服务圈; default 30)",
     )
     plan.add_argument(
         "--thresholds",
-        type=_thresholds,
+        type=flag_type("thresholds", "--thresholds"),
         metavar="LIST",
         help="thresholds shown side by side, minutes (default 15,30,45,60)",
     )
     plan.add_argument(
         "--objective",
-        choices=[o.value for o in Objective],
+        choices=OBJECTIVES,
         help="siting objective: pmedian (default: least population-weighted minutes), "
         "mclp (most people within T), pcenter (shortest worst trip)",
     )
     plan.add_argument(
         "--candidates",
-        choices=["auto", "central", "all"],
+        choices=CANDIDATES,
         help="which township health centres may become sub-centres: central (中心乡镇卫生院 "
         "only), all, or auto (default: central ones if there are enough outside the "
         "county seat, else all)",
@@ -256,19 +301,20 @@ def _add_travel_options(plan: argparse.ArgumentParser) -> None:
     """``plan`` options of the travel times: road buffer, mode, speeds, walking limit."""
     plan.add_argument(
         "--road-buffer",
-        type=float,
+        type=flag_type("road_buffer_m", "--road-buffer"),
         dest="road_buffer_m",
         metavar="M",
-        help="keep roads this many metres beyond the county border (default 5000)",
+        help="keep roads this many metres beyond the county border (default 5000; "
+        "0 keeps only the roads inside the county)",
     )
     plan.add_argument(
         "--mode",
-        choices=["drive", "walk"],
+        choices=MODES,
         help="travel mode: drive (default: road speeds by class) or walk (every road walked)",
     )
     plan.add_argument(
         "--road-speed",
-        type=_road_speed,
+        type=flag_type("road_speeds_kph", "--road-speed"),
         action="append",
         dest="road_speeds_kph",
         metavar="CLASS=KPH",
@@ -277,14 +323,14 @@ def _add_travel_options(plan: argparse.ArgumentParser) -> None:
     )
     plan.add_argument(
         "--walk-speed",
-        type=_speed,
+        type=flag_type("walk_speed_kph", "--walk-speed"),
         dest="walk_speed_kph",
         metavar="KPH",
         help="off-road walking speed, km/h (default 5)",
     )
     plan.add_argument(
         "--max-walk",
-        type=float,
+        type=flag_type("max_walk_m", "--max-walk"),
         dest="max_walk_m",
         metavar="M",
         help="places farther than this from any road are unreachable, metres (default 5000)",
@@ -298,12 +344,24 @@ def _add_map_command(sub: argparse._SubParsersAction) -> None:
         help="redraw the map of a finished plan (地图)",
         description="Redraw the offline HTML map of a plan written by `coverkit plan`.",
     )
-    map_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan/ folder")
-    map_cmd.add_argument("--out", metavar="FILE", help="HTML file (default maps/<county>.html)")
+    map_cmd.add_argument(
+        "plan",
+        type=flag_type("plan", "PLAN"),
+        metavar="PLAN",
+        help="outputs/<county>/ or its plan/ folder",
+    )
+    map_cmd.add_argument(
+        "--out",
+        type=flag_type("out", "--out"),
+        metavar="FILE",
+        help="HTML file (default maps/<county>.html)",
+    )
     map_cmd.add_argument(
         "--tiles",
+        type=flag_type("tiles", "--tiles"),
         metavar="NAME",
-        help="add an online base layer, e.g. OpenStreetMap (default: none, fully offline)",
+        help="add an online base layer, e.g. OpenStreetMap, OpenTopoMap or Esri.WorldImagery "
+        "(default: none, fully offline)",
     )
 
 
@@ -314,8 +372,27 @@ def _add_report_command(sub: argparse._SubParsersAction) -> None:
         help="rewrite the report of a finished plan (报告)",
         description="Rewrite report.md/.html, plan.xlsx, CSVs, plan.gpkg and GeoTIFFs of a plan.",
     )
-    report_cmd.add_argument("plan", metavar="PLAN", help="outputs/<county>/ or its plan/ folder")
-    report_cmd.add_argument("--out", metavar="DIR", help="folder (default: the plan's folder)")
+    report_cmd.add_argument(
+        "plan",
+        type=flag_type("plan", "PLAN"),
+        metavar="PLAN",
+        help="outputs/<county>/ or its plan/ folder",
+    )
+    report_cmd.add_argument(
+        "--out",
+        type=flag_type("out", "--out"),
+        metavar="DIR",
+        help="folder (default: the plan's folder)",
+    )
+
+
+#: The province-wide input files of ``coverkit batch`` and their help.
+_BATCH_FILES = {
+    "population": "province-wide GeoTIFF",
+    "roads": "province-wide .osm.pbf or lines",
+    "facilities": "facility table (CSV/XLSX)",
+    "villages": "village table (CSV/XLSX)",
+}
 
 
 def _add_batch_command(sub: argparse._SubParsersAction) -> None:
@@ -330,23 +407,44 @@ def _add_batch_command(sub: argparse._SubParsersAction) -> None:
         ),
     )
     which = batch_cmd.add_mutually_exclusive_group(required=True)
-    which.add_argument("--province", metavar="NAME|CODE", help="e.g. 广西 or 45")
     which.add_argument(
-        "--configs", metavar="TOML", nargs="+", help="one run config (.toml) per county"
+        "--province",
+        type=flag_type("region", "--province"),
+        metavar="NAME|CODE",
+        help="e.g. 广西 or 45",
     )
-    batch_cmd.add_argument("--population", metavar="FILE", help="province-wide GeoTIFF")
-    batch_cmd.add_argument("--roads", metavar="FILE", help="province-wide .osm.pbf or lines")
-    batch_cmd.add_argument("--facilities", metavar="FILE", help="facility table (CSV/XLSX)")
-    batch_cmd.add_argument("--villages", metavar="FILE", help="village table (CSV/XLSX)")
-    batch_cmd.add_argument("--coords", default="wgs84", help="coordinates of the tables")
-    batch_cmd.add_argument("--out", metavar="DIR", required=True, help="output folder")
-    batch_cmd.add_argument("--scheduler", metavar="ADDRESS", help="running Dask scheduler")
+    which.add_argument(
+        "--configs",
+        type=flag_type("config", "--configs"),
+        metavar="TOML",
+        nargs="+",
+        help="one run config (.toml) per county",
+    )
+    for key, what in _BATCH_FILES.items():
+        batch_cmd.add_argument(
+            f"--{key}", type=flag_type(key, f"--{key}"), metavar="FILE", help=what
+        )
     batch_cmd.add_argument(
-        "--workers", type=int, metavar="N", help="local workers (default: cores)"
+        "--coords", choices=COORDS, default="wgs84", help="coordinates of the tables"
+    )
+    batch_cmd.add_argument(
+        "--out", type=flag_type("out", "--out"), metavar="DIR", required=True, help="output folder"
+    )
+    batch_cmd.add_argument(
+        "--scheduler",
+        type=flag_type("scheduler", "--scheduler"),
+        metavar="ADDRESS",
+        help="running Dask scheduler, host:port or tcp://host:port",
+    )
+    batch_cmd.add_argument(
+        "--workers",
+        type=flag_type("workers", "--workers"),
+        metavar="N",
+        help="local workers (default: cores)",
     )
     batch_cmd.add_argument(
         "--road-buffer",
-        type=float,
+        type=flag_type("road_buffer_m", "--road-buffer"),
         dest="road_buffer_m",
         metavar="M",
         help="roads kept beyond each county's border, metres (default 5000)",
@@ -398,6 +496,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         walk_speed_kph=args.walk_speed_kph,
         max_walk_m=args.max_walk_m,
         road_speeds_kph=merge_speeds(config.road_speeds_kph, args.road_speeds_kph),
+        encoding=args.encoding,
         out=args.out,
         data_dir=args.data_dir,
     )
@@ -462,6 +561,39 @@ def _run_batch(args: argparse.Namespace) -> int:
 _COMMANDS = {"plan": _run_plan, "map": _run_map, "report": _run_report, "batch": _run_batch}
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line; any error is one line on stderr and exit status 2.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    argparse.Namespace
+        The options, each flag value checked by its reader in
+        :data:`coverkit.config.OPTION_READERS`.
+
+    Raises
+    ------
+    SystemExit
+        Status 2 after printing ``coverkit: error: <message>`` (a bad flag,
+        an unknown option or command, a missing argument), or status 0 for
+        ``--help`` and ``--version``.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    command = next((a for a in argv if a in _COMMANDS), None)
+    if command is not None:  # top-level errors (unknown options) point at its help
+        parser.help_hint = f"coverkit {command} --help"
+    try:
+        return parser.parse_args(argv)
+    except _FlagError as exc:
+        print_error(str(exc))
+        raise SystemExit(EXIT_USER_ERROR) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``coverkit`` command.
 
@@ -475,21 +607,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         Exit status: 0 on success, 2 on an input or parameter error.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     if args.command is None:
-        parser.print_help()
+        build_parser().print_help()
+        print_error(f"no command given; use one of {', '.join(_COMMANDS)} (see `coverkit --help`)")
         return EXIT_USER_ERROR
-    run = _COMMANDS.get(args.command)
-    if run is None:
-        parser.error(f"unknown command {args.command!r}")
-        return EXIT_USER_ERROR  # pragma: no cover
     try:
         with _logging_to_stderr(args.verbose, args.quiet):
-            return run(args)
+            return _COMMANDS[args.command](args)
     except CoverkitError as exc:
-        message = " ".join(str(exc).split())
-        print(f"coverkit: error: {message}", file=sys.stderr)
+        print_error(str(exc))
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("coverkit: interrupted; outputs were left as they were", file=sys.stderr)

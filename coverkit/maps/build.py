@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coverkit.errors import OutputError
+from coverkit.errors import ConfigError, OutputError
 from coverkit.maps.assets import MAP_CSS, inline_leaflet, stable_ids
 from coverkit.maps.geodata import as_geodataframe
 from coverkit.maps.layers import LAYERS
@@ -49,6 +49,55 @@ def plan_bounds(plan: CountyPlan) -> tuple[float, float, float, float]:
     return bounds
 
 
+#: Tile names shown when a ``tiles`` name is not known (they need no API key).
+TILE_EXAMPLES: tuple[str, ...] = ("OpenStreetMap", "OpenTopoMap", "Esri.WorldImagery")
+
+
+def check_tiles(name: str) -> str:
+    """Check a base-layer name before a map is drawn (``coverkit map --tiles``).
+
+    Parameters
+    ----------
+    name
+        A tile provider name as folium accepts it: ``'OpenStreetMap'`` or any
+        :mod:`xyzservices` provider that needs no API key (matched as
+        :func:`xyzservices.providers.query_name` does: any case, dots and spaces
+        optional, e.g. ``'CartoDB positron'``).
+
+    Returns
+    -------
+    str
+        ``name`` itself, which :func:`map_from_plan` can use.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the value and a few valid names (the closest ones
+        first): for an unknown name, a tile URL (folium needs its attribution,
+        which coverkit cannot ask for) or a provider that needs an API key.
+    """
+    import difflib
+
+    import xyzservices
+
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"tiles={name!r} is empty; give a name such as {TILE_EXAMPLES[0]}")
+    if name.strip().lower() == "openstreetmap":
+        return name
+    free = [k for k, v in xyzservices.providers.flatten().items() if not v.requires_token()]
+    try:
+        provider = xyzservices.providers.query_name(name)
+    except ValueError:
+        provider = None
+    if provider is not None and not provider.requires_token():
+        return name
+    close = difflib.get_close_matches(name, free, n=3, cutoff=0.5)
+    names = ", ".join(dict.fromkeys([*close, *TILE_EXAMPLES]))
+    why = "needs an API key" if provider is not None else "is not a known tile name"
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    raise ConfigError(f"tiles={shown!r} {why}; use e.g. {names} (or leave --tiles out: offline)")
+
+
 def map_from_plan(plan: CountyPlan, *, tiles: str | None = None) -> folium.Map:
     """Draw a county plan on an offline Leaflet map.
 
@@ -59,7 +108,8 @@ def map_from_plan(plan: CountyPlan, *, tiles: str | None = None) -> folium.Map:
         may be missing.
     tiles
         Base layer: ``None`` (default) for no tiles, which keeps the map fully
-        offline, or a folium tile name such as ``'OpenStreetMap'`` (online).
+        offline, or a folium tile name such as ``'OpenStreetMap'`` (online),
+        checked by :func:`check_tiles`.
 
     Returns
     -------
@@ -70,6 +120,11 @@ def map_from_plan(plan: CountyPlan, *, tiles: str | None = None) -> folium.Map:
         a title and a scale bar, fitted to the county bounds. Render it with
         :func:`html_from_map` or write it with :func:`save_map`.
 
+    Raises
+    ------
+    ConfigError
+        For ``tiles`` that :func:`check_tiles` refuses.
+
     Notes
     -----
     The overlays are the functions of :data:`coverkit.maps.layers.LAYERS`, in
@@ -77,6 +132,8 @@ def map_from_plan(plan: CountyPlan, *, tiles: str | None = None) -> folium.Map:
     """
     import folium
 
+    if tiles is not None:
+        check_tiles(tiles)
     west, south, east, north = plan_bounds(plan)
     fmap = folium.Map(
         location=[(south + north) / 2, (west + east) / 2],
@@ -165,4 +222,11 @@ def save_map(plan_or_map: CountyPlan | folium.Map, path: str | os.PathLike[str])
     return out
 
 
-__all__ = ["html_from_map", "map_from_plan", "plan_bounds", "save_map"]
+__all__ = [
+    "TILE_EXAMPLES",
+    "check_tiles",
+    "html_from_map",
+    "map_from_plan",
+    "plan_bounds",
+    "save_map",
+]
