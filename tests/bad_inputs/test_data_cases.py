@@ -1,0 +1,447 @@
+"""Input data that cannot be trusted (issue 15, families 4–6, the data side).
+
+Refusals: the API raises the CoverkitError subclass with one line naming the
+file, the value and the fix; the CLI prints that line and exits 2; nothing is
+written. Warnings: the plan is made and its notes say what is dubious.
+Fixes: files coverkit recognises (UTF-16 CSV, 1.2万, nodata 0...) give the
+right inputs.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.windows import from_bounds
+
+from coverkit import errors as E  # noqa: N812
+from coverkit import settings
+from coverkit.api import run_plan
+from coverkit.cli.main import main
+from coverkit.config import RunConfig
+from coverkit.inputs import load_county
+from coverkit.io import people_count, read_points, sniff_separator, text_encodings, window_bytes
+from coverkit.plan import plan_county
+
+from .conftest import FACILITIES, VILLAGES, facilities_csv, population_raster, villages_csv
+
+Builder = Callable[[Path], dict[str, Any]]
+
+_FLAGS = {
+    "population": "--population",
+    "roads": "--roads",
+    "facilities": "--facilities",
+    "villages": "--villages",
+    "road_buffer_m": "--road-buffer",
+    "out": "--out",
+    "county": "--county",
+}
+
+_F = list(FACILITIES)
+_V = list(VILLAGES)
+_TOWN_HEADER = ["id", "name", "lon", "lat", "population", "乡镇"]
+
+# ------------------------------------------------------------------ rasters
+
+
+def _mwali_window() -> tuple[np.ndarray, Affine, dict[str, Any]]:
+    """The Mwali part of the embedded WorldPop raster: values (nodata as NaN), transform, crs."""
+    with rasterio.open(population_raster()) as src:
+        win = from_bounds(43.55, -12.50, 44.0, -12.18, transform=src.transform)
+        win = win.round_offsets().round_lengths()
+        arr = src.read(1, window=win, masked=True).astype("float64").filled(np.nan)
+        t = src.transform
+        crop = Affine(t.a, 0.0, t.c + t.a * win.col_off, 0.0, t.e, t.f + t.e * win.row_off)
+        return arr, crop, {"crs": src.crs}
+
+
+def _write(
+    path: Path,
+    values: np.ndarray,
+    transform: Affine,
+    *,
+    crs: Any = "EPSG:4326",
+    nodata: float | None = -99999.0,
+    dtype: str = "float32",
+) -> Path:
+    profile = {"driver": "GTiff", "width": values.shape[1], "height": values.shape[0]}
+    profile |= {"count": 1, "dtype": dtype, "crs": crs, "transform": transform, "nodata": nodata}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values.astype(dtype), 1)
+    return path
+
+
+def _mwali_pop(change: Callable[[np.ndarray], np.ndarray], **kw: Any) -> Builder:
+    """A Mwali raster with its values changed (NaN = nodata, written as -99999)."""
+
+    def build(tmp: Path) -> dict[str, Any]:
+        arr, transform, _ = _mwali_window()
+        values = change(arr.copy())
+        nodata = kw.get("nodata", -99999.0)
+        if nodata is not None and not np.isnan(nodata):
+            values = np.where(np.isnan(values), nodata, values)
+        return {"population": str(_write(tmp / "pop.tif", values, transform, **kw))}
+
+    return build
+
+
+def _nodata_east_of(fraction: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Nodata on the columns east of ``fraction`` of the island's width (43.62–43.93)."""
+
+    def change(arr: np.ndarray) -> np.ndarray:
+        _, t, _ = _mwali_window()
+        lon = t.c + t.a * (np.arange(arr.shape[1]) + 0.5)
+        cut = 43.62 + fraction * (43.93 - 43.62)
+        arr[:, lon > cut] = np.nan
+        return arr
+
+    return change
+
+
+def _west_half(tmp: Path) -> dict[str, Any]:
+    """A raster whose extent ends half-way across the island (no nodata in it)."""
+    arr, t, _ = _mwali_window()
+    lon = t.c + t.a * (np.arange(arr.shape[1]) + 0.5)
+    keep = lon <= 43.77
+    return {"population": str(_write(tmp / "pop.tif", arr[:, keep], t))}
+
+
+def _huge_header(tmp: Path) -> dict[str, Any]:
+    """A 200,000 × 200,000 float32 GeoTIFF over Mwali, sparse: a few KB on disk."""
+    path = tmp / "huge.tif"
+    cell = 0.4 / 200_000  # 2e-6 degrees (about 0.2 m)
+    profile = {"driver": "GTiff", "width": 200_000, "height": 200_000, "count": 1}
+    profile |= {"dtype": "float32", "crs": "EPSG:4326", "nodata": -99999.0}
+    profile |= {"transform": Affine(cell, 0, 43.55, 0, -cell, -12.15), "tiled": True}
+    profile |= {"blockxsize": 512, "blockysize": 512, "compress": "deflate", "sparse_ok": True}
+    with rasterio.open(path, "w", **profile):
+        pass
+    assert path.stat().st_size < 50_000_000
+    return {"population": str(path)}
+
+
+def _rotated(tmp: Path) -> dict[str, Any]:
+    arr, t, _ = _mwali_window()
+    rot = Affine(t.a, 0.0001, t.c, 0.0001, t.e, t.f)
+    return {"population": str(_write(tmp / "pop.tif", np.nan_to_num(arr), rot))}
+
+
+def _one_coarse_cell(tmp: Path) -> dict[str, Any]:
+    """One 1° cell whose centre (44.1, -11.9) lies outside the island."""
+    t = Affine(1.0, 0, 43.6, 0, -1.0, -11.4)
+    return {"population": str(_write(tmp / "pop.tif", np.array([[50_000.0]]), t))}
+
+
+def _all_nan_nodata(tmp: Path) -> dict[str, Any]:
+    arr, t, _ = _mwali_window()
+    nan = np.full_like(arr, np.nan)
+    return {"population": str(_write(tmp / "pop.tif", nan, t, nodata=float("nan")))}
+
+
+# ------------------------------------------------------------------ tables
+
+
+def _fac(rows: list[tuple[Any, ...]]) -> Builder:
+    return lambda tmp: {"facilities": str(facilities_csv(tmp, rows)), "roads": "none"}
+
+
+def _towns(names: list[str]) -> Builder:
+    """Villages whose 乡镇 column cycles through ``names``."""
+    rows = [(*r, names[i % len(names)]) for i, r in enumerate(_V)]
+    return lambda tmp: {
+        "villages": str(villages_csv(tmp, rows, header=_TOWN_HEADER)),
+        "roads": "none",
+    }
+
+
+def _bytes(name: str, data: bytes, key: str = "facilities") -> Builder:
+    def build(tmp: Path) -> dict[str, Any]:
+        path = tmp / name
+        path.write_bytes(data)
+        return {key: str(path), "roads": "none"}
+
+    return build
+
+
+def _xlsx(rows: list[list[Any]], *, merge: str | None = None) -> Builder:
+    """An .xlsx facility table written with openpyxl (``merge``: cells to merge)."""
+
+    def build(tmp: Path) -> dict[str, Any]:
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for row in rows:
+            ws.append(row)
+        if merge:
+            ws.merge_cells(merge)
+        path = tmp / "facilities.xlsx"
+        wb.save(path)
+        return {"facilities": str(path), "roads": "none"}
+
+    return build
+
+
+def _fac_rows_xlsx() -> list[list[Any]]:
+    return [["id", "name", "lon", "lat", "tier"], *[list(r) for r in _F]]
+
+
+def _truncated_xlsx(tmp: Path) -> dict[str, Any]:
+    path = Path(_xlsx(_fac_rows_xlsx())(tmp)["facilities"])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return {"facilities": str(path), "roads": "none"}
+
+
+def _csv_named_xlsx(tmp: Path) -> dict[str, Any]:
+    path = facilities_csv(tmp, _F, name="facilities.xlsx")
+    return {"facilities": str(path), "roads": "none"}
+
+
+#: The first bytes of an OLE2 compound file: what Excel writes for an encrypted .xlsx.
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+
+_AT_ONE_POINT = [(r[0], r[1], 43.743, -12.285, r[4]) for r in _F]
+_CENTRES_AT_HOSPITAL = [
+    _F[0],
+    *[(r[0], r[1], _F[0][2], _F[0][3], r[4]) for r in _F[1:]],
+    ("F5", "Djoiezi clinic", 43.77195, -12.30253, "村卫生室"),
+]
+_PROJECTED = [(r[0], r[1], 500_000.0 + i * 1_000, 8_640_000.0, r[4]) for i, r in enumerate(_F)]
+
+
+def _long_path(tmp: Path) -> dict[str, Any]:
+    return {"villages": str(tmp / ("v" * 300 + ".csv")), "roads": "none"}
+
+
+def _nul_path(tmp: Path) -> dict[str, Any]:
+    return {"facilities": str(tmp / "fac\x00.csv"), "roads": "none"}
+
+
+# ------------------------------------------------------------------ refusals
+
+CASES: list[tuple[str, Builder, type[E.CoverkitError], str]] = [
+    (
+        "pop-all-zeros",
+        _mwali_pop(lambda a: np.where(np.isnan(a), np.nan, 0.0)),
+        E.EmptyInputError,
+        r"pop\.tif' holds 0 people in every cell inside the county; give the raster",
+    ),
+    (
+        "pop-nodata-east-half",
+        _mwali_pop(_nodata_east_of(0.5)),
+        E.InvalidValueError,
+        r"pop\.tif' has data on only \d\d\.\d% of the county .*below the 90% required "
+        r"\(settings\.min_population_coverage\); give a raster covering the whole county",
+    ),
+    (
+        "pop-extent-west-half",
+        _west_half,
+        E.InvalidValueError,
+        r"has data on only \d\d\.\d% of the county \(the rest is nodata or beyond the raster",
+    ),
+    (
+        "pop-huge-window",
+        _huge_header,
+        E.InputFileError,
+        r"huge\.tif': the county's window is [\d,]+ × [\d,]+ cells, about [\d,.]+ GiB to read, "
+        r"above the 4\.0 GiB limit .*gdalwarp -tr 0\.000833 0\.000833 -r sum",
+    ),
+    (
+        "pop-rotated-grid",
+        _rotated,
+        E.InputFileError,
+        r"pop\.tif' has a rotated or sheared grid .*gdalwarp -r sum",
+    ),
+    (
+        "pop-one-coarse-cell",
+        _one_coarse_cell,
+        E.EmptyInputError,
+        r"no cell whose centre lies in the county: its cells \(1 × 1 degree\) are too coarse",
+    ),
+    (
+        "pop-all-nan-nodata",
+        _all_nan_nodata,
+        E.EmptyInputError,
+        r"has only nodata \(or negative\) cells inside the county",
+    ),
+    (
+        "facilities-at-one-point",
+        _fac(_AT_ONE_POINT),
+        E.InvalidValueError,
+        r"facilities\.csv': all 4 facilities lie at one point \(43\.743000, -12\.285000\); "
+        r".*give each facility its own coordinates",
+    ),
+    (
+        "centres-at-hospital",
+        _fac(_CENTRES_AT_HOSPITAL),
+        E.InvalidValueError,
+        r"every township health centre \('Wanani centre', .*\) lies at a county hospital's "
+        r"point \(43\.743000, -12\.285000\).*give the centres their own coordinates",
+    ),
+    (
+        "villages-unknown-township",
+        _towns(["Fomboni", "Atlantis", "Lemuria"]),
+        E.InvalidValueError,
+        r"villages\.csv': the township \(乡镇\) column names 2 township\(s\) that are not in "
+        r"the county \('Atlantis', 'Lemuria'; 5 rows\); known townships: 'Djando', 'Fomboni'",
+    ),
+    (
+        "villages-ambiguous-township-case",
+        _towns(["FOMBONI", "fomboni x"]),
+        E.InvalidValueError,
+        r"names 1 township\(s\) that is not in the county \('fomboni x'",
+    ),
+    (
+        "xlsx-truncated",
+        _truncated_xlsx,
+        E.InputFileError,
+        r"cannot read '.*facilities\.xlsx' as Excel \(damaged or cut short\? .*save it as "
+        r"\.xlsx \(Excel: File → Save As\) or CSV",
+    ),
+    (
+        "xlsx-really-csv",
+        _csv_named_xlsx,
+        E.InputFileError,
+        r"facilities\.xlsx' is not an Excel workbook \(it looks like a text/CSV file\); "
+        r"rename a CSV to \.csv",
+    ),
+    (
+        "xlsx-encrypted",
+        _bytes("facilities.xlsx", _OLE2),
+        E.InputFileError,
+        r"facilities\.xlsx' is password-protected \(encrypted\) .*remove the password",
+    ),
+    (
+        "xlsx-zero-bytes",
+        _bytes("facilities.xlsx", b""),
+        E.InputFileError,
+        r"facilities\.xlsx' is empty \(0 bytes\)",
+    ),
+    (
+        "xlsx-empty-sheet",
+        _xlsx([]),
+        E.EmptyInputError,
+        r"facilities\.xlsx' has no rows; give a table with at least one row",
+    ),
+    (
+        "xlsx-merged-header",
+        _xlsx(
+            [["Facilities of Mwali", None, None, None, None], *_fac_rows_xlsx()], merge="A1:E1"
+        ),
+        E.MissingColumnError,
+        r"facilities\.xlsx' has no lon or lat column .*the first row looks like a title or "
+        r"merged header cells: keep one header row",
+    ),
+    (
+        "undecodable-csv",
+        _bytes("facilities.csv", b"id,name,lon,lat,tier\nF1,\xff\xfe\xff\xff,43.74,-12.28,x\n"),
+        E.InputFileError,
+        r"cannot decode '.*facilities\.csv' with utf-8-sig, gb18030 .*--encoding gbk",
+    ),
+    (
+        "path-with-nul",
+        _nul_path,
+        E.InputFileError,
+        r"facilities file path '.*fac\\x00\.csv' contains a NUL byte",
+    ),
+    (
+        "path-too-long",
+        _long_path,
+        E.InputFileError,
+        r"villages file path '.*…v+\.csv' cannot be used \(File name too long, \d+ characters\)",
+    ),
+    (
+        "lonlat-in-metres",
+        _fac(_PROJECTED),
+        E.InvalidValueError,
+        r"facilities\.csv' has latitudes beyond ±90; .*projected x/y",
+    ),
+]
+
+if __import__("importlib").util.find_spec("xlrd") is None:
+    CASES.append(
+        (
+            "xls-without-xlrd",
+            _bytes("facilities.xls", _OLE2),
+            E.InputFileError,
+            r"facilities\.xls' is an old Excel \.xls file \(needs xlrd, not installed\); "
+            r"save it as \.xlsx \(Excel: File → Save As\) or CSV",
+        )
+    )
+
+#: Refused through the API only (the CLI validates these flags itself).
+API_CASES: list[tuple[str, dict[str, Any], type[E.CoverkitError], str]] = [
+    ("road-buffer-inf", {"road_buffer_m": float("inf")}, E.ConfigError, r"road_buffer_m=inf"),
+    ("road-buffer-nan", {"road_buffer_m": float("nan")}, E.ConfigError, r"road_buffer_m=nan"),
+    ("road-buffer-negative", {"road_buffer_m": -5000.0}, E.ConfigError, r"road_buffer_m=-5000"),
+    ("road-buffer-text", {"road_buffer_m": "far"}, E.ConfigError, r"road_buffer_m='far'"),
+]
+
+
+def _run_api(options: dict[str, Any]) -> None:
+    run_plan(RunConfig().updated(**options))
+
+
+def _argv(options: dict[str, Any]) -> list[str]:
+    argv = ["-q", "plan"]
+    for key, value in options.items():
+        argv += [_FLAGS[key], str(value)]
+    return argv
+
+
+def _listing(path: Path) -> list[str] | None:
+    return sorted(p.name for p in path.rglob("*")) if path.exists() else None
+
+
+@pytest.mark.parametrize(
+    ("builder", "exc_type", "pattern"),
+    [pytest.param(b, e, p, id=i) for i, b, e, p in CASES],
+)
+def test_refused(tmp_path, capsys, builder, exc_type, pattern):
+    options = {"county": "Mwali", "out": str(tmp_path / "out"), **builder(tmp_path)}
+    out = Path(options["out"])
+    with pytest.raises(exc_type, match=pattern) as info:
+        _run_api(options)
+    assert "\n" not in str(info.value) and "\r" not in str(info.value)
+    assert _listing(out) is None
+    capsys.readouterr()
+    assert main(_argv(options)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("coverkit: error: ")
+    assert err.count("\n") == 1
+    assert re.search(pattern, err)
+    assert "Traceback" not in err
+    assert _listing(out) is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "exc_type", "pattern"),
+    [pytest.param(x, e, p, id=i) for i, x, e, p in API_CASES],
+)
+def test_refused_by_the_api(tmp_path, extra, exc_type, pattern):
+    out = tmp_path / "out"
+    with pytest.raises(exc_type, match=pattern + r".* must be a finite number of metres ≥ 0"):
+        _run_api({"county": "Mwali", "roads": "none", "out": str(out), **extra})
+    with pytest.raises(exc_type, match=pattern):
+        load_county(county="Mwali", roads="none", **extra)
+    assert _listing(out) is None
+
+
+def test_unknown_encoding_name(tmp_path):
+    path = villages_csv(tmp_path, _V)
+    with pytest.raises(E.ConfigError, match=r"encoding 'klingon' is not known .*utf-16"):
+        load_county(county="Mwali", roads="none", villages=path, encoding="klingon")
+
+
+def test_enough_cases():
+    assert len(CASES) + len(API_CASES) >= 25
+    assert len({c[0] for c in CASES + API_CASES}) == len(CASES) + len(API_CASES)  # type: ignore[operator]
