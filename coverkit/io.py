@@ -616,6 +616,7 @@ def read_population(
         _check_north_up(src.transform, p)
         geom = boundary.to_crs(rcrs).geometry.union_all()
         arr, transform = _read_county_window(src, geom, p)
+        zero_is_nodata = src.nodata is not None and src.nodata == 0
     values, valid = _people_per_cell(arr, p)
     mask = geometry_mask(
         [geom], out_shape=values.shape, transform=transform, invert=True, all_touched=False
@@ -626,7 +627,7 @@ def read_population(
             f"({abs(transform.a):g} × {abs(transform.e):g} {_units(rcrs)}) are too coarse; "
             "give a finer raster such as a WorldPop 100 m one"
         )
-    if not (valid & mask).any():
+    if not (valid & mask).any() and not zero_is_nodata:
         raise EmptyInputError(
             f"'{p}' has only nodata (or negative) cells inside the county; check the "
             "raster covers it and that its nodata value is set"
@@ -634,7 +635,8 @@ def read_population(
     values[~mask] = 0.0
     cell_area = abs(transform.a * transform.e - transform.b * transform.d)
     county_cells = float(geom.area) / cell_area if cell_area > 0 else 0.0
-    covered = float((valid & mask).sum())
+    # nodata 0 cannot tell "no data" from "nobody": only the raster's extent counts then
+    covered = float(mask.sum() if zero_is_nodata else (valid & mask).sum())
     grid = PopulationGrid(
         values=values,
         mask=mask,
@@ -866,6 +868,13 @@ def _density_checks(
             "(people per cell, not ×100 or per km²)",
         )
     cell_km2 = km2 / cells  # the mean cell area inside the county
+    if cells < int(settings.min_population_cells_warn):
+        _warn(
+            notes,
+            f"population: '{name}' has only {cells} cell(s) in the county (about "
+            f"{cell_km2:,.2f} km² each): people are placed that coarsely; give a finer raster "
+            "such as a WorldPop 100 m one",
+        )
     peak = float(grid.values.max()) / cell_km2
     most = float(settings.max_cell_density_per_km2)
     if peak > most:

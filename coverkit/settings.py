@@ -187,3 +187,7 @@ max_cell_density_per_km2: float = 100_000.0
 #: and masks, about 26 bytes a cell). 4 GiB is 160 million cells: a
 #: 100 m raster of a 1.6 million km² window, ten times China's largest county.
 max_raster_window_bytes: float = 4 * 2**30
+
+#: A county with fewer population cells than this gets a warning: people are
+#: placed too coarsely for travel times (100 cells of 1 km² for a small county).
+min_population_cells_warn: int = 100

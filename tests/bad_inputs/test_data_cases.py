@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 import rasterio
 from affine import Affine
@@ -334,9 +333,7 @@ CASES: list[tuple[str, Builder, type[E.CoverkitError], str]] = [
     ),
     (
         "xlsx-merged-header",
-        _xlsx(
-            [["Facilities of Mwali", None, None, None, None], *_fac_rows_xlsx()], merge="A1:E1"
-        ),
+        _xlsx([["Facilities of Mwali", None, None, None, None], *_fac_rows_xlsx()], merge="A1:E1"),
         E.MissingColumnError,
         r"facilities\.xlsx' has no lon or lat column .*the first row looks like a title or "
         r"merged header cells: keep one header row",
@@ -411,7 +408,8 @@ def test_refused(tmp_path, capsys, builder, exc_type, pattern):
     out = Path(options["out"])
     with pytest.raises(exc_type, match=pattern) as info:
         _run_api(options)
-    assert "\n" not in str(info.value) and "\r" not in str(info.value)
+    assert "\n" not in str(info.value)
+    assert "\r" not in str(info.value)
     assert _listing(out) is None
     capsys.readouterr()
     assert main(_argv(options)) == 2
@@ -445,3 +443,263 @@ def test_unknown_encoding_name(tmp_path):
 def test_enough_cases():
     assert len(CASES) + len(API_CASES) >= 25
     assert len({c[0] for c in CASES + API_CASES}) == len(CASES) + len(API_CASES)  # type: ignore[operator]
+
+
+# ------------------------------------------------------------------ warnings: a plan, with notes
+
+
+def _plan(tmp: Path, builder: Builder) -> Any:
+    options = {"roads": "none", **builder(tmp)}
+    return plan_county(load_county(county="Mwali", **options))
+
+
+def _nodata_east_of_lon(cut: float) -> Callable[[np.ndarray], np.ndarray]:
+    def change(arr: np.ndarray) -> np.ndarray:
+        _, t, _ = _mwali_window()
+        lon = t.c + t.a * (np.arange(arr.shape[1]) + 0.5)
+        arr[:, lon > cut] = np.nan
+        return arr
+
+    return change
+
+
+def test_units_times_100_warn_with_density_and_range(tmp_path, caplog):
+    plan = _plan(tmp_path, _mwali_pop(lambda a: a * 100))
+    text = "\n".join(plan.notes)
+    m = re.search(
+        r"pop\.tif' gives ([\d,]+) people on ([\d,]+) km², ([\d,.]+) per km², "
+        r"outside the plausible 0\.05–5,000 per km² .*check the raster's units",
+        text,
+    )
+    assert m, text
+    assert 30e6 < float(m.group(1).replace(",", "")) < 34e6  # 32 million on a small island
+    assert 140_000 < float(m.group(3).replace(",", "")) < 160_000
+    assert re.search(
+        r"has a cell of [\d,]+ people \([\d,]+ per km²\), above the plausible "
+        r"100,000 per km²",
+        text,
+    )
+    assert any("outside the plausible" in r.getMessage() for r in caplog.records)
+
+
+def test_plausible_population_gives_no_unit_warning(tmp_path):
+    plan = _plan(tmp_path, _mwali_pop(lambda a: a))
+    assert not [n for n in plan.notes if "plausible" in n or "has data on" in n]
+
+
+def test_partial_coverage_above_threshold_warns_with_share(tmp_path, caplog):
+    plan = _plan(tmp_path, _mwali_pop(_nodata_east_of_lon(43.84)))
+    notes = [n for n in plan.notes if "has data on" in n]
+    assert len(notes) == 1
+    share = float(re.search(r"has data on (\d\d\.\d)% of the county only", notes[0]).group(1))
+    assert 90.0 <= share < 99.0
+    assert any("has data on" in r.getMessage() for r in caplog.records)
+
+
+def test_coverage_threshold_is_a_setting_read_at_call_time(tmp_path, monkeypatch):
+    builder = _mwali_pop(_nodata_east_of_lon(43.82))  # about 88 % covered
+    with pytest.raises(E.InvalidValueError, match=r"below the 90% required"):
+        load_county(county="Mwali", roads="none", **builder(tmp_path))
+    monkeypatch.setattr(settings, "min_population_coverage", 0.8)
+    ci = load_county(county="Mwali", roads="none", **builder(tmp_path))
+    assert 0.8 < ci.population.coverage < 0.9
+    assert any("has data on" in n for n in ci.notes)
+
+
+def test_window_memory_limit_is_a_setting(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "max_raster_window_bytes", 1000)
+    builder = _mwali_pop(lambda a: a)
+    with pytest.raises(E.InputFileError, match=r"above the 0\.0 GiB limit"):
+        load_county(county="Mwali", roads="none", **builder(tmp_path))
+    assert window_bytes(200_000, 200_000, "float32") == 200_000**2 * 26
+
+
+def test_one_centre_at_the_hospital_warns(tmp_path):
+    rows = [*_F[:3], (_F[3][0], _F[3][1], _F[0][2], _F[0][3], _F[3][4])]
+    plan = _plan(tmp_path, _fac(rows))
+    notes = [n for n in plan.notes if "at a county hospital's point" in n]
+    assert len(notes) == 1
+    assert "'Nioumachoua centre'" in notes[0]
+    assert "(43.743000, -12.285000)" in notes[0]
+    assert "F4" not in set(plan.subcentres["id"].astype(str)) if len(plan.subcentres) else True
+
+
+def test_one_coarse_cell_in_the_county_warns(tmp_path):
+    def build(tmp: Path) -> dict[str, Any]:
+        t = Affine(1.0, 0, 43.25, 0, -1.0, -11.8)  # centre (43.75, -12.3): on the island
+        return {"population": str(_write(tmp / "one.tif", np.array([[50_000.0]]), t))}
+
+    ci = load_county(county="Mwali", roads="none", **build(tmp_path))
+    assert ci.population.total == 50_000.0
+    assert any(re.search(r"has only 1 cell\(s\) in the county", n) for n in ci.notes)
+
+
+# ------------------------------------------------------------------ fixed: read right
+
+
+def _mwali_total() -> float:
+    return load_county(county="Mwali", roads="none").population.total
+
+
+def test_nan_nodata_float_raster_reads_like_the_original(tmp_path):
+    arr, t, _ = _mwali_window()
+    path = _write(tmp_path / "nan.tif", arr, t, nodata=float("nan"))
+    ci = load_county(county="Mwali", roads="none", population=path)
+    assert ci.population.total == pytest.approx(_mwali_total(), rel=1e-9)
+    assert ci.population.coverage > 0.99
+
+
+def test_integer_raster_with_nodata_zero(tmp_path):
+    arr, t, _ = _mwali_window()
+    counts = np.rint(np.nan_to_num(arr) * 10)  # people per cell ×10 as whole numbers
+    path = _write(tmp_path / "int.tif", counts, t, nodata=0, dtype="int32")
+    ci = load_county(county="Mwali", roads="none", population=path)
+    mask = ci.population.mask
+    assert ci.population.total == pytest.approx(float(ci.population.values[mask].sum()))
+    assert ci.population.total == pytest.approx(10 * _mwali_total(), rel=0.01)
+    assert ci.population.coverage > 0.99  # zero cells are not "missing data"
+    assert not any("has data on" in n for n in ci.notes)
+
+
+def test_raster_in_a_feet_crs_keeps_the_total(tmp_path):
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    arr, t, meta = _mwali_window()
+    src = np.nan_to_num(arr).astype("float32")
+    feet = "+proj=utm +zone=38 +south +datum=WGS84 +units=us-ft +no_defs"
+    left, top = t.c, t.f
+    right, bottom = left + t.a * src.shape[1], top + t.e * src.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        dst_t, w, h = calculate_default_transform(
+            meta["crs"], feet, src.shape[1], src.shape[0], left, bottom, right, top
+        )
+    out = np.zeros((h, w), "float32")
+    reproject(
+        src,
+        out,
+        src_transform=t,
+        src_crs=meta["crs"],
+        dst_transform=dst_t,
+        dst_crs=feet,
+        resampling=Resampling.sum,
+    )
+    path = _write(tmp_path / "feet.tif", out, dst_t, crs=feet)
+    ci = load_county(county="Mwali", roads="none", population=path)
+    assert ci.population.total == pytest.approx(_mwali_total(), rel=0.02)
+    assert not [n for n in ci.notes if "plausible" in n or "has data on" in n]
+
+
+def test_township_names_match_up_to_case_and_space(tmp_path):
+    ci = load_county(
+        county="Mwali", **_towns([" fomboni ", "DJANDO", "Moili  Mdjini", ""])(tmp_path)
+    )
+    towns = ci.villages["township"].tolist()
+    assert towns[0] == "Fomboni"
+    assert towns[1] == "Djando"
+    assert towns[2] == "Moili Mdjini"
+    assert towns[3] in set(ci.townships["name"])  # blank: the nearest township
+
+
+def test_unknown_township_message_lists_few(tmp_path):
+    names = [f"Nowhere{i}" for i in range(8)]
+    with pytest.raises(E.InvalidValueError) as info:
+        load_county(county="Mwali", **_towns(names)(tmp_path))
+    msg = str(info.value)
+    assert "'Nowhere0', 'Nowhere1', 'Nowhere2', 'Nowhere3', 'Nowhere4', …; 8 rows" in msg
+    assert "Nowhere5" not in msg
+    assert "\n" not in msg
+
+
+def _excel_unicode_text(path: Path, header: list[str], rows: list[tuple[Any, ...]]) -> Path:
+    """What Excel's "Unicode text" export writes: UTF-16LE with a BOM, TAB-separated, CRLF."""
+    lines = ["\t".join(header)] + ["\t".join(str(v) for v in r) for r in rows]
+    path.write_bytes(b"\xff\xfe" + ("\r\n".join(lines) + "\r\n").encode("utf-16-le"))
+    return path
+
+
+def test_utf16_tab_csv_is_recognised(tmp_path):
+    rows = [("V1", "城关村", 43.77195, -12.30253, 4000), ("V2", "大坪村", 43.64314, -12.25802, 900)]
+    path = _excel_unicode_text(tmp_path / "村.csv", ["编码", "村名", "经度", "纬度", "人口"], rows)
+    pts = read_points(path, kind="villages")
+    assert pts["name"].tolist() == ["城关村", "大坪村"]
+    assert pts["population"].tolist() == [4000.0, 900.0]
+    assert pts.geometry.x.tolist() == [43.77195, 43.64314]
+    ci = load_county(county="Mwali", roads="none", villages=path)
+    assert ci.villages["name"].tolist() == ["城关村", "大坪村"]
+
+
+def test_encoding_keyword_reaches_the_tables(tmp_path):
+    rows = [("V1", "城关村", 43.77195, -12.30253, 4000)]
+    path = villages_csv(
+        tmp_path, rows, header=["编码", "村名", "经度", "纬度", "人口"], encoding="gbk"
+    )
+    ci = load_county(county="Mwali", roads="none", villages=path, encoding="gbk")
+    assert ci.villages["name"].tolist() == ["城关村"]
+    with pytest.raises(E.InputFileError, match=r"cannot decode .* with utf-16.*--encoding gbk"):
+        load_county(county="Mwali", roads="none", villages=path, encoding="utf-16")
+
+
+def test_encoding_helpers():
+    assert text_encodings(b"\xff\xfeh\x00") == ["utf-16"]
+    assert text_encodings(b"\xef\xbb\xbfid") == ["utf-8-sig"]
+    assert text_encodings(b"\xff\xfe\x00\x00") == ["utf-32"]
+    assert text_encodings(b"id,name") == ["utf-8-sig", "gb18030"]
+    assert text_encodings(b"\xff\xfe", "gbk") == ["gbk"]
+    assert sniff_separator("id\tname\tlon") == "\t"
+    assert sniff_separator("id;name;lon") == ";"
+    assert sniff_separator("id,name\tx,y") == ","
+    assert sniff_separator("id") == ","
+
+
+def test_population_with_separators_and_chinese_units(tmp_path):
+    path = tmp_path / "villages.csv"
+    lines = ["id,name,lon,lat,population"]
+    values = ['"1,234"', "1.2万", "800人", "３００", "", "2.5千", "1e3", '"12,345.0"']
+    for (vid, name, lon, lat, _), v in zip(_V, values, strict=True):
+        lines.append(f"{vid},{name},{lon},{lat},{v}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pop = read_points(path, kind="villages")["population"].tolist()
+    assert pop[:4] == [1234.0, 12000.0, 800.0, 300.0]
+    assert np.isnan(pop[4])
+    assert pop[5:] == [2500.0, 1000.0, 12345.0]
+    assert np.isnan(people_count("many"))
+    assert people_count(7) == 7.0
+
+
+def test_control_characters_in_names_are_kept(tmp_path):
+    path = tmp_path / "villages.csv"
+    odd = [
+        "Djo\rie\nzi",
+        "# Domoni",
+        "Ho\x07ani",
+        "  Miringoni\t",
+        "|Nio|",
+        "Oual\x1blah",
+        "N",
+        "M",
+    ]
+    lines = ["id,name,lon,lat,population"]
+    for (vid, _, lon, lat, pop), name in zip(_V, odd, strict=True):
+        quoted = '"' + name.replace('"', '""') + '"'
+        lines.append(f"{vid},{quoted},{lon},{lat},{pop}")
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    ci = load_county(county="Mwali", roads="none", villages=path)
+    names = ci.villages["name"].tolist()
+    assert names[0] == "Djo\rie\nzi"
+    assert names[2] == "Ho\x07ani"
+    assert names[5] == "Oual\x1blah"
+    assert names[1] == "# Domoni"
+    assert names[4] == "|Nio|"
+    plan = plan_county(ci)
+    assert set(plan.villages["name"]) >= {"Djo\rie\nzi", "Ho\x07ani"}
+
+
+def test_nul_in_a_table_name_does_not_break_reading(tmp_path):
+    path = tmp_path / "villages.csv"
+    rows = [(vid, f"{name}\x00x", lon, lat, pop) for vid, name, lon, lat, pop in _V]
+    villages_csv(tmp_path, rows)
+    pts = read_points(path, kind="villages")
+    assert len(pts) == len(_V)
+    assert pts["population"].tolist() == [float(r[4]) for r in _V]
+    assert all(str(n).startswith(r[1]) for n, r in zip(pts["name"], _V, strict=True))
