@@ -138,7 +138,7 @@ def _check_schema(data: dict, schema: dict, where: str, source: str) -> None:
 
 def _config_path(region: str | Path) -> Path:
     """The TOML file of an embedded region name or a path."""
-    path = Path(region)
+    path = io.usable_path(region, "region config")
     if path.suffix.lower() != ".toml":
         path = REGIONS_DIR / f"{region}.toml"
         if not path.exists():
@@ -148,7 +148,7 @@ def _config_path(region: str | Path) -> Path:
                 "or give the path of a region .toml"
             )
     elif not path.exists():
-        raise ConfigError(f"region config '{path}' does not exist; check the path")
+        raise ConfigError(f"region config '{io.shown_path(path)}' does not exist; check the path")
     return path
 
 

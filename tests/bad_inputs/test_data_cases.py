@@ -434,6 +434,29 @@ def test_refused_by_the_api(tmp_path, extra, exc_type, pattern):
     assert _listing(out) is None
 
 
+_LONG = "/tmp/" + "z" * 300
+
+
+@pytest.mark.parametrize(
+    ("option", "pattern"),
+    [
+        ({"data_dir": "d\x00"}, r"data directory path 'd\\x00' contains a NUL byte"),
+        ({"region": "r\x00.toml"}, r"region config path 'r\\x00\.toml' contains a NUL byte"),
+        ({"villages": "v\x00.osm.pbf"}, r"OSM file path 'v\\x00\.osm\.pbf' contains a NUL"),
+        ({"population": "p\x00.tif"}, r"population raster file path 'p\\x00\.tif' contains"),
+        ({"data_dir": _LONG}, r"data directory path '/tmp/z+…z+' cannot be used"),
+        ({"region": _LONG + ".toml"}, r"region config path '/tmp/z+…z+\.toml' cannot be used"),
+        ({"facilities": _LONG + ".osm.pbf"}, r"OSM file path '/tmp/z+…z+\.osm\.pbf' cannot"),
+        ({"roads": _LONG + ".gpkg"}, r"road file path '/tmp/z+…z+\.gpkg' cannot be used"),
+    ],
+)
+def test_unusable_paths_through_the_api(option, pattern):
+    with pytest.raises(E.InputFileError, match=pattern) as info:
+        load_county(county="Mwali", **({"roads": "none"} | option))
+    assert "\x00" not in str(info.value)
+    assert len(str(info.value)) < 400
+
+
 def test_unknown_encoding_name(tmp_path):
     path = villages_csv(tmp_path, _V)
     with pytest.raises(E.ConfigError, match=r"encoding 'klingon' is not known .*utf-16"):
