@@ -1430,6 +1430,9 @@ def _points_from_layer(
 
 def _canonical_points(gdf: gpd.GeoDataFrame, p: Path, kind: str) -> gpd.GeoDataFrame:
     """``id`` (checked unique, else 1..n) and ``name`` first, then the recognised columns."""
+    for col in ("id", "name", "township"):  # text cells lose outer white space, keep the rest
+        if col in gdf.columns:
+            gdf[col] = gdf[col].map(lambda v: v.strip() if isinstance(v, str) else v)
     if "id" not in gdf.columns:
         gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
     else:

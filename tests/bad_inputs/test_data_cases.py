@@ -712,6 +712,7 @@ def test_control_characters_in_names_are_kept(tmp_path):
     assert names[0] == "Djo\rie\nzi"
     assert names[2] == "Ho\x07ani"
     assert names[5] == "Oual\x1blah"
+    assert names[3] == "Miringoni"  # outer white space stripped
     assert names[1] == "# Domoni"
     assert names[4] == "|Nio|"
     plan = plan_county(ci)
