@@ -155,7 +155,7 @@ def _run_plan(config: RunConfig, progress: Progress | None) -> PlanRun:
         coords=config.coords,
         data_dir=config.data_dir,
         road_buffer_m=config.road_buffer_m,
-        **({"encoding": config.encoding} if config.encoding else {}),
+        encoding=config.encoding,
     )
     plan = plan_county(
         inputs,

@@ -8,7 +8,10 @@ One reader per kind of file (:func:`read_boundary`, :func:`read_population`,
 
 from __future__ import annotations
 
+import codecs
 import logging
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +24,10 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from coverkit import osm
+from coverkit import osm, settings
 from coverkit.crs import WGS84, metric_crs, to_wgs84
 from coverkit.errors import (
+    ConfigError,
     CRSError,
     EmptyInputError,
     InputFileError,
@@ -53,6 +57,10 @@ class PopulationGrid:
         ``values.sum()``: the population of the county as the raster gives it.
     source
         Path of the file it was read from (for messages and reports).
+    coverage
+        Share (0–1) of the county's area covered by cells with data (not
+        nodata, not beyond the raster's edge), as :func:`read_population`
+        measured it; 1.0 when not measured.
     """
 
     values: np.ndarray
@@ -61,6 +69,7 @@ class PopulationGrid:
     crs: CRS
     total: float
     source: str = ""
+    coverage: float = 1.0
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -96,10 +105,72 @@ class PopulationGrid:
 # --------------------------------------------------------------------------- helpers
 
 
+def shown_path(path: str | Path, limit: int = 120) -> str:
+    """A path as messages show it: control characters escaped, long ones shortened.
+
+    Parameters
+    ----------
+    path
+        Any path a user gave.
+    limit
+        Characters kept; a longer path keeps its start and end around ``…``.
+
+    Returns
+    -------
+    str
+        One line of text (NUL, newlines and other control characters as
+        ``\\x00``-style escapes).
+    """
+    text = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(path)
+    )
+    if len(text) > limit:
+        half = (limit - 1) // 2
+        text = f"{text[:half]}…{text[-half:]}"
+    return text
+
+
+def usable_path(path: str | Path, what: str) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, refusing one no file system can open.
+
+    Parameters
+    ----------
+    path
+        A path given by the user (``~`` expanded).
+    what
+        What the file is, for the message (``'facilities file'``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputFileError
+        The path holds a NUL byte, or it (or one of its names) is too long for
+        the operating system.
+    """
+    text = str(path)
+    if "\x00" in text:
+        raise InputFileError(
+            f"{what} path '{shown_path(text)}' contains a NUL byte (\\x00); no file can have "
+            "that name: fix the path"
+        )
+    p = Path(text).expanduser()
+    try:
+        p.exists()
+    except OSError as exc:  # ENAMETOOLONG and the like: exists() only hides ENOENT & co.
+        raise InputFileError(
+            f"{what} path '{shown_path(text)}' cannot be used ({exc.strerror or exc}, "
+            f"{len(text)} characters); give a shorter path"
+        ) from exc
+    return p
+
+
 def _existing(path: str | Path, what: str, hint: str) -> Path:
-    p = Path(path).expanduser()
+    p = usable_path(path, f"{what} file")
     if not p.exists():
-        raise InputFileError(f"{what} file '{p}' does not exist; {hint}")
+        raise InputFileError(f"{what} file '{shown_path(p)}' does not exist; {hint}")
     return p
 
 
@@ -114,6 +185,37 @@ def _wgs84_bbox(boundary: gpd.GeoDataFrame | None, buffer_m: float) -> tuple | N
     return tuple(float(v) for v in grown.total_bounds)
 
 
+def check_buffer_m(buffer_m: Any, what: str = "road_buffer_m") -> float:
+    """``buffer_m`` as a float, refusing what is not a finite number of metres ≥ 0.
+
+    Parameters
+    ----------
+    buffer_m
+        The value given (e.g. ``road_buffer_m`` through the API).
+    what
+        Its name, for the message.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ConfigError
+        Not a number, not finite (``inf``, ``nan``) or negative.
+    """
+    try:
+        value = float(buffer_m)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(buffer_m, bool) or not np.isfinite(value) or value < 0:
+        raise ConfigError(
+            f"{what}={buffer_m!r} must be a finite number of metres ≥ 0 (e.g. 5000, the "
+            "roads kept beyond the county border); fix the value"
+        )
+    return value
+
+
 def buffered_boundary(boundary: gpd.GeoDataFrame, buffer_m: float) -> shapely.Geometry:
     """The union of a boundary grown by ``buffer_m`` metres, in EPSG:4326.
 
@@ -122,14 +224,20 @@ def buffered_boundary(boundary: gpd.GeoDataFrame, buffer_m: float) -> shapely.Ge
     boundary
         County boundary (any CRS with a metric projection near it).
     buffer_m
-        Growth in metres (in the boundary's metric CRS); 0 or less: no growth.
+        Growth in metres (in the boundary's metric CRS), finite and ≥ 0; 0: no growth.
 
     Returns
     -------
     shapely.Geometry
         One (multi)polygon in WGS84 degrees, e.g. to keep the points of a user
         table that lie in the county with some slack at the border.
+
+    Raises
+    ------
+    ConfigError
+        ``buffer_m`` is not a finite number of metres ≥ 0.
     """
+    check_buffer_m(buffer_m)
     metric = metric_crs(boundary)
     geom = boundary.to_crs(metric).geometry.union_all()
     if buffer_m > 0:
@@ -293,10 +401,13 @@ def read_roads(
         A line file without a road-class column.
     EmptyInputError
         No road lies within the (buffered) county.
+    ConfigError
+        ``buffer_m`` is not a finite number of metres ≥ 0.
     """
     if str(path) == "none":  # the documented straight-line fallback (estimated times)
         logger.warning("roads='none': travel times will be estimated from straight lines")
         return gpd.GeoDataFrame({c: [] for c in _ROAD_COLUMNS[:-1]}, geometry=[], crs=WGS84)
+    buffer_m = check_buffer_m(buffer_m, "buffer_m")
     bbox = _wgs84_bbox(boundary, buffer_m)
     if str(path) == "download":
         roads = _roads_from_graph(None, graphml=False, graph=_download_graph(boundary, buffer_m))
@@ -502,18 +613,30 @@ def read_population(
     src = _open_raster(p)
     with src:
         rcrs = _raster_crs(src, crs, p, boundary)
+        _check_north_up(src.transform, p)
         geom = boundary.to_crs(rcrs).geometry.union_all()
         arr, transform = _read_county_window(src, geom, p)
+        zero_is_nodata = src.nodata is not None and src.nodata == 0
     values, valid = _people_per_cell(arr, p)
     mask = geometry_mask(
         [geom], out_shape=values.shape, transform=transform, invert=True, all_touched=False
     )
-    if not (valid & mask).any():
+    if not mask.any():
+        raise EmptyInputError(
+            f"'{p}' has no cell whose centre lies in the county: its cells "
+            f"({abs(transform.a):g} × {abs(transform.e):g} {_units(rcrs)}) are too coarse; "
+            "give a finer raster such as a WorldPop 100 m one"
+        )
+    if not (valid & mask).any() and not zero_is_nodata:
         raise EmptyInputError(
             f"'{p}' has only nodata (or negative) cells inside the county; check the "
             "raster covers it and that its nodata value is set"
         )
     values[~mask] = 0.0
+    cell_area = abs(transform.a * transform.e - transform.b * transform.d)
+    county_cells = float(geom.area) / cell_area if cell_area > 0 else 0.0
+    # nodata 0 cannot tell "no data" from "nobody": only the raster's extent counts then
+    covered = float(mask.sum() if zero_is_nodata else (valid & mask).sum())
     grid = PopulationGrid(
         values=values,
         mask=mask,
@@ -521,9 +644,34 @@ def read_population(
         crs=rcrs,
         total=float(values.sum()),
         source=str(p),
+        coverage=min(1.0, covered / county_cells) if county_cells > 0 else 1.0,
     )
-    logger.info("%s: %d×%d window, population %.0f", p.name, *values.shape, grid.total)
+    logger.info(
+        "%s: %d×%d window, population %.0f, %.1f%% of the county with data",
+        p.name,
+        *values.shape,
+        grid.total,
+        100 * grid.coverage,
+    )
     return grid
+
+
+def _units(crs: CRS) -> str:
+    """The unit name of a CRS's first axis (``degree``, ``metre``, ``US survey foot``)."""
+    try:
+        return str(crs.axis_info[0].unit_name)
+    except (IndexError, AttributeError):
+        return "units"
+
+
+def _check_north_up(transform: Affine, p: Path) -> None:
+    """Refuse a rotated or sheared grid: coverkit's rasters and maps are north-up."""
+    if transform.b != 0 or transform.d != 0:
+        raise InputFileError(
+            f"'{p}' has a rotated or sheared grid (transform terms b={transform.b:g}, "
+            f"d={transform.d:g}); coverkit needs a north-up grid: resample it first, e.g. "
+            f"`gdalwarp -r sum {p.name} north_up.tif`"
+        )
 
 
 def _open_raster(p: Path) -> Any:
@@ -580,8 +728,48 @@ def _read_county_window(
     c1 = min(src.width, int(np.ceil(fb.col_off + fb.width)))
     r1 = min(src.height, int(np.ceil(fb.row_off + fb.height)))
     win = Window(c0, r0, c1 - c0, r1 - r0)
+    _check_window_memory(src, r1 - r0, c1 - c0, p)
     arr = src.read(1, window=win, masked=True).astype("float64")
     return arr, src.transform @ Affine.translation(c0, r0)
+
+
+#: Bytes coverkit holds per window cell besides the file's own value: the
+#: float64 copy, the filled float64 values, the nodata mask and three boolean masks.
+_WORK_BYTES_PER_CELL = 22
+
+
+def window_bytes(rows: int, cols: int, dtype: Any) -> int:
+    """Memory estimate of reading a raster window of ``rows`` × ``cols`` cells, bytes.
+
+    Parameters
+    ----------
+    rows, cols
+        Size of the window in cells.
+    dtype
+        The file's value type (e.g. ``'float32'``).
+
+    Returns
+    -------
+    int
+        Cells × (the value size + coverkit's working copies and masks).
+    """
+    return int(rows) * int(cols) * (np.dtype(dtype).itemsize + _WORK_BYTES_PER_CELL)
+
+
+def _check_window_memory(src: Any, rows: int, cols: int, p: Path) -> None:
+    """Refuse a county window whose reading would exceed ``settings.max_raster_window_bytes``."""
+    need = window_bytes(rows, cols, src.dtypes[0])
+    limit = float(settings.max_raster_window_bytes)
+    if need <= limit:
+        return
+    geographic = src.crs is not None and CRS.from_user_input(src.crs).is_geographic
+    cell = "0.000833 0.000833" if geographic else "100 100"
+    raise InputFileError(
+        f"'{p}': the county's window is {rows:,} × {cols:,} cells, about "
+        f"{need / 2**30:,.1f} GiB to read, above the {limit / 2**30:,.1f} GiB limit "
+        "(settings.max_raster_window_bytes); clip it to the county or coarsen it first, e.g. "
+        f"`gdalwarp -tr {cell} -r sum {p.name} coarser.tif` (about 100 m cells)"
+    )
 
 
 def _people_per_cell(arr: np.ma.MaskedArray, p: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -598,6 +786,104 @@ def _people_per_cell(arr: np.ma.MaskedArray, p: Path) -> tuple[np.ndarray, np.nd
         )
     values[unusable] = 0.0
     return values, valid
+
+
+def _county_km2(boundary: gpd.GeoDataFrame) -> float:
+    """Area of the county, km² (in its metric CRS)."""
+    return float(boundary.to_crs(metric_crs(boundary)).geometry.union_all().area) / 1e6
+
+
+def population_checks(
+    grid: PopulationGrid, boundary: gpd.GeoDataFrame, notes: list[str] | None = None
+) -> None:
+    """Refuse a population grid that cannot be right for the county; warn on dubious ones.
+
+    Parameters
+    ----------
+    grid
+        The county's grid, as :func:`read_population` returns it.
+    boundary
+        The county boundary (any CRS).
+    notes
+        User notes of the county; a warning is appended (and logged) when the
+        raster leaves some of the county without data (below
+        ``settings.population_coverage_warn``), or its density, county mean or
+        in one cell, lies outside ``settings.plausible_density_per_km2`` /
+        above ``settings.max_cell_density_per_km2`` (wrong units?).
+
+    Raises
+    ------
+    EmptyInputError
+        Every cell of the county holds 0 people.
+    InvalidValueError
+        Data cover less than ``settings.min_population_coverage`` of the county.
+    """
+    notes = notes if notes is not None else []
+    src = grid.source or "the population raster"
+    if not grid.total > 0:
+        raise EmptyInputError(
+            f"'{src}' holds 0 people in every cell inside the county; give the raster of "
+            "people per cell (e.g. WorldPop) and check its nodata value is not the data"
+        )
+    share, least = grid.coverage, float(settings.min_population_coverage)
+    if share < least:
+        raise InvalidValueError(
+            f"'{src}' has data on only {share:.1%} of the county (the rest is nodata or "
+            f"beyond the raster's edge), below the {least:.0%} required "
+            "(settings.min_population_coverage); give a raster covering the whole county, "
+            "or lower that setting"
+        )
+    if share < float(settings.population_coverage_warn):
+        _warn(
+            notes,
+            f"population: '{Path(src).name}' has data on {share:.1%} of the county only; "
+            "people in the rest are missing from every figure",
+        )
+    _density_checks(grid, boundary, src, notes)
+
+
+def _warn(notes: list[str], message: str) -> None:
+    """Log a warning and append it to the user notes."""
+    logger.warning("%s", message)
+    notes.append(message)
+
+
+def _density_checks(
+    grid: PopulationGrid, boundary: gpd.GeoDataFrame, src: str, notes: list[str]
+) -> None:
+    """Warn when the county's mean density or one cell's density is implausible."""
+    km2 = _county_km2(boundary)
+    cells = int(grid.mask.sum())
+    if km2 <= 0 or cells == 0:
+        return
+    low, high = (float(v) for v in settings.plausible_density_per_km2)
+    density = grid.total / km2
+    name = Path(src).name
+    if not low <= density <= high:
+        _warn(
+            notes,
+            f"population: '{name}' gives {grid.total:,.0f} people on {km2:,.0f} km², "
+            f"{density:,.1f} per km², outside the plausible {low:g}–{high:,.0f} per km² "
+            "(settings.plausible_density_per_km2); check the raster's units "
+            "(people per cell, not ×100 or per km²)",
+        )
+    cell_km2 = km2 / cells  # the mean cell area inside the county
+    if cells < int(settings.min_population_cells_warn):
+        _warn(
+            notes,
+            f"population: '{name}' has only {cells} cell(s) in the county (about "
+            f"{cell_km2:,.2f} km² each): people are placed that coarsely; give a finer raster "
+            "such as a WorldPop 100 m one",
+        )
+    peak = float(grid.values.max()) / cell_km2
+    most = float(settings.max_cell_density_per_km2)
+    if peak > most:
+        _warn(
+            notes,
+            f"population: '{name}' has a cell of {grid.values.max():,.0f} people "
+            f"({peak:,.0f} per km²), above the plausible {most:,.0f} per km² "
+            "(settings.max_cell_density_per_km2); check the raster's units",
+        )
 
 
 # --------------------------------------------------------------------------- points
@@ -741,41 +1027,162 @@ def _canonical_columns(columns: list[str], overrides: dict[str, str] | None) -> 
     return rename
 
 
+#: Byte-order marks and the codec that reads them (UTF-32 first: its LE mark
+#: starts with UTF-16's).
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+#: Excel suffixes read with openpyxl (``.xls`` needs xlrd).
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
+def _head(p: Path, n: int = 4096) -> bytes:
+    """The first ``n`` bytes of a file, or an InputFileError naming it."""
+    try:
+        with p.open("rb") as fh:
+            return fh.read(n)
+    except OSError as exc:  # a folder, no permission, an I/O error
+        raise InputFileError(
+            f"cannot open '{p}' ({exc.strerror or exc}); give a readable CSV or XLSX file"
+        ) from exc
+
+
+def text_encodings(head: bytes, encoding: str | None = None) -> list[str]:
+    """The encodings to try for a text table, from its first bytes.
+
+    Parameters
+    ----------
+    head
+        The first bytes of the file.
+    encoding
+        The encoding the user gave; it wins.
+
+    Returns
+    -------
+    list of str
+        ``[encoding]`` when given; the codec of a byte-order mark (UTF-8,
+        UTF-16 as Excel's "Unicode text" writes it, UTF-32); else UTF-8 then
+        GB18030 (a superset of GBK/GB2312).
+    """
+    if encoding:
+        return [encoding]
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return [codec]
+    return ["utf-8-sig", "gb18030"]
+
+
+def sniff_separator(first_line: str) -> str:
+    """The field separator of a text table: tab, semicolon or comma, the most frequent.
+
+    Parameters
+    ----------
+    first_line
+        The header line, decoded.
+
+    Returns
+    -------
+    str
+        ``'\\t'``, ``';'`` or ``','`` (comma on a tie or when none occurs).
+    """
+    counts = {sep: first_line.count(sep) for sep in (",", "\t", ";")}
+    best = max(counts, key=lambda k: (counts[k], k == ","))
+    return best if counts[best] else ","
+
+
+def _read_excel(p: Path, head: bytes) -> pd.DataFrame:
+    """An Excel sheet as a table, or one line saying why the file cannot be read."""
+    import importlib.util
+
+    fix = "save it as .xlsx (Excel: File → Save As) or CSV"
+    if p.suffix.lower() == ".xls" and importlib.util.find_spec("xlrd") is None:
+        raise InputFileError(f"'{p}' is an old Excel .xls file (needs xlrd, not installed); {fix}")
+    if importlib.util.find_spec("openpyxl") is None:  # pragma: no cover - optional dependency
+        raise InputFileError(
+            f"reading '{p}' needs openpyxl; install it with `pip install coverkit[xlsx]`"
+        )
+    if not head:
+        raise InputFileError(f"'{p}' is empty (0 bytes); {fix}")
+    if p.suffix.lower() != ".xls" and not head.startswith(b"PK"):
+        if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: encrypted OOXML or an old .xls
+            raise InputFileError(
+                f"'{p}' is password-protected (encrypted) or an old .xls under a new name; "
+                f"remove the password (Excel: File → Info → Protect Workbook) and {fix}"
+            )
+        raise InputFileError(
+            f"'{p}' is not an Excel workbook (it looks like "
+            f"{'a text/CSV file' if _looks_like_text(head) else 'another kind of file'}); "
+            "rename a CSV to .csv, or save the table from Excel as .xlsx"
+        )
+    try:
+        return pd.read_excel(p, dtype=object)
+    except Exception as exc:  # zipfile, XML and openpyxl errors come in many types
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise InputFileError(
+            f"cannot read '{p}' as Excel (damaged or cut short? {reason}); open it in Excel "
+            f"and {fix}"
+        ) from exc
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """True when the bytes decode as UTF-8/GB18030 text without NULs."""
+    if b"\x00" in head:
+        return False
+    for enc in ("utf-8", "gb18030"):
+        try:
+            head.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+def _read_text_table(p: Path, enc: str) -> pd.DataFrame:
+    """A CSV/TSV table in one encoding (UnicodeDecodeError when it is not that one)."""
+    with p.open("r", encoding=enc, newline="") as fh:
+        first = fh.readline()
+    sep = sniff_separator(first)
+    try:
+        return pd.read_csv(p, encoding=enc, sep=sep, dtype=object, skipinitialspace=True)
+    except OSError as exc:  # an I/O error while reading
+        raise InputFileError(
+            f"cannot open '{p}' ({exc.strerror or exc}); give a readable CSV or XLSX file"
+        ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise InputFileError(
+            f"cannot read '{p}' as CSV ({reason}); check the file is a CSV table"
+        ) from exc
+
+
 def _read_table(p: Path, encoding: str | None) -> pd.DataFrame:
-    suffix = p.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        try:
-            import openpyxl  # noqa: F401
-        except ImportError as exc:  # pragma: no cover - optional dependency
-            raise InputFileError(
-                f"reading '{p}' needs openpyxl; install it with `pip install coverkit[xlsx]`"
-            ) from exc
-        try:
-            return pd.read_excel(p, dtype=object)
-        except (ValueError, OSError, KeyError) as exc:
-            raise InputFileError(
-                f"cannot read '{p}' as Excel ({exc}); save it as .xlsx or CSV"
-            ) from exc
-    encodings = [encoding] if encoding else ["utf-8-sig", "gb18030"]
+    head = _head(p)
+    if p.suffix.lower() in _EXCEL_SUFFIXES:
+        return _read_excel(p, head)
+    encodings = text_encodings(head, encoding)
     last: Exception | None = None
     for enc in encodings:
         try:
-            df = pd.read_csv(p, encoding=enc, dtype=object, skipinitialspace=True)
-        except UnicodeDecodeError as exc:
+            df = _read_text_table(p, enc)
+        except UnicodeError as exc:  # UnicodeDecodeError, or a UTF-16 file cut mid-character
             last = exc
             continue
-        except OSError as exc:  # a folder, no permission, an I/O error
-            raise InputFileError(
-                f"cannot open '{p}' ({exc.strerror or exc}); give a readable CSV or XLSX file"
-            ) from exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputFileError(
-                f"cannot read '{p}' as CSV ({exc}); check the file is a CSV table"
+        except LookupError as exc:
+            raise ConfigError(
+                f"encoding {enc!r} is not known (reading '{p}'); give one such as utf-8, gbk, "
+                "gb18030 or utf-16"
             ) from exc
         logger.debug("%s read with encoding %s", p.name, enc)
         return df
+    reason = " ".join(str(last).split())[:120]
     raise InputFileError(
-        f"cannot decode '{p}' with {', '.join(encodings)} ({last}); pass encoding= (e.g. 'gbk')"
+        f"cannot decode '{p}' with {', '.join(encodings)} ({reason}); give its encoding with "
+        "--encoding (e.g. --encoding gbk), or save it as UTF-8 CSV"
     )
 
 
@@ -795,12 +1202,44 @@ def _check_unique_ids(ids: pd.Series, p: Path, kind: str) -> None:
 _MISSING_TEXT = ("", "nan", "na", "n/a", "none", "null", "-", "—")
 
 
+_PEOPLE = re.compile(r"^([+-]?[0-9][0-9,，]*(?:\.[0-9]*)?|[+-]?\.[0-9]+)\s*(万|千)?\s*人?$")
+
+
+def people_count(value: Any) -> float:
+    """A number of people written as a table cell: ``1234``, ``1,234``, ``1.2万``, ``800人``.
+
+    Parameters
+    ----------
+    value
+        The cell (a number or text; thousands separators ``,``/``，`` and the
+        Chinese multipliers 万 (10,000) and 千 (1,000) are understood).
+
+    Returns
+    -------
+    float
+        The number, or NaN when the cell is not one (e.g. ``'many'``).
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return float("nan")
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    m = _PEOPLE.match(text)
+    if m is None:
+        try:
+            return float(text.replace(",", ""))  # 1e3 and the like
+        except ValueError:
+            return float("nan")
+    number = float(re.sub(r"[,，]", "", m.group(1)))
+    return number * {"万": 10_000.0, "千": 1_000.0}.get(m.group(2) or "", 1.0)
+
+
 def _population_column(gdf: pd.DataFrame, p: Path) -> pd.Series:
     """Parse the population column: numbers ≥ 0, blanks = unknown (NaN); refuse the rest."""
     raw = gdf["population"]
-    text = raw.astype(str).str.strip().str.replace(",", "", regex=False)
+    text = raw.astype(str).str.strip()
     missing = raw.isna().to_numpy() | text.str.lower().isin(_MISSING_TEXT).to_numpy()
-    values = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
+    values = text.where(~missing).map(people_count).astype("float64")
     ids = gdf["id"].astype(str).to_numpy()
     bad = (~missing) & ~np.isfinite(values.to_numpy())
     if bad.any():
@@ -890,10 +1329,17 @@ def _table_lonlat(df: pd.DataFrame, p: Path) -> tuple[np.ndarray, np.ndarray]:
     """The ``lon``/``lat`` columns as degrees, refusing missing, non-numeric or swapped values."""
     missing = [c for c in ("lon", "lat") if c not in df.columns]
     if missing:
+        titled = any(str(c).startswith("Unnamed:") for c in df.columns)
         raise MissingColumnError(
             f"'{p}' has no {' or '.join(missing)} column "
-            f"(columns: {', '.join(map(str, df.columns))}); "
-            "name them 经度/纬度 or lon/lat, or pass columns={'lon': ..., 'lat': ...}"
+            f"(columns: {', '.join(shown_path(c, 40) for c in df.columns[:12])}"
+            f"{', …' if len(df.columns) > 12 else ''}); "
+            + (
+                "the first row looks like a title or merged header cells: keep one header "
+                "row (the column names) at the top"
+                if titled
+                else "name them 经度/纬度 or lon/lat, or pass columns={'lon': ..., 'lat': ...}"
+            )
         )
     lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype="float64")
     lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype="float64")
@@ -912,7 +1358,8 @@ def _table_lonlat(df: pd.DataFrame, p: Path) -> tuple[np.ndarray, np.ndarray]:
                 "; longitude and latitude look swapped: exchange the lon/lat columns "
                 "(or pass columns={'lon': <lat col>, 'lat': <lon col>})"
                 if swapped
-                else "; check the coordinates are degrees"
+                else "; check the coordinates are degrees (projected x/y in metres? convert "
+                "them to longitude/latitude first)"
             )
         )
     if (np.abs(lon) > 180).any():
@@ -983,6 +1430,9 @@ def _points_from_layer(
 
 def _canonical_points(gdf: gpd.GeoDataFrame, p: Path, kind: str) -> gpd.GeoDataFrame:
     """``id`` (checked unique, else 1..n) and ``name`` first, then the recognised columns."""
+    for col in ("id", "name", "township"):  # text cells lose outer white space, keep the rest
+        if col in gdf.columns:
+            gdf[col] = gdf[col].map(lambda v: v.strip() if isinstance(v, str) else v)
     if "id" not in gdf.columns:
         gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
     else:
@@ -1005,10 +1455,18 @@ __all__ = [
     "POINT_COLUMN_ALIASES",
     "PopulationGrid",
     "buffered_boundary",
+    "check_buffer_m",
     "clinic_status_from_values",
     "column_of",
+    "people_count",
+    "population_checks",
     "read_boundary",
     "read_points",
     "read_population",
     "read_roads",
+    "shown_path",
+    "sniff_separator",
+    "text_encodings",
+    "usable_path",
+    "window_bytes",
 ]

@@ -72,11 +72,22 @@ def is_osm_file(path: str | Path) -> bool:
 
 
 def _check(path: str | Path) -> Path:
-    """The path of an existing OSM file."""
-    p = Path(path)
-    if not p.exists():
+    """The path of an existing OSM file (a NUL byte or an over-long name refused in one line)."""
+    text = str(path)
+    shown = text.replace("\x00", "\\x00")
+    shown = shown if len(shown) <= 120 else f"{shown[:59]}…{shown[-59:]}"
+    if "\x00" in text:
+        raise InputFileError(f"OSM file path '{shown}' contains a NUL byte (\\x00); fix the path")
+    p = Path(text)
+    try:
+        found = p.exists()
+    except OSError as exc:  # ENAMETOOLONG: exists() hides only ENOENT and the like
         raise InputFileError(
-            f"OSM file '{p}' does not exist; check the path (download extracts from "
+            f"OSM file path '{shown}' cannot be used ({exc.strerror or exc}); give a shorter path"
+        ) from exc
+    if not found:
+        raise InputFileError(
+            f"OSM file '{shown}' does not exist; check the path (download extracts from "
             "https://download.geofabrik.de)"
         )
     return p

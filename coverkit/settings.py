@@ -198,3 +198,38 @@ max_workers: int = 256
 
 #: Largest run configuration file (``--config``) read, bytes.
 max_config_bytes: int = 1_000_000
+
+# --- input data checks (issue 15: trust the files) ------------------------------
+
+#: A population raster must have data (not nodata) on at least this share of
+#: the county's cells, else it is refused: a raster that covers half the county
+#: would plan for half the people. 0.9 leaves room for coastal and border cells
+#: that WorldPop leaves as nodata (the embedded Comoros islands have > 0.99).
+min_population_coverage: float = 0.9
+
+#: Below this share of the county covered by raster data (but above
+#: :data:`min_population_coverage`) the plan is made with a warning note.
+population_coverage_warn: float = 0.99
+
+#: Plausible county-mean population density, people per km² (low, high).
+#: China's rural counties range from well under 1/km² (northern Tibet,
+#: Xinjiang: e.g. Shuanghu, Ruoqiang) to about 2,000/km² (the densest plains
+#: counties); the Comoros islands lie at roughly 150–1,500/km². Outside this
+#: range the raster's units are probably wrong (e.g. ×100, or people per km²
+#: rather than per cell) and the plan gets a warning.
+plausible_density_per_km2: tuple[float, float] = (0.05, 5_000.0)
+
+#: Largest plausible density of one raster cell, people per km²: 100,000/km²
+#: is 1,000 people in one 100 m cell, denser than almost any city block and
+#: far beyond any rural place. A cell above it gets a warning (units?).
+max_cell_density_per_km2: float = 100_000.0
+
+#: Largest memory a population raster's county window may take, bytes
+#: (the cells × the file's value size plus coverkit's float64 working copies
+#: and masks, about 26 bytes a cell). 4 GiB is 160 million cells: a
+#: 100 m raster of a 1.6 million km² window, ten times China's largest county.
+max_raster_window_bytes: float = 4 * 2**30
+
+#: A county with fewer population cells than this gets a warning: people are
+#: placed too coarsely for travel times (100 cells of 1 km² for a small county).
+min_population_cells_warn: int = 100

@@ -26,6 +26,7 @@ from coverkit.villages import (
     rotation_timetable,
     staffing_checks,
 )
+from coverkit.villages.timetable import check_no_double_booking
 
 INF = np.inf
 
@@ -629,3 +630,61 @@ def test_property_timetable(inst, teams, k, service):
             assert visits["weekday"].nunique() == k  # different days
         else:
             assert len(visits) in (0, k)
+
+
+# --------------------------------------------------------------------------- no double booking
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 14),
+    n_centres=st.integers(1, 3),
+    teams=st.integers(0, 3),
+    k=st.integers(1, 5),
+    seed=st.integers(0, 10_000),
+)
+def test_timetable_never_books_a_team_twice_on_a_half_day(n, n_centres, teams, k, seed):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 60, size=(n, 2))
+    M = np.hypot(*(xy[:, None, :] - xy[None, :, :]).T)
+    centre = rng.uniform(1, 70, size=n)
+    cid = np.array([f"C{rng.integers(n_centres)}" for _ in range(n)], dtype=object)
+    vil = pd.DataFrame(
+        {
+            "id": [f"V{i}" for i in range(n)],
+            "name": [f"v{i}" for i in range(n)],
+            "township": [f"T{c}" for c in cid],  # townships may share a centre's label
+            "mode": "rotation",
+            "centre_id": cid,
+        }
+    )
+    table, short = rotation_timetable(
+        vil,
+        centre_to_village_min=centre,
+        village_to_village_min=M,
+        teams_per_centre=teams,
+        visits_per_week=k,
+    )
+    key = ["centre_id", "team", "weekday", "half_day"]
+    assert not table.duplicated(key).any()  # one team, one place, one half-day
+    check_no_double_booking(table)
+    for _, trip in table.groupby(["centre_id", "trip"]):
+        assert trip["weekday"].nunique() == len(trip) == k  # k different days a week
+        assert (trip["total_min"] <= ck_settings.half_day_min + 1e-9).all()
+    assert (table["team"] <= max(teams, 0)).all()
+    assert int(short["trips_unscheduled"].sum()) * k + len(table) == int(
+        short["slots_needed"].sum()
+    )
+
+
+def test_double_booking_check_raises_on_a_forged_table():
+    table = pd.DataFrame(
+        {
+            "centre_id": ["C1", "C1"],
+            "team": [1, 1],
+            "weekday": ["Mon", "Mon"],
+            "half_day": ["AM", "AM"],
+        }
+    )
+    with pytest.raises(RuntimeError, match=r"books team 1 of centre 'C1' twice on Mon AM"):
+        check_no_double_booking(table)

@@ -42,6 +42,7 @@ from coverkit.inputs.region import (
     read_region_config,
 )
 from coverkit.inputs.tables import TIER_ALIASES
+from coverkit.io import check_buffer_m
 
 
 class Loader(Protocol):
@@ -131,6 +132,7 @@ def load_county(
     coords: str = "wgs84",
     data_dir: str | Path | None = None,
     road_buffer_m: float | None = None,
+    encoding: str | None = None,
 ) -> CountyInputs:
     """Load every input of one county of a region.
 
@@ -157,6 +159,11 @@ def load_county(
     road_buffer_m
         Roads kept beyond the county border, metres (people may cross it to a
         nearer facility's road); default the region config's ``road_buffer_m``.
+        A finite number ≥ 0.
+    encoding
+        Text encoding of CSV facility/village tables (e.g. ``'gbk'``); default:
+        recognised from a byte-order mark (UTF-8, UTF-16 as Excel's "Unicode
+        text" writes it), else UTF-8 then GB18030.
 
     Returns
     -------
@@ -167,10 +174,13 @@ def load_county(
     Raises
     ------
     ConfigError
-        Unknown region or county, or a bad config.
+        Unknown region or county, a bad config, or ``road_buffer_m`` not a
+        finite number ≥ 0.
     InputFileError, EmptyInputError, CRSError
         From the loaders, naming the file and the fix.
     """
+    if road_buffer_m is not None:
+        road_buffer_m = check_buffer_m(road_buffer_m)
     cfg = region_config(region)
     chinese = cfg["region"].get("chinese_counties")
     if chinese and county and _is_chinese_query(cfg, county):
@@ -183,6 +193,7 @@ def load_county(
         "coords": coords,
         "data_dir": data_dir,
         "road_buffer_m": road_buffer_m,
+        "encoding": encoding,
     }
     return _loader(cfg, region)(cfg, region, county, options)
 

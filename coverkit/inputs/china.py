@@ -57,6 +57,7 @@ from coverkit.inputs.model import (
 )
 from coverkit.inputs.tables import (
     assign_township,
+    check_facility_points,
     facilities_from_table,
     keep_in_county,
     mapping_from_table_tiers,
@@ -626,6 +627,7 @@ def _user_facilities(
     seat: gpd.GeoDataFrame,
     townships: gpd.GeoDataFrame,
     notes: list[str],
+    encoding: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """The facilities of the planner's table within 500 m of the county, with their townships.
 
@@ -633,13 +635,14 @@ def _user_facilities(
     :data:`coverkit.settings.seat_exclusion_radius_m` of the seat); every
     facility is taken to meet the standard (``assumed=False``).
     """
-    fac = facilities_from_table(path, coords, notes)
+    fac = facilities_from_table(path, coords, notes, encoding=encoding)
     area = io.buffered_boundary(boundary, 500.0)  # 500 m of slack at the border
     county_name = str(boundary["name"].iat[0])
     fac = keep_in_county(fac, area, path, "facilities", county_name, notes)
     fac = promote_seat_hospital(
         fac, seat.geometry.iat[0], float(settings.seat_exclusion_radius_m), notes
     )
+    check_facility_points(fac, path, notes)
     fac["meets_standard"] = True
     fac["assumed"] = False
     fac["township"] = assign_township(fac, townships)
@@ -783,6 +786,7 @@ def _china_facilities(
     townships: gpd.GeoDataFrame,
     centres: gpd.GeoDataFrame,
     notes: list[str],
+    encoding: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """The planner's facilities, else assumed ones; those in the seat marked ``in_seat``."""
     if facilities is None:
@@ -794,7 +798,7 @@ def _china_facilities(
             "(assumed=True, none central); give facilities= with the real ones"
         )
     else:
-        fac, mapping = _user_facilities(facilities, coords, bnd, seat, townships, notes)
+        fac, mapping = _user_facilities(facilities, coords, bnd, seat, townships, notes, encoding)
     seat_fac = fac["township"].isin(seat_towns) & (fac["tier"] == Tier.TOWNSHIP_CENTRE)
     fac["in_seat"] = fac["township"].isin(seat_towns).to_numpy()
     if seat_fac.any():
@@ -850,12 +854,13 @@ def _table_villages(
     cname: str,
     townships: gpd.GeoDataFrame,
     notes: list[str],
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """The villages of the planner's table within 1 km of the county, with their townships."""
-    vil = villages_from_table(villages, coords, fac, {})
+    vil = villages_from_table(villages, coords, fac, {}, encoding=encoding)
     area = io.buffered_boundary(bnd, 1000.0)  # 1 km of slack at the border
     vil = keep_in_county(vil, area, villages, "villages", cname, notes)
-    return villages_with_townships(vil, townships)
+    return villages_with_townships(vil, townships, villages)
 
 
 def load_china_county(
@@ -870,6 +875,7 @@ def load_china_county(
     boundary_coords: str = "wgs84",
     data_dir: str | Path | None = None,
     road_buffer_m: float | None = None,
+    encoding: str | None = None,
 ) -> CountyInputs:
     """Load every input of one Chinese county from public data and the planner's files.
 
@@ -901,7 +907,9 @@ def load_china_county(
     data_dir
         Data directory holding the shipped NBS tables.
     road_buffer_m
-        Roads kept beyond the county border, metres (default 5,000).
+        Roads kept beyond the county border, metres (default 5,000; finite, ≥ 0).
+    encoding
+        Text encoding of CSV facility/village tables (default: recognised).
 
     Returns
     -------
@@ -935,15 +943,16 @@ def load_china_county(
         f"townships taken as the county seat: {', '.join(seat_towns)}"
     )
     fac, mapping = _china_facilities(
-        facilities, coords, bnd, seat, seat_towns, townships, centres, notes
+        facilities, coords, bnd, seat, seat_towns, townships, centres, notes, encoding
     )
     if villages is None:
         vil = _nbs_villages(code, cname, towns, bnd, data_dir, notes)
     else:
-        vil = _table_villages(villages, coords, fac, bnd, cname, townships, notes)
+        vil = _table_villages(villages, coords, fac, bnd, cname, townships, notes, encoding)
     pop = io.read_population(population, bnd)
+    io.population_checks(pop, bnd, notes)
     road_lines = io.read_roads(
-        roads, bnd, buffer_m=5_000.0 if road_buffer_m is None else float(road_buffer_m)
+        roads, bnd, buffer_m=io.check_buffer_m(5_000.0 if road_buffer_m is None else road_buffer_m)
     )
     logger.info(
         "%s (%s): %d facilities, %d villages, %d townships, population %.0f",

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from coverkit.errors import InputFileError
-from coverkit.io import PopulationGrid
+from coverkit.io import PopulationGrid, shown_path, usable_path
 
 #: The repository's ``data/`` folder (next to the package), the last resort.
 REPO_DATA_DIR: Path = Path(__file__).resolve().parent.parent.parent / "data"
@@ -117,15 +117,15 @@ def default_data_dir(data_dir: str | Path | None = None) -> Path:
         If the directory does not exist.
     """
     if data_dir is not None:
-        d = Path(data_dir)
+        d = usable_path(data_dir, "data directory")
     elif os.environ.get("COVERKIT_DATA"):
-        d = Path(os.environ["COVERKIT_DATA"])
+        d = usable_path(os.environ["COVERKIT_DATA"], "data directory (COVERKIT_DATA)")
     else:
         d = REPO_DATA_DIR
     if not d.is_dir():
         raise InputFileError(
-            f"data directory '{d}' does not exist; pass data_dir= or set COVERKIT_DATA to the "
-            "folder holding boundaries/, population/ and roads/"
+            f"data directory '{shown_path(d)}' does not exist; pass data_dir= or set "
+            "COVERKIT_DATA to the folder holding boundaries/, population/ and roads/"
         )
     return d
 

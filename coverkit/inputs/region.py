@@ -41,6 +41,7 @@ from coverkit.inputs.tables import (
     DEFAULT_CLINIC_TIERS,
     TIER_RANK,
     assign_township,
+    check_facility_points,
     facilities_from_table,
     keep_in_county,
     mapping_from_table_tiers,
@@ -137,7 +138,7 @@ def _check_schema(data: dict, schema: dict, where: str, source: str) -> None:
 
 def _config_path(region: str | Path) -> Path:
     """The TOML file of an embedded region name or a path."""
-    path = Path(region)
+    path = io.usable_path(region, "region config")
     if path.suffix.lower() != ".toml":
         path = REGIONS_DIR / f"{region}.toml"
         if not path.exists():
@@ -147,7 +148,7 @@ def _config_path(region: str | Path) -> Path:
                 "or give the path of a region .toml"
             )
     elif not path.exists():
-        raise ConfigError(f"region config '{path}' does not exist; check the path")
+        raise ConfigError(f"region config '{io.shown_path(path)}' does not exist; check the path")
     return path
 
 
@@ -682,7 +683,11 @@ def _county_seat(places: gpd.GeoDataFrame, area: _Area) -> gpd.GeoDataFrame:
 
 
 def _mapped_facilities(
-    area: _Area, facilities: str | Path | None, coords: str, notes: list[str]
+    area: _Area,
+    facilities: str | Path | None,
+    coords: str,
+    notes: list[str],
+    encoding: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, Path]:
     """Facilities mapped by the config's rules from OSM, or read from a user table.
 
@@ -698,7 +703,7 @@ def _mapped_facilities(
         ]
         fac, mapping = classify_facilities(feats.reset_index(drop=True), fcfg)
     else:
-        fac = facilities_from_table(source, coords, notes)
+        fac = facilities_from_table(source, coords, notes, encoding=encoding)
         area_geom = area.island.buffer(0.005)
         fac = keep_in_county(fac, area_geom, source, "facilities", area.county["name"], notes)
         mapping = None
@@ -738,12 +743,15 @@ def _region_facilities(
     facilities: str | Path | None,
     coords: str,
     notes: list[str],
+    encoding: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """The county's facilities, a county hospital promoted if none, standards as configured."""
     fcfg = area.cfg.get("facilities", {})
-    fac, mapping, source = _mapped_facilities(area, facilities, coords, notes)
+    fac, mapping, source = _mapped_facilities(area, facilities, coords, notes, encoding)
     radius_m = float(fcfg.get("seat_radius_m", 5000.0))
     fac = promote_seat_hospital(fac, seat.geometry.iat[0], radius_m, notes)
+    if mapping is None:  # a user's table: its points are checked
+        check_facility_points(fac, source, notes)
     mapping = _facility_mapping(fac, mapping, source)
     assume = bool(fcfg.get("assume_standard", True))
     fac["meets_standard"] = assume
@@ -764,12 +772,13 @@ def _region_villages(
     villages: str | Path | None,
     coords: str,
     notes: list[str],
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Villages from a user table, else OSM places (of another extract when given)."""
     vcfg = area.cfg.get("villages", {})
     name = area.county["name"]
     if villages is not None and not osm.is_osm_file(villages):
-        vil = villages_from_table(villages, coords, fac, vcfg)
+        vil = villages_from_table(villages, coords, fac, vcfg, encoding=encoding)
         vil = keep_in_county(vil, area.island.buffer(0.01), villages, "villages", name, notes)
     else:
         vplaces = places if villages is None else _places(Path(villages), area.bbox, kinds)
@@ -805,12 +814,14 @@ def _population_and_roads(
     population: str | Path | None,
     roads: str | Path | None,
     road_buffer_m: float | None,
+    notes: list[str],
 ) -> tuple[io.PopulationGrid, gpd.GeoDataFrame]:
-    """The population grid and the roads of the county (roads from the extract by default)."""
+    """The population grid (checked, warnings in ``notes``) and the roads of the county."""
     pop_path = population or _data_path(area.cfg, area.data_dir, "population")
     pop = io.read_population(pop_path, area.boundary)
+    io.population_checks(pop, area.boundary, notes)
     default_buffer = area.cfg["region"].get("road_buffer_m", 5000.0)
-    buffer_m = float(default_buffer if road_buffer_m is None else road_buffer_m)
+    buffer_m = io.check_buffer_m(default_buffer if road_buffer_m is None else road_buffer_m)
     road_src = roads if roads is not None else area.osm_path
     return pop, io.read_roads(road_src, area.boundary, buffer_m=buffer_m)
 
@@ -827,6 +838,7 @@ def load_region_county(
     coords: str = "wgs84",
     data_dir: str | Path | None = None,
     road_buffer_m: float | None = None,
+    encoding: str | None = None,
 ) -> CountyInputs:
     """Load every input of one county of a TOML region.
 
@@ -837,7 +849,7 @@ def load_region_county(
     region
         Name or path the region was given by; the result's ``region`` when the
         config has no ``[region] name``.
-    county, population, roads, facilities, villages, coords, data_dir, road_buffer_m
+    county, population, roads, facilities, villages, coords, data_dir, road_buffer_m, encoding
         As for :func:`coverkit.inputs.load_county`.
 
     Returns
@@ -859,17 +871,17 @@ def load_region_county(
     kinds = _place_kinds(cfg)
     places = _county_places(area, kinds)
     seat = _county_seat(places, area)
-    fac, mapping = _region_facilities(area, seat, facilities, coords, notes)
+    fac, mapping = _region_facilities(area, seat, facilities, coords, notes, encoding)
     tcfg = cfg.get("townships", {})
     townships = _townships(area.osm_path, area.island, seat, places, tcfg, notes)
     seat["township"] = assign_township(seat, townships)
     fac["township"] = assign_township(fac, townships)
     fac["name"] = _name_unnamed(fac, places)
-    vil = _region_villages(area, places, kinds, fac, villages, coords, notes)
-    vil = villages_with_townships(vil, townships)
+    vil = _region_villages(area, places, kinds, fac, villages, coords, notes, encoding)
+    vil = villages_with_townships(vil, townships, villages or "the village places")
     fac = fac[FACILITY_COLUMNS].reset_index(drop=True)
     _facility_count_notes(fac, entry["name"], notes)
-    pop, road_lines = _population_and_roads(area, population, roads, road_buffer_m)
+    pop, road_lines = _population_and_roads(area, population, roads, road_buffer_m, notes)
     logger.info(
         "%s: %d facilities, %d villages, %d townships, population %.0f",
         entry["name"],

@@ -12,6 +12,8 @@ names (:data:`TIER_ALIASES`), points outside the county left out with a note
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from coverkit.crs import WGS84, metric_crs
 from coverkit.errors import EmptyInputError, InputFileError, InvalidValueError
 from coverkit.inputs.model import MAPPING_COLUMNS, VILLAGE_COLUMNS
 from coverkit.vocab import TIERS, Tier
+
+logger = logging.getLogger(__name__)
 
 #: Rank of each tier from the top of the network down (0: county hospital).
 TIER_RANK: dict[str, int] = {t: i for i, t in enumerate(TIERS)}
@@ -105,7 +109,9 @@ def _tiers_from_table(pts: gpd.GeoDataFrame, path: str | Path) -> tuple[pd.Serie
     return tier, central
 
 
-def facilities_from_table(path: str | Path, coords: str, notes: list[str]) -> gpd.GeoDataFrame:
+def facilities_from_table(
+    path: str | Path, coords: str, notes: list[str], *, encoding: str | None = None
+) -> gpd.GeoDataFrame:
     """The facilities of a user's table, with the tiers the table gives.
 
     Parameters
@@ -117,6 +123,9 @@ def facilities_from_table(path: str | Path, coords: str, notes: list[str]) -> gp
         Coordinate system of the table (``wgs84``, ``gcj02``, ``bd09``).
     notes
         User notes; one is appended.
+    encoding
+        Text encoding of a CSV table (default: recognised, see
+        :func:`coverkit.io.read_points`).
 
     Returns
     -------
@@ -129,7 +138,7 @@ def facilities_from_table(path: str | Path, coords: str, notes: list[str]) -> gp
     InputFileError
         No tier column, or unknown tier names.
     """
-    pts = io.read_points(path, kind="facilities", coords=coords)
+    pts = io.read_points(path, kind="facilities", coords=coords, encoding=encoding)
     tier, central = _tiers_from_table(pts, path)
     out = gpd.GeoDataFrame(
         {
@@ -161,7 +170,12 @@ def _clinic_within(pts: gpd.GeoDataFrame, fac: gpd.GeoDataFrame, cfg: dict) -> n
 
 
 def villages_from_table(
-    path: str | Path, coords: str, fac: gpd.GeoDataFrame, cfg: dict
+    path: str | Path,
+    coords: str,
+    fac: gpd.GeoDataFrame,
+    cfg: dict,
+    *,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """The villages of a user's table.
 
@@ -177,6 +191,8 @@ def villages_from_table(
         within ``cfg['clinic_radius_m']`` (default 1,000 m).
     cfg
         The ``[villages]`` table of a region config (may be empty).
+    encoding
+        Text encoding of a CSV table (default: recognised).
 
     Returns
     -------
@@ -184,7 +200,7 @@ def villages_from_table(
         ``id, name, population`` (NaN when not given), ``clinic``,
         ``given_township`` (the table's township or None), geometry; EPSG:4326.
     """
-    pts = io.read_points(path, kind="villages", coords=coords)
+    pts = io.read_points(path, kind="villages", coords=coords, encoding=encoding)
     pop = pts["population"] if "population" in pts.columns else pd.Series(np.nan, index=pts.index)
     if "clinic" in pts.columns:
         clinic = io.clinic_status_from_values(pts["clinic"], missing="none").to_numpy()
@@ -350,29 +366,185 @@ def assign_township(points: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> np
     return j["name"].reindex(pts.index).to_numpy(dtype=object)
 
 
+def _name_key(name: str) -> str:
+    """A township name compared loosely: NFKC, case-folded, without any white space."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def known_townships(
+    given: pd.Series, townships: gpd.GeoDataFrame, source: str | Path = "the village table"
+) -> pd.Series:
+    """The townships a village table names, matched to the county's township names.
+
+    A name matches exactly, else when it is the same up to case, white space
+    and full-width forms and only one township is that (``' fomboni'`` →
+    ``'Fomboni'``). A blank cell stays missing (the nearest township is used).
+
+    Parameters
+    ----------
+    given
+        The table's township cells (any values; NaN/blank = not given).
+    townships
+        The county's townships (``name`` column).
+    source
+        The table, for the message.
+
+    Returns
+    -------
+    pandas.Series
+        The canonical township name per row, or None where none was given.
+
+    Raises
+    ------
+    InvalidValueError
+        A name matches no township of the county (or several loosely): the
+        message names the first unknown ones and the known ones.
+    """
+    names = [str(n) for n in townships["name"]]
+    loose: dict[str, list[str]] = {}
+    for n in names:
+        loose.setdefault(_name_key(n), []).append(n)
+    exact = set(names)
+
+    def match(value: Any) -> Any:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        text = str(value).strip()
+        if not text:
+            return None
+        if text in exact:
+            return text
+        hits = loose.get(_name_key(text), [])
+        return hits[0] if len(hits) == 1 else _UNKNOWN
+
+    out = given.map(match)
+    bad = out.map(lambda v: v is _UNKNOWN).to_numpy(dtype=bool)
+    if bad.any():
+        unknown = list(dict.fromkeys(str(v).strip() for v in given[bad]))
+        raise InvalidValueError(
+            f"'{source}': the township (乡镇) column names {len(unknown)} township(s) that "
+            f"{'are' if len(unknown) > 1 else 'is'} not in the county ({_few(unknown)}; "
+            f"{int(bad.sum())} rows); known townships: {_few(sorted(names))}; fix the names, "
+            "or leave the cells empty to give each village its nearest township"
+        )
+    return out
+
+
+#: Marks a township name that matches none of the county's.
+_UNKNOWN = object()
+
+
+def _few(items: list[str], n: int = 5) -> str:
+    """The first ``n`` items joined (repr-quoted, so control characters show), with '…'."""
+    shown = ", ".join(repr(i) for i in items[:n])
+    return shown + (", …" if len(items) > n else "")
+
+
 def villages_with_townships(
-    villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    source: str | Path = "the village table",
 ) -> gpd.GeoDataFrame:
     """Villages with their township: the one a table gives, else the nearest.
 
     Parameters
     ----------
     villages
-        Villages, with an optional ``given_township`` column (dropped).
+        Villages, with an optional ``given_township`` column (dropped); its
+        names are matched to ``townships`` by :func:`known_townships`.
     townships
         ``name, geometry`` polygons.
+    source
+        The village table, for messages.
 
     Returns
     -------
     geopandas.GeoDataFrame
         The :data:`~coverkit.inputs.model.VILLAGE_COLUMNS`, re-indexed from 0.
+
+    Raises
+    ------
+    InvalidValueError
+        The table names a township the county does not have.
     """
     vil = villages.reset_index(drop=True)
     vil["township"] = assign_township(vil, townships)
     if "given_township" in vil.columns:
         given = vil.pop("given_township")
-        vil["township"] = np.where(pd.notna(given), given, vil["township"])
+        if given is not None and len(townships):
+            given = known_townships(pd.Series(given, index=vil.index), townships, source)
+            vil["township"] = np.where(pd.notna(given), given, vil["township"])
     return vil[VILLAGE_COLUMNS]
+
+
+def check_facility_points(
+    fac: gpd.GeoDataFrame, source: str | Path, notes: list[str], *, tolerance_m: float = 10.0
+) -> None:
+    """Refuse facilities that all share one point; warn on centres at a county hospital.
+
+    A table whose rows all carry one location (the county seat copied to
+    every row, a geocoder's fallback) would propose a sub-centre where the
+    county hospital already is, serving nobody new.
+
+    Parameters
+    ----------
+    fac
+        Facilities with ``name``, ``tier`` and point geometry (EPSG:4326).
+    source
+        The facility table, for messages.
+    notes
+        User notes; a warning is appended for township health centres within
+        ``tolerance_m`` of a county hospital.
+    tolerance_m
+        Points closer than this count as one point, metres.
+
+    Raises
+    ------
+    InvalidValueError
+        Two or more facilities, all within ``tolerance_m`` of one point, or
+        every township health centre at a county hospital's point.
+    """
+    if len(fac) < 2:
+        return
+    xy = points_xy(fac, metric_crs(fac))
+    lon, lat = shapely.get_coordinates(np.asarray(fac.geometry.values))[0]
+    if float(np.ptp(xy, axis=0).max()) <= tolerance_m:
+        raise InvalidValueError(
+            f"'{source}': all {len(fac)} facilities lie at one point ({lon:.6f}, {lat:.6f}); "
+            "a plan from them would propose sub-centres that serve nobody new: give each "
+            "facility its own coordinates (the county seat copied to every row?)"
+        )
+    _centres_at_hospitals(fac, xy, source, notes, tolerance_m)
+
+
+def _centres_at_hospitals(
+    fac: gpd.GeoDataFrame, xy: np.ndarray, source: str | Path, notes: list[str], tol: float
+) -> None:
+    """Refuse when every township centre sits at a county hospital; note the ones that do."""
+    tier = fac["tier"].to_numpy()
+    hosp, cent = xy[tier == Tier.COUNTY_HOSPITAL], np.flatnonzero(tier == Tier.TOWNSHIP_CENTRE)
+    if len(hosp) == 0 or len(cent) == 0:
+        return
+    d, _ = cKDTree(hosp).query(xy[cent])
+    at = cent[d <= tol]
+    if len(at) == 0:
+        return
+    names = fac["name"].astype(str).to_numpy()[at].tolist()
+    first = fac.geometry.iloc[int(at[0])]
+    hx, hy = float(first.x), float(first.y)
+    if len(at) == len(cent):
+        raise InvalidValueError(
+            f"'{source}': every township health centre ({_few(names)}) lies at a county "
+            f"hospital's point ({hx:.6f}, {hy:.6f}), so no sub-centre could serve anyone new; "
+            "give the centres their own coordinates"
+        )
+    message = (
+        f"facilities: {len(at)} township health centre(s) lie at a county hospital's point "
+        f"({hx:.6f}, {hy:.6f}): {_few(names)}; check their coordinates in {Path(source).name} "
+        "(as sub-centres they would serve nobody new)"
+    )
+    logger.warning("%s", message)
+    notes.append(message)
 
 
 def mapping_from_table_tiers(fac: gpd.GeoDataFrame, source: str | Path) -> pd.DataFrame:
@@ -408,8 +580,10 @@ __all__ = [
     "TIER_ALIASES",
     "TIER_RANK",
     "assign_township",
+    "check_facility_points",
     "facilities_from_table",
     "keep_in_county",
+    "known_townships",
     "mapping_from_table_tiers",
     "points_xy",
     "promote_seat_hospital",

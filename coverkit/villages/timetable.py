@@ -371,12 +371,44 @@ _SHORTFALL_COLUMNS = [
 
 
 def _timetable_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The timetable sorted by centre, team, day and half-day."""
+    """The timetable sorted by centre, team, day and half-day (no team booked twice)."""
     table = pd.DataFrame(rows, columns=[*_TIMETABLE_COLUMNS, "_day", "_half"])
     if len(table):
         table["_c"] = table["centre_id"].astype(str)
         table = table.sort_values(["_c", "team", "_day", "_half"], kind="stable")
+        check_no_double_booking(table)
     return table[_TIMETABLE_COLUMNS].reset_index(drop=True)
+
+
+def check_no_double_booking(timetable: pd.DataFrame) -> None:
+    """Check the invariant that no team is at two places on one half-day.
+
+    A team belongs to one centre (teams count from 1 within a centre), so
+    ``(centre_id, team, weekday, half_day)`` must be unique.
+
+    Parameters
+    ----------
+    timetable
+        A timetable as :func:`rotation_timetable` returns it.
+
+    Raises
+    ------
+    RuntimeError
+        A team is booked twice on one half-day (a bug, not a data error).
+    """
+    key = [
+        timetable["centre_id"].astype(str),
+        timetable["team"],
+        timetable["weekday"],
+        timetable["half_day"],
+    ]
+    twice = pd.DataFrame(dict(enumerate(key))).duplicated(keep=False).to_numpy()
+    if twice.any():
+        first = timetable[twice].iloc[0]
+        raise RuntimeError(
+            f"rotation timetable books team {first['team']} of centre {first['centre_id']!r} "
+            f"twice on {first['weekday']} {first['half_day']}; this is a bug in coverkit"
+        )
 
 
 def rotation_timetable(
