@@ -156,3 +156,14 @@ staff_per_1000: tuple[float, float] = (1.0, 1.5)
 #: Rule 3 and Rule 5 population limits (001 §1; 000 §(三)).
 township_second_centre_population: float = 100_000.0
 county_tertiary_population: float = 800_000.0
+
+# ---------------------------------------------------------------- output commit (issue 15)
+
+#: Longest county part of an output file name, in UTF-8 bytes. File systems allow
+#: 255 bytes per name (a Chinese character takes 3); longer names are cut and get
+#: a short hash of the whole name so they stay unique and the same on every run.
+max_name_bytes: int = 120
+
+#: A staging folder left by an older coverkit (``.coverkit-run-`` without the
+#: owner's process id) is removed at the next run once it is this many seconds old.
+stale_staging_s: float = 3600.0
