@@ -305,20 +305,21 @@ def write_map(
     -----
     The map is staged and committed like a run's outputs (see
     :func:`_write_outputs`): an interrupted or failed call leaves the old map
-    and no temporary file. Commits of dead runs found beside the plan or the
-    map are finished or undone first.
+    and no temporary file; SIGTERM stops it like Ctrl-C. Commits of dead runs
+    found beside the plan or the map are finished or undone first.
     """
     from coverkit.maps import map_from_plan, save_map
 
-    recover_stale(_around(plan_path))
-    plan = read_plan(plan_path)
-    target = Path(out) if out else output_paths(RunConfig(), plan.county_name)[0]
-    drawn = map_from_plan(plan, tiles=tiles)
+    with _sigterm_as_interrupt():
+        recover_stale(_around(plan_path))
+        plan = read_plan(plan_path)
+        target = Path(out) if out else output_paths(RunConfig(), plan.county_name)[0]
+        drawn = map_from_plan(plan, tiles=tiles)
 
-    def stage(staging: Path) -> Moves:
-        return {"map": (target, save_map(drawn, staging / "map.html"))}
+        def stage(staging: Path) -> Moves:
+            return {"map": (target, save_map(drawn, staging / "map.html"))}
 
-    return write_together(target.parent, stage, scan=_around(target.parent, 1))["map"]
+        return write_together(target.parent, stage, scan=_around(target.parent, 1))["map"]
 
 
 def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dict[str, Path]:
@@ -346,19 +347,20 @@ def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dic
     -----
     The files are staged and committed together like a run's outputs (see
     :func:`_write_outputs`): an interrupted or failed call leaves the old
-    files and no temporary file.
+    files and no temporary file; SIGTERM stops it like Ctrl-C.
     """
     from coverkit.report import save_report
 
-    recover_stale(_around(plan_path))
-    plan = read_plan(plan_path)
-    folder = Path(out) if out else _report_folder(Path(plan_path))
+    with _sigterm_as_interrupt():
+        recover_stale(_around(plan_path))
+        plan = read_plan(plan_path)
+        folder = Path(out) if out else _report_folder(Path(plan_path))
 
-    def stage(staging: Path) -> Moves:
-        files = save_report(plan, staging / "report", include_map=False)
-        return {key: (folder / path.name, path) for key, path in files.items()}
+        def stage(staging: Path) -> Moves:
+            files = save_report(plan, staging / "report", include_map=False)
+            return {key: (folder / path.name, path) for key, path in files.items()}
 
-    return write_together(folder, stage, scan=_around(folder, 1))
+        return write_together(folder, stage, scan=_around(folder, 1))
 
 
 def _report_folder(plan_path: Path) -> Path:

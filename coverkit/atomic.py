@@ -664,11 +664,14 @@ def write_together(
 
 
 def _stage(stage: Callable[[Path], Moves], staging: Path, base: Path) -> Moves:
-    """Run the writer; an OSError becomes one OutputError line."""
+    """Run the writer; an OSError becomes one OutputError line naming ``base``, not the staging."""
     try:
         return stage(staging)
-    except OutputError:
-        raise
+    except OutputError as exc:
+        inside = re.escape(str(staging)) + r"[^\s;,)'\"]*"
+        if not re.search(inside, str(exc)):
+            raise
+        raise OutputError(re.sub(inside, lambda m: str(base), str(exc))) from exc
     except OSError as exc:
         name = f" {Path(exc.filename).name}" if exc.filename else ""
         raise OutputError(

@@ -925,13 +925,16 @@ def save_plan(plan: CountyPlan, folder: str | os.PathLike[str]) -> Path:
         raise
     except OSError as exc:
         raise OutputError(
-            f"cannot write the plan into {folder / PLAN_DIR} ({exc}); check space and "
-            "permissions, or choose another folder"
+            f"cannot write the plan into {folder / PLAN_DIR} ({exc.strerror or exc}); check "
+            "space and permissions, or choose another folder"
         ) from exc
     except Exception as exc:  # GDAL's writers raise their own error types
         if isinstance(exc, TypeError | ValueError | KeyError | AttributeError):
             raise
-        raise OutputError(f"cannot write the plan into {folder / PLAN_DIR} ({exc})") from exc
+        raise OutputError(
+            f"cannot write the plan into {folder / PLAN_DIR} ({_reason(exc)}); check space "
+            "and permissions, or choose another folder"
+        ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
