@@ -1156,12 +1156,8 @@ def _check_schema(pyogrio: Any, data: bytes, layers: set[str], source: Path) -> 
     others was not written by coverkit.
     """
     ours = {f"trigger_{op}_feature_count_{name}" for name in layers for op in ("insert", "delete")}
-    ours |= {
-        f"gpkg_tile_matrix_{column}_{op}"
-        for column in ("zoom_level", "matrix_width", "matrix_height", "pixel_x_size",
-                       "pixel_y_size")  # fmt: skip
-        for op in ("insert", "update")
-    }
+    columns = ("zoom_level", "matrix_width", "matrix_height", "pixel_x_size", "pixel_y_size")
+    ours |= {f"gpkg_tile_matrix_{c}_{op}" for c in columns for op in ("insert", "update")}
     sql = "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')"
     try:
         with warnings.catch_warnings():
