@@ -33,6 +33,8 @@ def snapshot(folder: Path) -> dict[str, str]:
             out[rel] = "link"
         elif path.is_dir():
             out[rel] = "dir"
+        elif not path.is_file():
+            out[rel] = "special"  # a FIFO: never opened
         else:
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
