@@ -13,21 +13,20 @@ This is what ``coverkit plan`` runs; scripts call it the same way::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
-import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coverkit.atomic import make_folder
+from coverkit import settings
+from coverkit.atomic import Moves, recover_stale, write_together
 from coverkit.config import RunConfig
-from coverkit.errors import OutputError
 from coverkit.plan import CountyPlan, PlanParameters, plan_county
-from coverkit.planfile import OLD_PICKLE, read_plan, replace_plan, save_plan
+from coverkit.planfile import MANIFEST, OLD_PICKLE, PLAN_DIR, read_plan, save_plan
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +77,20 @@ def output_paths(config: RunConfig, county_name: str) -> tuple[Path, Path]:
 
 
 def _safe_name(name: str) -> str:
-    """``name`` as a file name: letters, digits, ``-`` and ``_`` kept, others ``_``."""
-    keep = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in name.strip())
-    return keep or "county"
+    """``name`` as a file name: letters, digits, ``-`` and ``_`` kept, others ``_``.
+
+    A name longer than :data:`coverkit.settings.max_name_bytes` (UTF-8 bytes)
+    is cut and ends with ``-`` and 8 hex digits of the whole name's SHA-256,
+    so it fits the file system's 255-byte limit, stays unique and is the same
+    on every run.
+    """
+    keep = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in name.strip()) or "county"
+    limit = max(int(settings.max_name_bytes), 16)
+    if len(keep.encode("utf-8")) <= limit:
+        return keep
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    cut = keep.encode("utf-8")[: limit - 9].decode("utf-8", "ignore")
+    return f"{cut}-{digest}"
 
 
 def parameters_from_config(config: RunConfig) -> PlanParameters:
@@ -171,62 +181,49 @@ def _run_plan(config: RunConfig, progress: Progress | None) -> PlanRun:
 def _write_outputs(plan: CountyPlan, map_path: Path, report_dir: Path) -> dict[str, Path]:
     """Write the report folder, the saved ``plan/`` and the map together or not at all.
 
-    Everything is first written into a staging folder (``.coverkit-run-*``)
-    beside the targets; only when every file is complete are they moved into
-    place with :func:`os.replace` (same file system, so each move is atomic):
-    first the report files in name order, then ``plan/``, the map last.
-    SIGINT/SIGTERM are held back during these moves. A failure or an
-    interruption before the moves leaves the output folders exactly as they
-    were (folders created for this run are removed again) and removes the
-    staging folder.
+    Everything is first written into a staging folder
+    (``.coverkit-run-<host>-<pid>-<start>-<random>``) in the folder holding
+    ``maps/`` and ``outputs/``; only when every file is complete does
+    :func:`coverkit.atomic.write_together` commit them: under a lock on the
+    target folders (concurrent runs of one county take turns), it checks every
+    target first (writable folder, not a folder where a file goes, one disk),
+    journals the moves, moves each old file aside and the new one in (report
+    files, ``plan/``, the map; an old ``plan.pickle`` is removed), and puts the
+    old ones back if any move fails. SIGINT/SIGTERM arriving meanwhile, in any
+    thread, wait until the commit is complete. A failure or interruption
+    before the commit leaves the output folders exactly as they were (folders
+    created for this run are removed again). A run killed outright leaves a
+    journal: the next run, ``coverkit map`` or ``coverkit report`` restores the
+    old set or finishes the new one, and removes the staging folder.
+
+    Returns
+    -------
+    dict of str to Path
+        Every file written, by key (``map``, ``plan``, the report files).
+
+    Raises
+    ------
+    OutputError
+        One line naming the folder or file and the fix; nothing was changed.
     """
     from coverkit.maps import save_map
     from coverkit.report import save_report
 
-    base = _common_parent(map_path.parent, report_dir.parent)
-    created = _make_folders([base, map_path.parent, report_dir.parent])
-    staging: Path | None = None
-    committed = False
-    try:
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=".coverkit-run-", dir=base))
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write into the folder {base}: {exc.strerror}; choose another with --out"
-            ) from exc
+    def stage(staging: Path) -> Moves:
         staged_report = staging / "report"
         staged = dict(save_report(plan, staged_report, include_map=False))
         staged["plan"] = save_plan(plan, staged_report)
         staged["map"] = save_map(plan, staging / "map.html")
-        files: dict[str, Path] = {}
-        with _signals_held():
-            _make_folders([report_dir])
-            try:
-                for key, path in sorted(
-                    staged.items(), key=lambda kv: (kv[0] == "map", kv[1].name)
-                ):
-                    target = map_path if key == "map" else report_dir / path.name
-                    if key == "plan":
-                        replace_plan(path, target)
-                        (report_dir / OLD_PICKLE).unlink(missing_ok=True)
-                    else:
-                        os.replace(path, target)
-                    files[key] = target
-            except OSError as exc:
-                raise OutputError(
-                    f"cannot move the outputs into {report_dir} and {map_path.parent} "
-                    f"({exc.strerror}); check permissions and space, or choose another --out"
-                ) from exc
-            committed = True
-        logger.info("outputs written: %s and %s", report_dir, map_path)
-        return files
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        if not committed:
-            for folder in reversed(created):
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # only if still empty
+        moves: Moves = {
+            key: (map_path if key == "map" else report_dir / path.name, path)
+            for key, path in sorted(staged.items(), key=lambda kv: (kv[0] == "map", kv[1].name))
+        }
+        moves["old_pickle"] = (report_dir / OLD_PICKLE, None)
+        return moves
+
+    files = write_together(_common_parent(map_path.parent, report_dir.parent), stage)
+    logger.info("outputs written: %s and %s", report_dir, map_path)
+    return files
 
 
 def _common_parent(a: Path, b: Path) -> Path:
@@ -239,28 +236,10 @@ def _common_parent(a: Path, b: Path) -> Path:
     return Path(*parts) if parts else Path(a.absolute().anchor)
 
 
-def _make_folders(folders: list[Path]) -> list[Path]:
-    """Create missing folders (parents first); return those created, in creation order."""
-    created: list[Path] = []
-    for folder in folders:
-        missing = [f for f in (folder, *folder.parents) if not f.exists()]
-        make_folder(folder)
-        created.extend(reversed(missing))
-    return created
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM back while the outputs are moved into place (main thread only)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+def _around(path: str | Path, levels: int = 3) -> list[Path]:
+    """``path`` and its ``levels`` parents: where a plan's writers may have staged."""
+    p = Path(os.path.abspath(path))
+    return [p, *list(p.parents)[:levels]]
 
 
 @contextlib.contextmanager
@@ -316,13 +295,32 @@ def write_map(
     -------
     Path
         The map written.
+
+    Raises
+    ------
+    CoverkitError
+        One line if the plan cannot be read (the plan folder is untrusted
+        input: nothing in it is run) or the map cannot be written.
+
+    Notes
+    -----
+    The map is staged and committed like a run's outputs (see
+    :func:`_write_outputs`): an interrupted or failed call leaves the old map
+    and no temporary file; SIGTERM stops it like Ctrl-C. Commits of dead runs
+    found beside the plan or the map are finished or undone first.
     """
     from coverkit.maps import map_from_plan, save_map
 
-    plan = read_plan(plan_path)
-    target = Path(out) if out else output_paths(RunConfig(), plan.county_name)[0]
-    make_folder(target.parent)
-    return save_map(map_from_plan(plan, tiles=tiles), target)
+    with _sigterm_as_interrupt():
+        recover_stale(_around(plan_path))
+        plan = read_plan(plan_path)
+        target = Path(out) if out else output_paths(RunConfig(), plan.county_name)[0]
+        drawn = map_from_plan(plan, tiles=tiles)
+
+        def stage(staging: Path) -> Moves:
+            return {"map": (target, save_map(drawn, staging / "map.html"))}
+
+        return write_together(target.parent, stage, scan=_around(target.parent, 1))["map"]
 
 
 def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dict[str, Path]:
@@ -339,13 +337,39 @@ def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dic
     -------
     dict of str to Path
         The files written.
+
+    Raises
+    ------
+    CoverkitError
+        One line if the plan cannot be read (the plan folder is untrusted
+        input: nothing in it is run) or the report cannot be written.
+
+    Notes
+    -----
+    The files are staged and committed together like a run's outputs (see
+    :func:`_write_outputs`): an interrupted or failed call leaves the old
+    files and no temporary file; SIGTERM stops it like Ctrl-C.
     """
     from coverkit.report import save_report
 
-    plan = read_plan(plan_path)
-    folder = Path(plan_path)
-    folder = Path(out) if out else (folder if folder.is_dir() else folder.parent)
-    return save_report(plan, folder, include_map=False)
+    with _sigterm_as_interrupt():
+        recover_stale(_around(plan_path))
+        plan = read_plan(plan_path)
+        folder = Path(out) if out else _report_folder(Path(plan_path))
+
+        def stage(staging: Path) -> Moves:
+            files = save_report(plan, staging / "report", include_map=False)
+            return {key: (folder / path.name, path) for key, path in files.items()}
+
+        return write_together(folder, stage, scan=_around(folder, 1))
+
+
+def _report_folder(plan_path: Path) -> Path:
+    """The report folder of the plan at ``plan_path`` (never the ``plan/`` folder itself)."""
+    folder = plan_path if plan_path.is_dir() else plan_path.parent
+    if folder.name == PLAN_DIR and (folder / MANIFEST).is_file():
+        return folder.parent
+    return folder
 
 
 def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> str:

@@ -76,6 +76,9 @@ MAX_RASTER_CELLS = 10**8
 #: Most rows and columns a table may declare.
 MAX_ROWS = 10**7
 MAX_COLUMNS = 10**4
+#: Deepest nesting of lists and objects in the manifest or a JSON cell (a real plan
+#: needs about 10; deeper ones would exhaust Python's recursion while decoding).
+MAX_JSON_DEPTH = 100
 
 #: ``last_change`` written into the GeoPackage, so the same plan gives the same bytes.
 _FIXED_DATE = "2000-01-01T00:00:00.000Z"
@@ -220,11 +223,24 @@ def _reject_constant(name: str) -> Any:
 
 
 def _loads(text: str | bytes) -> Any:
-    """Parse strict JSON (no NaN/Infinity literals); ValueError on anything else."""
+    """Parse strict JSON (no NaN/Infinity literals, at most :data:`MAX_JSON_DEPTH` deep).
+
+    Raises ValueError on anything else.
+    """
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
+    stack = [(data, 1)]
+    while stack:  # iterative: a deep document must not exhaust the recursion here either
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} deep")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return data
 
 
 # ------------------------------------------------------------------ dtypes
@@ -925,13 +941,16 @@ def save_plan(plan: CountyPlan, folder: str | os.PathLike[str]) -> Path:
         raise
     except OSError as exc:
         raise OutputError(
-            f"cannot write the plan into {folder / PLAN_DIR} ({exc}); check space and "
-            "permissions, or choose another folder"
+            f"cannot write the plan into {folder / PLAN_DIR} ({exc.strerror or exc}); check "
+            "space and permissions, or choose another folder"
         ) from exc
     except Exception as exc:  # GDAL's writers raise their own error types
         if isinstance(exc, TypeError | ValueError | KeyError | AttributeError):
             raise
-        raise OutputError(f"cannot write the plan into {folder / PLAN_DIR} ({exc})") from exc
+        raise OutputError(
+            f"cannot write the plan into {folder / PLAN_DIR} ({_reason(exc)}); check space "
+            "and permissions, or choose another folder"
+        ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -1125,7 +1144,48 @@ def _layers(blobs: dict[str, bytes], specs: dict[str, Any], manifest: Path) -> d
                 f"is not the GeoPackage coverkit wrote: it has the layers "
                 f"{sorted(found[file])[:8]}, not the {len(names)} the manifest lists",
             )
+        _check_schema(pyogrio, blobs[file], names, source)
     return found
+
+
+def _check_schema(pyogrio: Any, data: bytes, layers: set[str], source: Path) -> None:
+    """Refuse a GeoPackage with SQL triggers or views other than those GDAL writes.
+
+    GDAL writes the GeoPackage standard's checks on ``gpkg_tile_matrix`` and a
+    row counter per layer; reading never fires a trigger, but a file holding
+    others was not written by coverkit.
+    """
+    ours = {f"trigger_{op}_feature_count_{name}" for name in layers for op in ("insert", "delete")}
+    columns = ("zoom_level", "matrix_width", "matrix_height", "pixel_x_size", "pixel_y_size")
+    ours |= {f"gpkg_tile_matrix_{c}_{op}" for c in columns for op in ("insert", "update")}
+    sql = "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = pyogrio.read_dataframe(io.BytesIO(data), sql=sql)
+    except Exception as exc:  # untrusted file: any GDAL failure means "not a GeoPackage"
+        raise _bad(source, f"is not a readable GeoPackage ({_reason(exc)})") from exc
+    foreign = sorted(
+        f"{kind} {name}"[:60]
+        for kind, name in zip(found["type"], found["name"], strict=True)
+        if kind != "trigger" or name not in ours
+    )
+    if foreign:
+        raise _bad(
+            source,
+            f"holds SQL {', '.join(foreign[:3])}, which coverkit never writes (a foreign or "
+            "tampered file)",
+        )
+
+
+def _check_listed(manifest: dict[str, Any], path: Path) -> None:
+    """Every file the manifest lists is one a table or raster uses (checked before reading)."""
+    specs = [*manifest["tables"].values(), *manifest["rasters"].values()]
+    specs += [manifest["population"].get("values"), manifest["population"].get("mask")]
+    used = {spec.get("file") for spec in specs if isinstance(spec, dict)}
+    extra = sorted(str(name)[:40] for name in manifest["files"] if name not in used)
+    if extra:
+        raise _bad(path, f"it lists files no table or raster uses ({', '.join(extra[:3])})")
 
 
 def read_plan(path: str | os.PathLike[str]) -> CountyPlan:
@@ -1156,6 +1216,7 @@ def read_plan(path: str | os.PathLike[str]) -> CountyPlan:
 
     manifest_path = _locate(Path(path))
     manifest = _read_manifest(manifest_path)
+    _check_listed(manifest, manifest_path)
     blobs = _read_members(manifest_path.parent, manifest["files"], manifest_path)
     tables = _tables_from(manifest, blobs, manifest_path)
     population = _population_from(manifest["population"], blobs, manifest_path)

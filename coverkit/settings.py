@@ -233,3 +233,14 @@ max_raster_window_bytes: float = 4 * 2**30
 #: A county with fewer population cells than this gets a warning: people are
 #: placed too coarsely for travel times (100 cells of 1 km² for a small county).
 min_population_cells_warn: int = 100
+
+# ---------------------------------------------------------------- output commit (issue 15)
+
+#: Longest county part of an output file name, in UTF-8 bytes. File systems allow
+#: 255 bytes per name (a Chinese character takes 3); longer names are cut and get
+#: a short hash of the whole name so they stay unique and the same on every run.
+max_name_bytes: int = 120
+
+#: A staging folder left by an older coverkit (``.coverkit-run-`` without the
+#: owner's process id) is removed at the next run once it is this many seconds old.
+stale_staging_s: float = 3600.0

@@ -618,8 +618,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoverkitError as exc:
         print_error(str(exc))
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("coverkit: interrupted; outputs were left as they were", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        from coverkit.atomic import CommitInterrupted
+
+        said = str(exc) if isinstance(exc, CommitInterrupted) else "outputs were left as they were"
+        print(f"coverkit: interrupted; {said}", file=sys.stderr)
         return 130
 
 
