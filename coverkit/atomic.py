@@ -663,6 +663,12 @@ def write_together(
                         folder.rmdir()
 
 
+def _outside(path: str, staging: Path, base: Path) -> str:
+    """``path`` inside ``staging`` as the user sees it: ``base/…/<file name>``."""
+    name = Path(path).name
+    return str(base) if Path(path) == staging else str(base / "…" / name)
+
+
 def _stage(stage: Callable[[Path], Moves], staging: Path, base: Path) -> Moves:
     """Run the writer; an OSError becomes one OutputError line naming ``base``, not the staging."""
     try:
@@ -671,7 +677,8 @@ def _stage(stage: Callable[[Path], Moves], staging: Path, base: Path) -> Moves:
         inside = re.escape(str(staging)) + r"[^\s;,)'\"]*"
         if not re.search(inside, str(exc)):
             raise
-        raise OutputError(re.sub(inside, lambda m: str(base), str(exc))) from exc
+        message = re.sub(inside, lambda m: _outside(m.group(), staging, base), str(exc))
+        raise OutputError(message) from exc
     except OSError as exc:
         name = f" {Path(exc.filename).name}" if exc.filename else ""
         raise OutputError(

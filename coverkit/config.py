@@ -124,9 +124,10 @@ class RunConfig:
 
 
 def _short(value: Any) -> str:
-    """``repr(value)``, cut to 60 characters so an error stays one readable line."""
+    """``repr(value)``, cut to 60 characters (its start and end, so a path keeps its file
+    name) so an error stays one readable line."""
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 60 else text[:28] + "…" + text[-31:]
 
 
 def _shown(value: Any) -> str:

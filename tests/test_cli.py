@@ -8,9 +8,7 @@ from coverkit.cli.main import build_parser, main
 
 
 def test_plan_help_documents_every_option(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["plan", "--help"])
-    assert exc.value.code == 0
+    assert main(["plan", "--help"]) == 0
     out = capsys.readouterr().out
     for option in (
         "--county",
@@ -53,9 +51,7 @@ def test_no_command_prints_help_and_fails(capsys):
     ],
 )
 def test_bad_options_exit_2(capsys, argv, message):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    assert exc.value.code == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err
     assert err.startswith("coverkit: error: ")

@@ -605,9 +605,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 on an input or parameter error.
+        Exit status: 0 on success (``--help`` and ``--version`` included), 2 on an
+        input or parameter error (argparse's own included: never a ``SystemExit``).
     """
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except SystemExit as exc:  # --help/--version (0) or a one-line usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     if args.command is None:
         build_parser().print_help()
         print_error(f"no command given; use one of {', '.join(_COMMANDS)} (see `coverkit --help`)")
