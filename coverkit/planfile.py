@@ -861,6 +861,7 @@ def _write_files(plan: CountyPlan, folder: Path) -> dict[str, Any]:
             "crs": _crs_entry(grid.crs),
             "total": encode_value(grid.total),
             "source": str(grid.source),
+            "coverage": encode_value(float(grid.coverage)),
         }
         rasters = {
             name: _write_raster(folder / f"{name}.tif", getattr(plan, name), **geo)
@@ -1079,10 +1080,14 @@ def _population_from(spec: dict[str, Any], blobs: dict[str, bytes], manifest: Pa
     try:
         crs = _crs_from(spec.get("crs"))
         total = decode_value(spec.get("total"))
+        coverage = decode_value(spec.get("coverage", 1.0))
     except ValueError as exc:
         raise _bad(manifest, f"the population grid's entry is damaged ({exc})") from exc
     if not isinstance(total, float | int) or isinstance(total, bool):
         raise _bad(manifest, "the population total is not a number")
+    share = isinstance(coverage, float | int) and not isinstance(coverage, bool)
+    if not share or not 0 <= coverage <= 1:
+        raise _bad(manifest, "the population grid's coverage is not a share from 0 to 1")
     return PopulationGrid(
         values=values,
         mask=mask,
@@ -1090,6 +1095,7 @@ def _population_from(spec: dict[str, Any], blobs: dict[str, bytes], manifest: Pa
         crs=crs,
         total=total,
         source=spec["source"],
+        coverage=float(coverage),
     )
 
 

@@ -81,11 +81,12 @@ def _assert_same_plan(a, b):
             for name in ("values", "mask"):
                 assert getattr(x, name).dtype == getattr(y, name).dtype
                 np.testing.assert_array_equal(getattr(x, name), getattr(y, name))
-            assert (x.transform, x.crs, x.total, x.source) == (
+            assert (x.transform, x.crs, x.total, x.source, x.coverage) == (
                 y.transform,
                 y.crs,
                 y.total,
                 y.source,
+                y.coverage,
             )
             assert type(x.crs) is type(y.crs)
         elif f.name == "params":
