@@ -366,7 +366,7 @@ def _configs(
                 raise ConfigError("every county config of a batch needs county= (a name or code)")
             fill = {
                 k: getattr(base, k)
-                for k in ("population", "roads", "facilities", "villages")
+                for k in ("population", "roads", "facilities", "villages", "encoding")
                 if getattr(c, k) is None
             }
             out.append((replace(c, out=base.out, **fill), _display_name(c)))
@@ -487,6 +487,7 @@ def run_batch(
     villages: str | Path | None = None,
     out: str | Path,
     coords: str = "wgs84",
+    encoding: str | None = None,
     subcentres: tuple[int, ...] | None = None,
     minutes: float | None = None,
     objective: str = Objective.PMEDIAN,
@@ -511,8 +512,9 @@ def run_batch(
     out
         Output folder: ``maps/``, ``outputs/``, ``manifest.json``,
         ``province.csv``, ``province.xlsx``, ``province.html``.
-    coords, subcentres, minutes, objective, candidates, road_buffer_m
-        Plan options as in :class:`~coverkit.config.RunConfig` (for ``province``).
+    coords, encoding, subcentres, minutes, objective, candidates, road_buffer_m
+        Plan options as in :class:`~coverkit.config.RunConfig` (for ``province``;
+        ``encoding`` also fills county configs that do not set it).
     scheduler
         Address of a running Dask scheduler (``tcp://host:8786``); default a
         :class:`~distributed.LocalCluster`.
@@ -553,6 +555,7 @@ def run_batch(
         facilities=_path_str(facilities),
         villages=_path_str(villages),
         coords=coords,
+        encoding=encoding,
         subcentres=tuple(subcentres) if subcentres else None,
         minutes=minutes,
         objective=objective,

@@ -224,3 +224,28 @@ def test_cli_batch_exits_non_zero_and_names_the_failed_county(first, files, tmp_
     assert "5 ok, 1 failed" in captured.out
     assert "柳南区 (450204)" in captured.err
     assert "no lon or lat column" in captured.err
+
+
+def test_batch_encoding_reaches_every_county(tmp_path):
+    """``run_batch(encoding=)`` fills county configs that leave it unset (Big5 is never guessed)."""
+    pytest.importorskip("distributed")
+    import warnings
+
+    from tests.bad_inputs.conftest import VILLAGES, villages_csv
+
+    rows = [(r[0], f"臺灣{r[1]}", *r[2:]) for r in VILLAGES]
+    table = villages_csv(tmp_path, rows, encoding="big5")
+    cfg = RunConfig(region="comoros", county="Mwali", roads="none", villages=str(table))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = batch.run_batch(
+            [cfg],
+            out=tmp_path / "out",
+            encoding="big5",
+            n_workers=1,
+            processes=False,
+            progress=False,
+        )
+    assert res.failed == []
+    text = (tmp_path / "out" / "outputs" / "Mwali" / "villages.csv").read_text(encoding="utf-8-sig")
+    assert "臺灣Djoiezi" in text

@@ -425,6 +425,12 @@ def _add_batch_command(sub: argparse._SubParsersAction) -> None:
             f"--{key}", type=flag_type(key, f"--{key}"), metavar="FILE", help=what
         )
     batch_cmd.add_argument(
+        "--encoding",
+        type=flag_type("encoding", "--encoding"),
+        metavar="NAME",
+        help="encoding of the CSV tables, e.g. gbk (default: recognised from the file)",
+    )
+    batch_cmd.add_argument(
         "--coords", choices=COORDS, default="wgs84", help="coordinates of the tables"
     )
     batch_cmd.add_argument(
@@ -544,6 +550,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         facilities=args.facilities,
         villages=args.villages,
         coords=args.coords,
+        encoding=args.encoding,
         out=args.out,
         scheduler=args.scheduler,
         n_workers=args.workers,
