@@ -107,7 +107,8 @@ class CountyPlan:
         ``threshold_min, p, population_within, share_within`` (p = 0: existing
         county hospitals only).
     timetable
-        Rotation visits: ``township, team, weekday, half_day, villages, drive_min``.
+        Rotation visits, one row per visit: ``village_id, village, township, team,
+        weekday, start, end, minutes, ...`` (see ``villages.rotation_timetable``).
     staffing
         Staffing and scale checks: ``level, name, population, rule, source,
         required_min, required_max, ...``.
@@ -118,7 +119,7 @@ class CountyPlan:
     runners_up
         Per chosen site, the best alternatives swapped in for it.
     rotation_shortfall
-        Per township: rotation slots needed vs available, teams to add.
+        Per township centre: rotation visits, teams needed vs what its staff can spare.
     shared_clinics
         Groups of villages without a clinic that could share one new clinic.
     facility_mapping
@@ -1111,8 +1112,11 @@ def _village_service(
         vil, village_clinic_min=v2v, centre_min=centre_min, centre_ids=centre_ids
     )
     shared = villages.propose_shared_clinics(vil, v2v)
+    staff = None  # centre id -> staff (facility column 'staff', NaN unknown), for rotation teams
+    if "staff" in centres:
+        staff = dict(zip(centres["id"].astype(str), centres["staff"], strict=True))
     timetable, shortfall = villages.rotation_timetable(
-        vil, centre_to_village_min=centre_min, village_to_village_min=v2v
+        vil, centre_to_village_min=centre_min, centre_staff=staff
     )
     staffing = villages.staffing_checks(
         vil,

@@ -135,20 +135,12 @@ joint_service_max_min: float = 15.0
 #: 村卫生室, 001 §3). The texts give no number; 10 min is a planning convention.
 share_clinic_radius_min: float = 10.0
 
-#: Rotation-visit service time per village within a half-day trip, minutes
-#: (planning convention).
-rotation_service_min: float = 120.0
-
 #: Villages within this many minutes of their township centre get rotation
 #: visits (巡诊); farther ones get stationed staff (派驻).
 rotation_max_min: float = 45.0
 
 #: Villages above this population get stationed staff rather than rotation.
 stationed_min_population: float = 1_500.0
-
-#: Rotation: visits per week and minimum length (001 §3: 每周至少2次，每次至少半天).
-rotation_visits_per_week: int = 2
-half_day_min: float = 240.0
 
 #: Village doctors and township staff per 1,000 residents (001 §2, 1–1.5‰).
 staff_per_1000: tuple[float, float] = (1.0, 1.5)
@@ -244,3 +236,40 @@ max_name_bytes: int = 120
 #: A staging folder left by an older coverkit (``.coverkit-run-`` without the
 #: owner's process id) is removed at the next run once it is this many seconds old.
 stale_staging_s: float = 3600.0
+
+# --- rotation timetable (issue 16: coverkit.villages.timetable) -----------------------
+
+#: Policy (000 §(一) 每次至少半天): the shortest STAY of one rotation visit at one
+#: village, minutes. A half day of an 8-hour working day is 240 min; the drive from
+#: the township centre and back comes on top, and one visit serves one village.
+rotation_visit_min: float = 240.0
+
+#: Policy (000 §(一) 每周开展巡诊至少2次): visits a week to each rotation village, on
+#: different days, at the same time every week (巡诊时间要相对固定).
+rotation_visits_per_week: int = 2
+
+#: Planning convention: when a morning and an afternoon rotation trip leave the
+#: township centre ("HH:MM"). 08:00 and 14:00 are the usual opening and after-lunch
+#: times of a township health centre.
+rotation_slot_starts: tuple[str, str] = ("08:00", "14:00")
+
+#: Planning convention: staff in one rotation team (a doctor and a nurse or public-
+#: health worker); a team makes one visit per half-day slot.
+rotation_team_size: int = 2
+
+#: Planning convention: working days a week on which rotation visits are made
+#: (Monday first; 5 = Monday to Friday, 6 adds Saturday).
+rotation_workdays: int = 5
+
+#: Planning convention: a team should be back at its centre by this time ("HH:MM").
+#: An afternoon visit goes only to villages it can leave and be back from by then
+#: (14:00 + 30 min + 240 min + 30 min = 19:00); a visit back later is still listed,
+#: flagged ``late``. A morning visit back after the afternoon departure takes the
+#: team's afternoon too.
+rotation_day_end: str = "19:00"
+
+#: Planning convention: the largest share of a township centre's staff that can be
+#: out on rotation visits at once (a third: the centre keeps its clinic, public-health
+#: and emergency work going). A centre whose teams × team size exceed this share of
+#: its known staff (facility column ``staff``) is flagged.
+rotation_staff_share: float = 1 / 3

@@ -115,6 +115,9 @@ LABELS: dict[str, Label] = {
     # planning scenarios (travel time before / after the sub-centres)
     "scenario.before": Label("现状", "before"),
     "scenario.after": Label("规划后", "after"),
+    # rotation timetable: weekend days, for rotation_workdays of 6 or 7 (issue 16)
+    "weekday.Sat": Label("周六", "Sat"),
+    "weekday.Sun": Label("周日", "Sun"),
 }
 
 

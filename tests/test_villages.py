@@ -26,7 +26,6 @@ from coverkit.villages import (
     rotation_timetable,
     staffing_checks,
 )
-from coverkit.villages.timetable import check_no_double_booking
 
 INF = np.inf
 
@@ -211,114 +210,6 @@ def test_shared_clinic_proposals():
     assert out["share_group"].isna().sum() == len(ROWS) - 2
 
 
-# --------------------------------------------------------------------------- timetable
-
-
-def test_timetable_township_a_exact():
-    out = modes_of_county()
-    _, M, centre, _ = county()
-    table, short = rotation_timetable(
-        out,
-        centre_to_village_min=centre,
-        village_to_village_min=M,
-        half_day_min=240,
-        service_min=60,
-        visits_per_week=2,
-    )
-    # 南村 (30) + 河村 (25), 10 min apart: 30 + 10 + 25 = 65 min driving, 2 x 60 service.
-    # 林村 joins neither: 南村→河村→林村 = 30+10+45+40 = 125 + 180 > 240.
-    expected = pd.DataFrame(
-        {
-            "township": ["A"] * 4,
-            "centre_id": ["CA"] * 4,
-            "team": [1, 1, 1, 1],
-            "weekday": ["Mon", "Mon", "Thu", "Thu"],
-            "weekday_zh": ["周一", "周一", "周四", "周四"],
-            "half_day": ["AM", "PM", "AM", "PM"],
-            "half_day_zh": ["上午", "下午", "上午", "下午"],
-            "trip": [1, 2, 1, 2],
-            "villages": ["南村 → 河村", "林村", "南村 → 河村", "林村"],
-            "village_ids": ["A3 → A6", "A7", "A3 → A6", "A7"],
-            "drive_min": [65.0, 80.0, 65.0, 80.0],
-            "service_min": [120.0, 60.0, 120.0, 60.0],
-            "total_min": [185.0, 140.0, 185.0, 140.0],
-        }
-    )
-    pd.testing.assert_frame_equal(table, expected)
-    assert len(short) == 1
-    s = short.iloc[0]
-    assert (s["rotation_villages"], s["trips"], s["slots_needed"], s["slots_available"]) == (
-        3,
-        2,
-        4,
-        10,
-    )
-    assert s["teams_needed"] == 0
-    assert s["trips_unscheduled"] == 0
-    assert bool(s["enough"])
-    assert s["message_en"].endswith(": enough")
-
-
-def test_timetable_default_service_keeps_single_trips():
-    out = modes_of_county()
-    _, M, centre, _ = county()
-    table, _ = rotation_timetable(out, centre_to_village_min=centre, village_to_village_min=M)
-    # service 120 min: no two villages fit one 240-min half day
-    assert sorted(set(table["villages"])) == ["南村", "林村", "河村"]
-    assert (table["total_min"] <= 240).all()
-
-
-def test_timetable_over_half_day_reported_not_scheduled():
-    out = modes_of_county()
-    _, M, centre, _ = county()
-    table, short = rotation_timetable(
-        out,
-        centre_to_village_min=centre,
-        village_to_village_min=M,
-        half_day_min=100,
-        service_min=60,
-    )
-    # round trips alone: 2*30+60 = 120, 2*25+60 = 110, 2*40+60 = 140, all > 100
-    assert table.empty
-    s = short.iloc[0]
-    assert s["too_far"] == "南村、河村、林村"
-    assert s["trips"] == 0
-    assert not bool(s["enough"])
-    assert "station staff there instead" in s["message_en"]
-
-
-def test_timetable_shortfall_when_teams_are_not_enough(caplog):
-    out = modes_of_county()
-    _, M, centre, _ = county()
-    with caplog.at_level(logging.WARNING, logger="coverkit.villages"):
-        table, short = rotation_timetable(
-            out,
-            centre_to_village_min=centre,
-            village_to_village_min=M,
-            visits_per_week=5,
-        )
-    # 3 single-village trips x 5 days = 15 slots; one team has 10: two trips fit
-    s = short.iloc[0]
-    assert (s["trips"], s["slots_needed"], s["slots_available"]) == (3, 15, 10)
-    assert s["trips_unscheduled"] == 1
-    assert s["teams_needed"] == 1
-    assert s["unscheduled_villages"] == "林村"
-    assert not bool(s["enough"])
-    assert "NOT ENOUGH TEAMS" in s["message_en"]
-    assert "巡诊队不足" in s["message_zh"]
-    assert len(table) == 10
-    assert "NOT ENOUGH TEAMS" in caplog.text
-    table2, short2 = rotation_timetable(
-        out,
-        centre_to_village_min=centre,
-        village_to_village_min=M,
-        visits_per_week=5,
-        teams_per_centre={"CA": 2},
-    )
-    assert bool(short2.iloc[0]["enough"])
-    assert len(table2) == 15
-
-
 # --------------------------------------------------------------------------- staffing
 
 
@@ -440,7 +331,6 @@ def test_matrix_shapes_and_values_checked():
         rotation_timetable(
             modes_of_county(),
             centre_to_village_min=centre,
-            village_to_village_min=M,
             visits_per_week=6,
         )
 
@@ -586,105 +476,3 @@ def test_property_exactly_one_mode_consistent(inst):
     assert far_or_big[s].all()
     assert out["reason_en"].str.len().gt(0).all()
     assert out["reason_zh"].str.len().gt(0).all()
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    inst=instances(),
-    teams=st.integers(min_value=0, max_value=2),
-    k=st.integers(min_value=1, max_value=5),
-    service=st.sampled_from([30.0, 60.0, 120.0]),
-)
-def test_property_timetable(inst, teams, k, service):
-    vil, M, centre, cids = inst
-    out = assign_service_modes(vil, village_clinic_min=M, centre_min=centre, centre_ids=cids)
-    table, short = rotation_timetable(
-        out,
-        centre_to_village_min=centre,
-        village_to_village_min=M,
-        teams_per_centre=teams,
-        service_min=service,
-        visits_per_week=k,
-    )
-    half = ck_settings.half_day_min
-    # no trip over the half day; no team in two places in one slot
-    assert (table["total_min"] <= half + 1e-9).all()
-    assert not table.duplicated(["centre_id", "team", "weekday", "half_day"]).any()
-    assert ((table["team"] >= 1) & (table["team"] <= max(teams, 1))).all()
-    rot = out[out["mode"] == "rotation"]
-    assert short["rotation_villages"].sum() == len(rot)
-    for _, s in short.iterrows():
-        fits = min(s["trips"], (10 * teams) // k)
-        assert s["trips"] - s["trips_unscheduled"] == fits  # as many trips as can fit
-        assert (s["trips_unscheduled"] > 0) == (s["teams_needed"] > 0)
-        assert s["teams_needed"] == 0 or (10 * (teams + s["teams_needed"])) // k >= s["trips"]
-    too_far = {n for f in short["too_far"] for n in f.split("、") if n}
-    for _, v in rot.iterrows():
-        visits = table[table["village_ids"].str.split(" → ").map(lambda ids, v=v: v["id"] in ids)]
-        if v["name"] in too_far:
-            assert visits.empty
-            continue
-        s = short[short["centre_id"] == v["centre_id"]].iloc[0]
-        if s["trips_unscheduled"] == 0:
-            assert len(visits) == k
-            assert visits["weekday"].nunique() == k  # different days
-        else:
-            assert len(visits) in (0, k)
-
-
-# --------------------------------------------------------------------------- no double booking
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    n=st.integers(1, 14),
-    n_centres=st.integers(1, 3),
-    teams=st.integers(0, 3),
-    k=st.integers(1, 5),
-    seed=st.integers(0, 10_000),
-)
-def test_timetable_never_books_a_team_twice_on_a_half_day(n, n_centres, teams, k, seed):
-    rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 60, size=(n, 2))
-    M = np.hypot(*(xy[:, None, :] - xy[None, :, :]).T)
-    centre = rng.uniform(1, 70, size=n)
-    cid = np.array([f"C{rng.integers(n_centres)}" for _ in range(n)], dtype=object)
-    vil = pd.DataFrame(
-        {
-            "id": [f"V{i}" for i in range(n)],
-            "name": [f"v{i}" for i in range(n)],
-            "township": [f"T{c}" for c in cid],  # townships may share a centre's label
-            "mode": "rotation",
-            "centre_id": cid,
-        }
-    )
-    table, short = rotation_timetable(
-        vil,
-        centre_to_village_min=centre,
-        village_to_village_min=M,
-        teams_per_centre=teams,
-        visits_per_week=k,
-    )
-    key = ["centre_id", "team", "weekday", "half_day"]
-    assert not table.duplicated(key).any()  # one team, one place, one half-day
-    check_no_double_booking(table)
-    for _, trip in table.groupby(["centre_id", "trip"]):
-        assert trip["weekday"].nunique() == len(trip) == k  # k different days a week
-        assert (trip["total_min"] <= ck_settings.half_day_min + 1e-9).all()
-    assert (table["team"] <= max(teams, 0)).all()
-    assert int(short["trips_unscheduled"].sum()) * k + len(table) == int(
-        short["slots_needed"].sum()
-    )
-
-
-def test_double_booking_check_raises_on_a_forged_table():
-    table = pd.DataFrame(
-        {
-            "centre_id": ["C1", "C1"],
-            "team": [1, 1],
-            "weekday": ["Mon", "Mon"],
-            "half_day": ["AM", "AM"],
-        }
-    )
-    with pytest.raises(RuntimeError, match=r"books team 1 of centre 'C1' twice on Mon AM"):
-        check_no_double_booking(table)

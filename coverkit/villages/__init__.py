@@ -18,8 +18,11 @@ Service modes (Rule 2; 000 §(一), 001 §3), tried in this order, one rule each
   village's standard clinic lies within ``joint_max_min``.
 - ``R2-ROTATION`` → ``rotation`` (乡镇卫生院定期巡诊): within
   ``rotation_max_min`` of its township health centre and fewer than
-  ``stationed_min_population`` residents; at least 2 half-day visits a week
-  at fixed times.
+  ``stationed_min_population`` residents. Its timetable
+  (:func:`rotation_timetable`, 000 §(一) 每周开展巡诊至少2次，每次至少半天，巡诊时间要相对固定):
+  ``rotation_visits_per_week`` visits a week on different days at the same
+  half-day slot, each a stay of at least ``rotation_visit_min`` minutes at that
+  one village with the drive on top, by the fewest teams of the centre.
 - ``R2-STATIONED`` → ``stationed`` (派驻): too far, too large, unreachable by
   road, or no township health centre; at least 5 days a week and at least
   half a year continuously in the same village.

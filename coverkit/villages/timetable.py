@@ -1,13 +1,36 @@
 """Weekly rotation-visit timetables (巡诊排班) of the township health centres.
 
-Per centre: build half-day trips (Clarke-Wright savings), place each trip on
-``visits_per_week`` different days without double-booking a team, format one
-row per scheduled half-day, and say whether the teams are enough.
+The rule (000 §(一)): 定期巡诊医务人员原则上每周开展巡诊至少2次，每次至少半天，
+巡诊时间要相对固定 — at least ``rotation_visits_per_week`` visits a week to each
+rotation village, each a STAY of at least ``rotation_visit_min`` minutes at that one
+village (the drive from the township centre and back comes on top), at fixed times.
+
+Per centre, each village gets a half-day slot (morning or afternoon trip, leaving at
+``rotation_slot_starts``) and the same slot on ``visits_per_week`` different
+weekdays, spread over the week (Mon/Thu before Mon/Wed before Mon/Tue). A visit
+starts when the team arrives (departure + the village's travel minutes) and ends
+``rotation_visit_min`` later; the team is back one drive after that. The slot rule:
+
+- an afternoon visit only where the team is back by ``rotation_day_end``; near
+  villages may go either way and fill the afternoons as far as that saves a team;
+- every other village is visited in the morning; a morning visit back after the
+  afternoon departure takes that team's afternoon too (far villages, travel > 60
+  min with the defaults); a visit back after ``rotation_day_end`` even in the
+  morning is listed, flagged ``late``, and named in the shortfall row (such a
+  village is better served by stationed staff, 派驻).
+
+Teams: a team makes one visit per half-day slot. The timetable uses the fewest
+teams that fit every visit: on each day, teams ≥ morning visits and teams ≥
+afternoon visits + morning visits that take the afternoon; the days are balanced so
+that the busiest day needs no more teams than the week's visits require. With the
+centre's staff known, the teams × ``rotation_team_size`` are compared with the
+share ``rotation_staff_share`` of its staff that it can spare.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,196 +44,328 @@ from coverkit.io import column_of
 from coverkit.villages.common import as_minutes, format_minutes, logger
 from coverkit.vocab import ServiceMode, label
 
-_WEEKDAY_KEYS = ("weekday.Mon", "weekday.Tue", "weekday.Wed", "weekday.Thu", "weekday.Fri")
+_WEEKDAY_KEYS = tuple(f"weekday.{d}" for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
 _HALF_DAY_KEYS = ("half_day.AM", "half_day.PM")
 
-#: Working days of a rotation team, English and Chinese (:data:`coverkit.vocab.LABELS`).
+#: Days of the week, Monday first, English and Chinese (:data:`coverkit.vocab.LABELS`);
+#: rotation visits use the first :data:`coverkit.settings.rotation_workdays`.
 WEEKDAYS: tuple[str, ...] = tuple(label(k, "en") for k in _WEEKDAY_KEYS)
 WEEKDAYS_ZH: tuple[str, ...] = tuple(label(k, "zh") for k in _WEEKDAY_KEYS)
-#: Half-day slots of a working day, English and Chinese.
+#: Half-day slots of a working day (morning and afternoon trips), English and Chinese.
 HALF_DAYS: tuple[str, ...] = tuple(label(k, "en") for k in _HALF_DAY_KEYS)
 HALF_DAYS_ZH: tuple[str, ...] = tuple(label(k, "zh") for k in _HALF_DAY_KEYS)
 
-#: A team's slots: (team, weekday, half-day) positions.
-Slot = tuple[int, int, int]
+# Day-pattern search: nodes tried per spread level before the balancing rule.
+_SEARCH_BUDGET = 5_000
 
-# --------------------------------------------------------------------------- trips
-
-
-def _route_cost(route: list[int], d0: np.ndarray, D: np.ndarray) -> float:
-    """Driving minutes centre → route → centre."""
-    legs = sum(D[a, b] for a, b in itertools.pairwise(route))
-    return float(d0[route[0]] + legs + d0[route[-1]])
+# --------------------------------------------------------------------------- rules
 
 
-def _savings_routes(
-    idx: np.ndarray, d0: np.ndarray, D: np.ndarray, *, service_min: float, limit_min: float
-) -> list[list[int]]:
-    """Clarke-Wright savings: merge single-village trips while they fit the half day."""
-    routes: dict[int, list[int]] = {int(i): [int(i)] for i in idx}
-    where = {int(i): int(i) for i in idx}  # village -> route key
-    pairs = []
-    for a, b in itertools.combinations(sorted(int(i) for i in idx), 2):
-        for i, j in ((a, b), (b, a)):
-            if np.isfinite(D[i, j]):
-                s = d0[i] + d0[j] - D[i, j]
-                if s > 0:
-                    pairs.append((-s, i, j))
-    pairs.sort()
-    for _, i, j in pairs:
-        ri, rj = where[i], where[j]
-        if ri == rj:
-            continue
-        r1, r2 = routes[ri], routes[rj]
-        if r1[-1] != i or r2[0] != j:
-            continue
-        merged = r1 + r2
-        if _route_cost(merged, d0, D) + service_min * len(merged) > limit_min:
-            continue
-        routes[ri] = merged
-        del routes[rj]
-        for v in r2:
-            where[v] = ri
-    return sorted(routes.values(), key=lambda r: r[0])
+@dataclass(frozen=True)
+class _Rules:
+    """The visit rules of one timetable, read from settings when it is built."""
+
+    stay: int  # whole minutes at the village (rotation_visit_min rounded up)
+    k: int  # visits a week
+    starts: tuple[int, int]  # departure of the morning / afternoon trip, minutes after 0:00
+    day_end: int  # back at the centre by then, minutes after 0:00
+    workdays: int
+    team_size: int
+    share: float  # share of a centre's staff it can spare
 
 
-# --------------------------------------------------------------------------- slots
+def parse_clock(text: Any, what: str) -> int:
+    """Minutes after midnight of an ``"HH:MM"`` time.
 
+    Parameters
+    ----------
+    text
+        A time such as ``"08:00"``.
+    what
+        Name of the setting or column, for the error message.
 
-def _day_patterns(k: int) -> list[tuple[int, ...]]:
-    """k distinct weekdays, evenly spread patterns first."""
-    combos = list(itertools.combinations(range(5), k))
+    Returns
+    -------
+    int
+        ``"14:30"`` → 870.
 
-    def spread(c: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-        # smallest gap between visits, the week wrapping round (Fri -> Mon = 3 days)
-        gaps = [b - a for a, b in itertools.pairwise(c)] + [7 - (c[-1] - c[0])]
-        return (-min(gaps), c)
-
-    return sorted(combos, key=spread)
-
-
-def _first_fixed_slots(
-    free: np.ndarray, patterns: list[tuple[int, ...]], teams: int
-) -> list[Slot] | None:
-    """The first pattern, half-day and team (in that order) with all its slots free."""
-    for pat in patterns:
-        for half in range(2):
-            for team in range(teams):
-                if all(free[team, d, half] for d in pat):
-                    return [(team, d, half) for d in pat]
-    return None
-
-
-def _schedule_fixed(n_trips: int, teams: int, k: int) -> list[list[Slot]]:
-    """Each trip by one team at one half-day on evenly spread days, while one fits."""
-    patterns = _day_patterns(k)
-    free = np.ones((teams, 5, 2), dtype=bool)
-    plan: list[list[Slot]] = []
-    for _ in range(n_trips):
-        found = _first_fixed_slots(free, patterns, teams)
-        if found is None:
-            break
-        for t, d, h in found:
-            free[t, d, h] = False
-        plan.append(found)
-    return plan
-
-
-def _schedule_greedy(n_trips: int, teams: int, k: int) -> list[list[Slot]]:
-    """Each trip on the k days with the most free slots, while k such days remain."""
-    free = np.ones((teams, 5, 2), dtype=bool)
-    plan: list[list[Slot]] = []
-    for _ in range(n_trips):
-        cap = free.sum(axis=(0, 2))
-        days = sorted(range(5), key=lambda d: (-cap[d], d))[:k]
-        if any(cap[d] == 0 for d in days):
-            break
-        slots = []
-        for d in sorted(days):
-            t, h = np.argwhere(free[:, d, :])[0]
-            free[t, d, h] = False
-            slots.append((int(t), d, int(h)))
-        plan.append(slots)
-    return plan
-
-
-def _schedule(n_trips: int, teams: int, k: int) -> list[list[Slot]]:
-    """(team, day, half) slots for each trip: k distinct days, no double booking.
-
-    First tries fixed patterns (same team and half-day on evenly spread
-    days); if a trip does not fit, restarts with the capacity-greedy rule
-    (each trip on the k days with the most free slots), which places as
-    many trips as any assignment can. Returns the slots of the trips placed
-    (fewer than ``n_trips`` when the teams are not enough).
+    Raises
+    ------
+    InvalidValueError
+        Not an ``HH:MM`` time.
     """
-    plan = _schedule_fixed(n_trips, teams, k)
-    if len(plan) == n_trips:
-        return plan
-    return _schedule_greedy(n_trips, teams, k)
+    hh, sep, mm = str(text).partition(":")
+    if not (sep and hh.isdigit() and mm.isdigit() and len(mm) == 2 and int(mm) < 60):
+        raise InvalidValueError(f"{what}={text!r} is not a time; give it as HH:MM, e.g. '08:00'")
+    return int(hh) * 60 + int(mm)
 
 
-def _teams_needed(n_trips: int, teams: int, k: int, n_placed: int) -> int:
-    """Fewest teams that place all ``n_trips`` (``teams`` when they already do)."""
-    need = teams
-    if n_placed < n_trips:
-        need = teams + 1
-        while len(_schedule(n_trips, need, k)) < n_trips:
-            need += 1
-    return need
+def format_clock(minutes: int) -> str:
+    """``"HH:MM"`` of minutes after midnight (hours past 23 are kept: ``"25:10"``).
+
+    Parameters
+    ----------
+    minutes
+        Whole minutes after midnight.
+
+    Returns
+    -------
+    str
+        870 → ``"14:30"``.
+    """
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _leg(travel: float) -> int:
+    """Whole minutes of a drive (rounded up: a team cannot start before it arrives)."""
+    return math.ceil(round(float(travel), 6))
+
+
+def _rules(visit_min: float | None, visits_per_week: int | None) -> _Rules:
+    """The visit rules from the arguments and settings, checked."""
+    stay = float(settings.rotation_visit_min if visit_min is None else visit_min)
+    k = int(settings.rotation_visits_per_week if visits_per_week is None else visits_per_week)
+    days = int(settings.rotation_workdays)
+    if not 1 <= days <= 7:
+        raise InvalidValueError(f"rotation_workdays={days}: give 1 to 7 working days a week")
+    if not 1 <= k <= days:
+        raise InvalidValueError(
+            f"visits_per_week={k}: visits fall on different days of the {days} working days, "
+            f"so give 1 to {days} visits a week"
+        )
+    if not (math.isfinite(stay) and stay > 0):
+        raise InvalidValueError(f"rotation_visit_min={stay}: give a stay of more than 0 minutes")
+    am, pm = (parse_clock(t, "rotation_slot_starts") for t in settings.rotation_slot_starts)
+    end = parse_clock(settings.rotation_day_end, "rotation_day_end")
+    if not am < pm < end:
+        raise InvalidValueError(
+            f"rotation_slot_starts={tuple(settings.rotation_slot_starts)} and rotation_day_end="
+            f"{settings.rotation_day_end!r}: give morning < afternoon departure < day end"
+        )
+    size, share = int(settings.rotation_team_size), float(settings.rotation_staff_share)
+    if size < 1 or not 0 < share <= 1:
+        raise InvalidValueError(
+            f"rotation_team_size={size}, rotation_staff_share={share}: give a team of 1 or "
+            "more and a share in (0, 1]"
+        )
+    return _Rules(math.ceil(round(stay, 6)), k, (am, pm), end, days, size, share)
+
+
+def _back(rules: _Rules, half: int, travel: float) -> int:
+    """When a team leaving at ``half``'s departure is back at the centre."""
+    return rules.starts[half] + 2 * _leg(travel) + rules.stay
+
+
+# --------------------------------------------------------------------------- one village
+
+
+@dataclass(frozen=True)
+class _Trip:
+    """One rotation village's weekly visits: its slot and whether it takes the afternoon."""
+
+    v: int  # row in the villages table
+    travel: float  # minutes one way, centre <-> village
+    half: int  # 0 morning, 1 afternoon
+    blocks: bool  # a morning visit back after the afternoon departure
+
+    @property
+    def rows(self) -> tuple[int, ...]:
+        """Load rows this trip uses on its days: 0 morning teams, 1 afternoon teams."""
+        return (0, 1) if self.blocks else (self.half,)
+
+
+def _kind(rules: _Rules, travel: float) -> str:
+    """The slots open to a village: ``pm``, ``flex`` (either), ``am`` or ``block``.
+
+    ``block``: a morning visit that takes the team's afternoon too.
+    """
+    pm_ok = _back(rules, 1, travel) <= rules.day_end
+    blocks = _back(rules, 0, travel) > rules.starts[1]
+    if pm_ok:
+        return "pm" if blocks else "flex"
+    return "block" if blocks else "am"
+
+
+def _teams_lower(rules: _Rules, am: int, pm: int) -> int:
+    """Fewest teams for ``am`` morning-load and ``pm`` afternoon-load villages a week."""
+    w, k = rules.workdays, rules.k
+    return max(-(-k * am // w), -(-k * pm // w))
+
+
+def _trips(rules: _Rules, members: np.ndarray, d0: np.ndarray) -> list[_Trip]:
+    """The trips of a centre's reachable villages, in placing order.
+
+    Near villages (``flex``) fill the afternoons, nearest first, as far as that
+    lowers the teams needed (the fewest afternoon visits among equal team counts).
+    Order: mornings taking the afternoon, other mornings, afternoons; each by
+    travel, farthest first.
+    """
+    kinds = {int(v): _kind(rules, d0[v]) for v in members}
+    flex = sorted((v for v in kinds if kinds[v] == "flex"), key=lambda v: (d0[v], v))
+    am0 = sum(kinds[v] in ("am", "block") for v in kinds)
+    pm0 = sum(kinds[v] in ("pm", "block") for v in kinds)
+    n_pm = min(
+        range(len(flex) + 1),
+        key=lambda n: (_teams_lower(rules, am0 + len(flex) - n, pm0 + n), n),
+    )
+    to_pm = set(flex[:n_pm])
+    trips = [
+        _Trip(v, float(d0[v]), int(kinds[v] == "pm" or v in to_pm), kinds[v] == "block")
+        for v in kinds
+    ]
+    return sorted(trips, key=lambda t: (not t.blocks, t.half, -t.travel, t.v))
+
+
+# --------------------------------------------------------------------------- days
+
+
+def _min_gap(days: tuple[int, ...]) -> int:
+    """Smallest gap in days between visits, the week wrapping round (Fri → Mon = 3)."""
+    gaps = [b - a for a, b in itertools.pairwise(days)] + [7 - (days[-1] - days[0])]
+    return min(gaps)
+
+
+def _day_patterns(k: int, workdays: int) -> list[tuple[int, ...]]:
+    """All sets of k distinct working days, the most evenly spread first."""
+    combos = itertools.combinations(range(workdays), k)
+    return sorted(combos, key=lambda c: (-_min_gap(c), c))
+
+
+def _fits(loads: np.ndarray, trip: _Trip, days: tuple[int, ...], cap: int) -> bool:
+    return all(loads[r, d] < cap for r in trip.rows for d in days)
+
+
+def _add(loads: np.ndarray, trip: _Trip, days: tuple[int, ...], step: int) -> None:
+    for r in trip.rows:
+        for d in days:
+            loads[r, d] += step
+
+
+def _search_days(
+    trips: list[_Trip], patterns: list[tuple[int, ...]], rules: _Rules, cap: int
+) -> list[tuple[int, ...]] | None:
+    """Depth-first: the first day patterns (in ``patterns`` order) within ``cap`` teams a day.
+
+    ``None`` when there is none, or when the search takes more than
+    ``_SEARCH_BUDGET`` steps.
+    """
+    loads = np.zeros((2, rules.workdays), dtype=int)
+    pick = [-1] * len(trips)
+    i, steps = 0, 0
+    while 0 <= i < len(trips):
+        j = pick[i] + 1
+        if pick[i] >= 0:
+            _add(loads, trips[i], patterns[pick[i]], -1)
+        while j < len(patterns) and not _fits(loads, trips[i], patterns[j], cap):
+            j += 1
+        steps += 1
+        if steps > _SEARCH_BUDGET:
+            return None
+        if j == len(patterns):
+            pick[i] = -1
+            i -= 1
+            continue
+        pick[i] = j
+        _add(loads, trips[i], patterns[j], 1)
+        i += 1
+    return [patterns[p] for p in pick] if i == len(trips) else None
+
+
+def _balanced_days(
+    trips: list[_Trip], patterns: list[tuple[int, ...]], rules: _Rules
+) -> list[tuple[int, ...]]:
+    """Each trip on its k least-loaded days (the best spread among ties).
+
+    Trips that take the afternoon come first, so each load row stays within one
+    of its mean and the busiest day needs exactly the teams of
+    :func:`_teams_lower`.
+    """
+    loads = np.zeros((2, rules.workdays), dtype=int)
+    out = []
+    for trip in trips:
+        days = min(patterns, key=lambda p: sum(loads[r, d] for r in trip.rows for d in p))
+        _add(loads, trip, days, 1)
+        out.append(days)
+    return out
+
+
+def _place_days(trips: list[_Trip], rules: _Rules, cap: int) -> list[tuple[int, ...]]:
+    """The weekdays of each trip: the widest spread that fits ``cap`` teams a day."""
+    patterns = _day_patterns(rules.k, rules.workdays)
+    for gap in sorted({_min_gap(p) for p in patterns}, reverse=True):
+        found = _search_days(trips, [p for p in patterns if _min_gap(p) >= gap], rules, cap)
+        if found is not None:
+            return found
+    return _balanced_days(trips, patterns, rules)
+
+
+def _assign_teams(
+    trips: list[_Trip], days: list[tuple[int, ...]], rules: _Rules
+) -> tuple[list[dict[int, int]], int]:
+    """The team (from 0) of each visit, the same team all week where one is free.
+
+    Returns the teams by day of each trip and the number of teams used: on each
+    day the larger of the morning and the afternoon loads.
+    """
+    loads = np.zeros((2, rules.workdays), dtype=int)
+    for trip, ds in zip(trips, days, strict=True):
+        _add(loads, trip, ds, 1)
+    teams = int(loads.max()) if len(trips) else 0
+    free = np.ones((teams, rules.workdays, 2), dtype=bool)
+    out = []
+    for trip, ds in zip(trips, days, strict=True):
+        ok = [t for t in range(teams) if all(free[t, d, r] for d in ds for r in trip.rows)]
+        chosen = {}
+        for d in ds:
+            day_ok = ok or [t for t in range(teams) if all(free[t, d, r] for r in trip.rows)]
+            if not day_ok:  # pragma: no cover - the loads make room on every day
+                raise RuntimeError("rotation timetable ran out of teams; this is a bug in coverkit")
+            chosen[d] = day_ok[0]
+            free[day_ok[0], d, list(trip.rows)] = False
+        out.append(chosen)
+    return out, teams
 
 
 # --------------------------------------------------------------------------- per centre
 
 
 @dataclass(frozen=True)
-class _Rotation:
-    """The checked inputs of one timetable: minutes, village fields and limits."""
+class _Inputs:
+    """The checked inputs of one timetable: minutes and village fields."""
 
     d0: np.ndarray  # minutes village <-> own centre
-    D: np.ndarray  # minutes village -> village
     ids: np.ndarray
     lab: np.ndarray
     town: np.ndarray
     centres: np.ndarray
-    half: float  # minutes in a half-day slot
-    k: int  # visits per week
-    service_min: float  # minutes spent in each village
+    rules: _Rules
 
 
 @dataclass(frozen=True)
-class _CentreTrips:
-    """One centre's trips and their slots."""
+class _Centre:
+    """One centre's trips, their days and teams."""
 
     key: str
     cid: Any
     tname: str
     members: np.ndarray  # rotation villages of the centre
-    far: np.ndarray  # those whose round trip alone exceeds the half day
-    trips: list[list[int]]
-    placed: list[list[Slot]]  # slots of the first len(placed) trips
-    teams: int
-    need: int  # teams that would place every trip
+    unreachable: np.ndarray  # those with no finite travel time (never scheduled)
+    trips: list[_Trip]
+    days: list[tuple[int, ...]]
+    teams_by_day: list[dict[int, int]]
+    teams: int  # fewest teams that fit every visit
 
 
-def _rotation_inputs(
+def _inputs(
     villages: pd.DataFrame,
     centre_to_village_min: np.ndarray,
-    village_to_village_min: np.ndarray,
-    half_day_min: float | None,
-    service_min: float | None,
+    visit_min: float | None,
     visits_per_week: int | None,
-) -> _Rotation:
-    """Check the arguments of :func:`rotation_timetable`; read defaults from settings."""
-    half = settings.half_day_min if half_day_min is None else float(half_day_min)
-    k = settings.rotation_visits_per_week if visits_per_week is None else int(visits_per_week)
-    service = float(settings.rotation_service_min if service_min is None else service_min)
-    if not 1 <= k <= 5:
-        raise InvalidValueError(
-            f"visits_per_week={k}: a team has 5 working days, so give 1 to 5 visits a week"
-        )
+) -> _Inputs:
+    """Check the arguments of :func:`rotation_timetable`; read the rules from settings."""
+    rules = _rules(visit_min, visits_per_week)
     n = len(villages)
     d0 = as_minutes(centre_to_village_min, (n,), "centre_to_village_min")
-    D = as_minutes(village_to_village_min, (n, n), "village_to_village_min")
     for c in ("mode", "centre_id"):
         if c not in villages.columns:
             raise MissingColumnError(
@@ -225,166 +380,227 @@ def _rotation_inputs(
         town = villages[column_of(villages, "township")].astype(str).to_numpy()
     except MissingColumnError:
         town = np.full(n, "", dtype=object)
-    centres = villages["centre_id"].to_numpy()
-    return _Rotation(d0, D, ids, lab, town, centres, half, k, service)
+    return _Inputs(d0, ids, lab, town, villages["centre_id"].to_numpy(), rules)
 
 
-def _teams_for(teams_per_centre: int | Mapping[Any, int], cid: Any, key: str) -> int:
-    """Rotation teams of centre ``cid`` (``key`` is its id as str; missing → 1)."""
-    if isinstance(teams_per_centre, Mapping):
-        teams = int(teams_per_centre.get(cid, teams_per_centre.get(key, 1)))
-    else:
-        teams = int(teams_per_centre)
-    if teams < 0:
-        raise InvalidValueError(
-            f"teams_per_centre gives {teams} teams for centre {cid!r}; give 0 or more"
-        )
-    return teams
-
-
-def _centre_trips(
-    ctx: _Rotation, key: str, members: np.ndarray, teams_per_centre: int | Mapping[Any, int]
-) -> _CentreTrips:
-    """Build the trips of one centre and place them in its teams' week."""
-    cid = ctx.centres[members[0]]
-    tname = "、".join(dict.fromkeys(ctx.town[members]))
-    teams = _teams_for(teams_per_centre, cid, key)
-    alone = 2 * ctx.d0[members] + ctx.service_min
-    far = members[~(alone <= ctx.half)]
-    ok = members[alone <= ctx.half]
-    trips = _savings_routes(ok, ctx.d0, ctx.D, service_min=ctx.service_min, limit_min=ctx.half)
-    placed = _schedule(len(trips), teams, ctx.k)
-    need = _teams_needed(len(trips), teams, ctx.k, len(placed))
-    return _CentreTrips(key, cid, tname, members, far, trips, placed, teams, need)
-
-
-def _timetable_rows(ctx: _Rotation, c: _CentreTrips) -> list[dict[str, Any]]:
-    """One row per scheduled half-day of a centre, by trip then day, half-day, team."""
-    rows = []
-    for t, (route, slots) in enumerate(zip(c.trips, c.placed, strict=False), start=1):
-        drive = _route_cost(route, ctx.d0, ctx.D)
-        for team, day, h in sorted(slots, key=lambda s: (s[1], s[2], s[0])):
-            rows.append(
-                {
-                    "township": c.tname,
-                    "centre_id": c.cid,
-                    "team": team + 1,
-                    "weekday": WEEKDAYS[day],
-                    "weekday_zh": WEEKDAYS_ZH[day],
-                    "half_day": HALF_DAYS[h],
-                    "half_day_zh": HALF_DAYS_ZH[h],
-                    "trip": t,
-                    "villages": " → ".join(ctx.lab[route]),
-                    "village_ids": " → ".join(str(ctx.ids[v]) for v in route),
-                    "drive_min": drive,
-                    "service_min": ctx.service_min * len(route),
-                    "total_min": drive + ctx.service_min * len(route),
-                    "_day": day,
-                    "_half": h,
-                }
-            )
-    return rows
-
-
-def _shortfall_messages(ctx: _Rotation, c: _CentreTrips) -> tuple[str, str]:
-    """Whether a centre's teams are enough (and who is too far), in English and Chinese."""
-    n, k, teams = len(c.trips), ctx.k, c.teams
-    unscheduled = n - len(c.placed)
-    msg_en = (
-        f"{n} trips × {k} visits = {n * k} half-day slots needed, "
-        f"{teams * 10} available with {teams} team(s)"
+def _centre(ctx: _Inputs, key: str, members: np.ndarray) -> _Centre:
+    """Slots, days and teams of one centre's rotation villages."""
+    reach = np.isfinite(ctx.d0[members])
+    trips = _trips(ctx.rules, members[reach], ctx.d0)
+    am = sum(0 in t.rows for t in trips)
+    pm = sum(1 in t.rows for t in trips)
+    days = _place_days(trips, ctx.rules, _teams_lower(ctx.rules, am, pm))
+    by_day, teams = _assign_teams(trips, days, ctx.rules)
+    return _Centre(
+        key,
+        ctx.centres[members[0]],
+        "、".join(dict.fromkeys(ctx.town[members])),
+        members,
+        members[~reach],
+        trips,
+        days,
+        by_day,
+        teams,
     )
-    msg_zh = f"需{n}条巡诊线路×每周{k}次={n * k}个半天，{teams}个巡诊队可提供{teams * 10}个半天"
-    if unscheduled == 0:
-        msg_en += ": enough"
-        msg_zh += "：满足"
-    else:
-        add = c.need - teams
-        msg_en += f": NOT ENOUGH TEAMS, {unscheduled} trip(s) unscheduled; add {add} team(s)"
-        msg_zh += f"：巡诊队不足，{unscheduled}条线路无法排班，需增加{add}个巡诊队"
-    if len(c.far):
-        far_names, half = "、".join(ctx.lab[c.far]), format_minutes(ctx.half)
-        msg_en += (
-            f"; round trip alone exceeds the {half} min half day for {far_names}: "
-            "station staff there instead"
-        )
-        msg_zh += f"；{far_names}往返车程加服务时间已超过半天（{half}分钟），应改为派驻"
-    return msg_en, msg_zh
 
 
-def _shortfall_row(ctx: _Rotation, c: _CentreTrips) -> dict[str, Any]:
-    """The shortfall row of one centre; a warning when it falls short."""
-    unscheduled = len(c.trips) - len(c.placed)
-    msg_en, msg_zh = _shortfall_messages(ctx, c)
-    if unscheduled or len(c.far):
-        logger.warning("rotation visits, %s: %s", c.tname or c.key, msg_en)
+def _visit_row(ctx: _Inputs, c: _Centre, trip: _Trip, day: int, team: int) -> dict[str, Any]:
+    """One visit: who, when (depart, start, end, back) and whether the team is back late."""
+    r, leg = ctx.rules, _leg(trip.travel)
+    depart = r.starts[trip.half]
+    start = depart + leg
+    end = start + r.stay
     return {
-        "township": c.tname,
+        "village_id": ctx.ids[trip.v],
+        "village": ctx.lab[trip.v],
+        "township": ctx.town[trip.v],
+        "team": team + 1,
+        "weekday": WEEKDAYS[day],
+        "start": format_clock(start),
+        "end": format_clock(end),
+        "minutes": float(end - start),
+        "weekday_zh": WEEKDAYS_ZH[day],
+        "half_day": HALF_DAYS[trip.half],
+        "half_day_zh": HALF_DAYS_ZH[trip.half],
         "centre_id": c.cid,
-        "rotation_villages": len(c.members),
-        "trips": len(c.trips),
-        "slots_needed": len(c.trips) * ctx.k,
-        "teams": c.teams,
-        "slots_available": c.teams * 10,
-        "trips_unscheduled": unscheduled,
-        "unscheduled_villages": "、".join(" → ".join(ctx.lab[r]) for r in c.trips[len(c.placed) :]),
-        "teams_needed": c.need - c.teams,
-        "too_far": "、".join(ctx.lab[c.far]),
-        "enough": unscheduled == 0 and not len(c.far),
-        "message_en": msg_en,
-        "message_zh": msg_zh,
+        "travel_min": trip.travel,
+        "depart": format_clock(depart),
+        "back": format_clock(end + leg),
+        "late": end + leg > r.day_end,
+        "_c": c.key,
+        "_day": day,
+        "_half": trip.half,
     }
 
 
-_TIMETABLE_COLUMNS = [
+def _timetable_rows(ctx: _Inputs, c: _Centre) -> list[dict[str, Any]]:
+    """One row per visit of a centre's week."""
+    rows = []
+    for trip, days, teams in zip(c.trips, c.days, c.teams_by_day, strict=True):
+        rows += [_visit_row(ctx, c, trip, d, teams[d]) for d in days]
+    return rows
+
+
+# --------------------------------------------------------------------------- shortfall
+
+
+def _staff_of(centre_staff: Mapping[Any, float] | None, c: _Centre) -> float:
+    """The centre's staff, NaN when unknown."""
+    if centre_staff is None:
+        return float("nan")
+    value = centre_staff.get(c.cid, centre_staff.get(c.key, float("nan")))
+    staff = float("nan") if value is None else float(value)
+    if staff < 0:
+        raise InvalidValueError(
+            f"centre_staff gives {staff:g} staff for centre {c.cid!r}; give 0 or more, or NaN "
+            "when unknown"
+        )
+    return staff
+
+
+def _too_far(ctx: _Inputs, c: _Centre) -> list[str]:
+    """Villages never visited (no road) or whose visit is late even in the morning."""
+    late = [t.v for t in c.trips if _back(ctx.rules, t.half, t.travel) > ctx.rules.day_end]
+    return [str(ctx.lab[v]) for v in sorted([*c.unreachable.tolist(), *late])]
+
+
+def _staff_check(c: _Centre, staff: float, rules: _Rules) -> tuple[str, float, float]:
+    """(``enough`` | ``short`` | ``unknown``, staff the centre can spare, teams it can field)."""
+    if not math.isfinite(staff):
+        return "unknown", float("nan"), float("nan")
+    spare = float(math.floor(round(staff * rules.share, 9)))
+    teams = float(spare // rules.team_size)
+    return ("enough" if c.teams <= teams else "short"), spare, teams
+
+
+def _messages(ctx: _Inputs, c: _Centre, row: dict[str, Any]) -> tuple[str, str]:
+    """What the centre's rotation visits take and whether it can spare the staff."""
+    r = ctx.rules
+    n, k, teams, need = len(c.trips), r.k, c.teams, row["staff_needed"]
+    en = (
+        f"{n} villages × {k} visits = {n * k} visits a week of at least "
+        f"{format_minutes(r.stay)} min; {teams} team(s) of {r.team_size} ({need} staff)"
+    )
+    zh = (
+        f"{n}个巡诊村×每周{k}次={n * k}次（每次至少{format_minutes(r.stay)}分钟）；"
+        f"需{teams}个巡诊队（每队{r.team_size}人，共{need}人）"
+    )
+    share = f"{r.share:.0%}"
+    if row["staff_check"] == "unknown":
+        en += f"; centre staff unknown: check that it can spare {need} staff"
+        zh += f"；卫生院人数未知，请核实能否抽调{need}人"
+    else:
+        staff, spare = format_minutes(row["centre_staff"]), format_minutes(row["staff_can_spare"])
+        en += f"; centre staff {staff}, can spare {spare} ({share})"
+        zh += f"；卫生院{staff}人，可抽调{spare}人（{share}）"
+        if row["staff_check"] == "enough":
+            en, zh = en + ": enough", zh + "：满足"
+        else:
+            short = format_minutes(row["teams_short"])
+            en += f": NOT ENOUGH STAFF, {short} team(s) short"
+            zh += f"：人员不足，缺{short}个巡诊队"
+    if row["too_far"]:
+        end = format_clock(r.day_end)
+        en += (
+            f"; {row['too_far']}: unreachable or back after {end} even in the morning, "
+            "station staff there instead"
+        )
+        zh += f"；{row['too_far']}：无法到达或上午巡诊也晚于{end}返回，应改为派驻"
+    return en, zh
+
+
+def _shortfall_row(
+    ctx: _Inputs, c: _Centre, centre_staff: Mapping[Any, float] | None
+) -> dict[str, Any]:
+    """The teams row of one centre; a warning when it falls short."""
+    r = ctx.rules
+    staff = _staff_of(centre_staff, c)
+    check, spare, available = _staff_check(c, staff, r)
+    row: dict[str, Any] = {
+        "township": c.tname,
+        "centre_id": c.cid,
+        "rotation_villages": len(c.members),
+        "visits": len(c.trips) * r.k,
+        "afternoon_visits": sum(t.half for t in c.trips) * r.k,
+        "teams_needed": c.teams,
+        "team_size": r.team_size,
+        "staff_needed": c.teams * r.team_size,
+        "centre_staff": staff,
+        "staff_can_spare": spare,
+        "teams_available": available,
+        "teams_short": max(0.0, c.teams - available) if check != "unknown" else float("nan"),
+        "late_visits": r.k * sum(_back(r, t.half, t.travel) > r.day_end for t in c.trips),
+        "too_far": "、".join(_too_far(ctx, c)),
+        "staff_check": check,
+    }
+    row["message_en"], row["message_zh"] = _messages(ctx, c, row)
+    if check == "short" or row["too_far"]:
+        logger.warning("rotation visits, %s: %s", c.tname or c.key, row["message_en"])
+    return row
+
+
+TIMETABLE_COLUMNS: tuple[str, ...] = (
+    "village_id",
+    "village",
     "township",
-    "centre_id",
     "team",
     "weekday",
+    "start",
+    "end",
+    "minutes",
     "weekday_zh",
     "half_day",
     "half_day_zh",
-    "trip",
-    "villages",
-    "village_ids",
-    "drive_min",
-    "service_min",
-    "total_min",
-]
+    "centre_id",
+    "travel_min",
+    "depart",
+    "back",
+    "late",
+)
+"""Columns of the timetable: the eight of ``timetable.csv``'s contract first."""
 
-_SHORTFALL_COLUMNS = [
+SHORTFALL_COLUMNS: tuple[str, ...] = (
     "township",
     "centre_id",
     "rotation_villages",
-    "trips",
-    "slots_needed",
-    "teams",
-    "slots_available",
-    "trips_unscheduled",
-    "unscheduled_villages",
+    "visits",
+    "afternoon_visits",
     "teams_needed",
+    "team_size",
+    "staff_needed",
+    "centre_staff",
+    "staff_can_spare",
+    "teams_available",
+    "teams_short",
+    "late_visits",
     "too_far",
-    "enough",
+    "staff_check",
     "message_en",
     "message_zh",
-]
+)
+"""Columns of the per-centre teams table (``rotation_shortfall``)."""
 
 
 def _timetable_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The timetable sorted by centre, team, day and half-day (no team booked twice)."""
-    table = pd.DataFrame(rows, columns=[*_TIMETABLE_COLUMNS, "_day", "_half"])
-    if len(table):
-        table["_c"] = table["centre_id"].astype(str)
-        table = table.sort_values(["_c", "team", "_day", "_half"], kind="stable")
-        check_no_double_booking(table)
-    return table[_TIMETABLE_COLUMNS].reset_index(drop=True)
+    table = pd.DataFrame(rows, columns=[*TIMETABLE_COLUMNS, "_c", "_day", "_half"])
+    table = table.sort_values(["_c", "team", "_day", "_half"], kind="stable")
+    table = table[list(TIMETABLE_COLUMNS)].reset_index(drop=True)
+    table["team"] = table["team"].astype("int64")
+    table["late"] = table["late"].astype(bool)
+    for c in ("minutes", "travel_min"):
+        table[c] = table[c].astype("float64")
+    check_no_double_booking(table)
+    return table
 
 
 def check_no_double_booking(timetable: pd.DataFrame) -> None:
-    """Check the invariant that no team is at two places on one half-day.
+    """Check the invariant that no team is at two places at once.
 
     A team belongs to one centre (teams count from 1 within a centre), so
-    ``(centre_id, team, weekday, half_day)`` must be unique.
+    ``(centre_id, team, weekday, half_day)`` must be unique; and where the table
+    has ``depart`` and ``back``, a team's trips on one day must not overlap (a
+    morning visit back after the afternoon departure takes the afternoon).
 
     Parameters
     ----------
@@ -394,31 +610,37 @@ def check_no_double_booking(timetable: pd.DataFrame) -> None:
     Raises
     ------
     RuntimeError
-        A team is booked twice on one half-day (a bug, not a data error).
+        A team is booked twice at once (a bug, not a data error).
     """
-    key = [
-        timetable["centre_id"].astype(str),
-        timetable["team"],
-        timetable["weekday"],
-        timetable["half_day"],
-    ]
-    twice = pd.DataFrame(dict(enumerate(key))).duplicated(keep=False).to_numpy()
+    key = ["centre_id", "team", "weekday", "half_day"]
+    frame = pd.DataFrame({k: timetable[k].astype(str) for k in key})
+    twice = frame.duplicated(keep=False).to_numpy()
     if twice.any():
         first = timetable[twice].iloc[0]
         raise RuntimeError(
             f"rotation timetable books team {first['team']} of centre {first['centre_id']!r} "
             f"twice on {first['weekday']} {first['half_day']}; this is a bug in coverkit"
         )
+    if not {"depart", "back"} <= set(timetable.columns):
+        return
+    frame["depart"] = [parse_clock(t, "depart") for t in timetable["depart"]]
+    frame["back"] = [parse_clock(t, "back") for t in timetable["back"]]
+    for (cid, team, day), trips in frame.groupby(key[:3], sort=False):
+        trips = trips.sort_values("depart")
+        overlap = trips["back"].to_numpy()[:-1] > trips["depart"].to_numpy()[1:]
+        if overlap.any():
+            raise RuntimeError(
+                f"rotation timetable sends team {team} of centre {cid!r} out on {day} before "
+                "it is back from the morning visit; this is a bug in coverkit"
+            )
 
 
 def rotation_timetable(
     villages: pd.DataFrame,
     *,
     centre_to_village_min: np.ndarray,
-    village_to_village_min: np.ndarray,
-    teams_per_centre: int | Mapping[Any, int] = 1,
-    half_day_min: float | None = None,
-    service_min: float | None = None,
+    centre_staff: Mapping[Any, float] | None = None,
+    visit_min: float | None = None,
     visits_per_week: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Weekly rotation-visit timetable (巡诊排班) per township health centre.
@@ -431,68 +653,57 @@ def rotation_timetable(
         scheduled.
     centre_to_village_min
         Length-n minutes between each village and its own township centre
-        (taken as the same both ways).
-    village_to_village_min
-        n × n minutes between villages.
-    teams_per_centre
-        Rotation teams per centre: one number, or a mapping centre id → teams
-        (missing centres get 1).
-    half_day_min
-        Length of a half-day slot; default :data:`coverkit.settings.half_day_min`.
-    service_min
-        Time spent in each village of a trip; default
-        :data:`coverkit.settings.rotation_service_min`.
+        (taken as the same both ways; ``np.inf`` = unreachable).
+    centre_staff
+        Staff of each township centre (centre id → number, NaN unknown), e.g. the
+        facilities' ``staff`` column; ``None``: unknown for every centre.
+    visit_min
+        Shortest stay of a visit at its village, minutes (travel on top);
+        default :data:`coverkit.settings.rotation_visit_min` (000 §(一) 每次至少半天).
     visits_per_week
-        Visits each village needs a week, on different days; default
-        :data:`coverkit.settings.rotation_visits_per_week`.
+        Visits each village gets a week, on different days at the same time;
+        default :data:`coverkit.settings.rotation_visits_per_week`.
 
     Returns
     -------
     timetable : DataFrame
-        One row per scheduled half-day: ``township, centre_id, team,
-        weekday, weekday_zh, half_day, half_day_zh, trip, villages,
-        village_ids, drive_min, service_min, total_min``; ``villages`` are
-        labels in visiting order joined with " → "; ``team`` and ``trip``
-        count from 1 within a centre.
+        One row per visit, :data:`TIMETABLE_COLUMNS`: ``village_id, village,
+        township, team, weekday, start, end, minutes`` (``start``/``end``
+        ``HH:MM`` at the village; ``minutes`` the stay, at least ``visit_min``),
+        then ``weekday_zh, half_day, half_day_zh, centre_id, travel_min,
+        depart, back, late`` (``late``: the team is back after
+        :data:`coverkit.settings.rotation_day_end`). ``team`` counts from 1
+        within a centre. Sorted by centre, team, day and half-day.
     shortfall : DataFrame
-        One row per centre: ``township, centre_id, rotation_villages, trips,
-        slots_needed, teams, slots_available, trips_unscheduled,
-        unscheduled_villages, teams_needed, too_far, enough, message_en,
-        message_zh``;
-        ``teams_needed`` is how many *more* teams would fit every trip;
-        ``too_far`` lists villages whose round trip alone exceeds the half
-        day (never scheduled; they should be stationed).
+        One row per centre, :data:`SHORTFALL_COLUMNS`: the visits a week, the
+        fewest teams that fit them (``teams_needed``) and their staff, the
+        centre's staff and the share it can spare
+        (:data:`coverkit.settings.rotation_staff_share`, rounded down), the
+        teams that share can field, ``teams_short``, ``staff_check``
+        (``enough`` / ``short`` / ``unknown``), ``late_visits``, ``too_far``
+        (villages unreachable, or back late even in the morning: station
+        staff there instead) and the messages in English and Chinese.
 
     Raises
     ------
     InvalidValueError
-        Matrices of the wrong shape, negative/NaN minutes, or
-        ``visits_per_week`` outside 1-5.
+        A matrix of the wrong shape, negative/NaN minutes, ``visits_per_week``
+        outside 1 to ``rotation_workdays``, or a rotation setting that is not
+        usable (times not ``HH:MM``, a team of 0, a share outside (0, 1]).
 
     Notes
     -----
-    Trips are built per centre with the Clarke-Wright savings heuristic:
-    start from one trip per village and merge trips end-to-start by
-    decreasing saving ``c(i) + c(j) - d(i, j)`` while the centre → v1 → … →
-    centre drive plus ``service_min`` per village stays within
-    ``half_day_min``. Each trip runs ``visits_per_week`` times a week, on
-    different days, preferably by the same team at the same half-day on
-    evenly spread days (fixed times, 巡诊时间要相对固定).
+    One visit serves one village (a half-day stay leaves no time for a second).
+    The slot rule, the day spread and the team count are explained in the
+    module docstring of :mod:`coverkit.villages.timetable`.
     """
-    ctx = _rotation_inputs(
-        villages,
-        centre_to_village_min,
-        village_to_village_min,
-        half_day_min,
-        service_min,
-        visits_per_week,
-    )
+    ctx = _inputs(villages, centre_to_village_min, visit_min, visits_per_week)
     rot = np.flatnonzero(villages["mode"].astype(str).to_numpy() == ServiceMode.ROTATION.value)
     rows: list[dict[str, Any]] = []
     short: list[dict[str, Any]] = []
     for key in sorted({str(ctx.centres[i]) for i in rot}):
         members = rot[[str(ctx.centres[i]) == key for i in rot]]
-        centre = _centre_trips(ctx, key, members, teams_per_centre)
+        centre = _centre(ctx, key, members)
         rows += _timetable_rows(ctx, centre)
-        short.append(_shortfall_row(ctx, centre))
-    return _timetable_frame(rows), pd.DataFrame(short, columns=_SHORTFALL_COLUMNS)
+        short.append(_shortfall_row(ctx, centre, centre_staff))
+    return _timetable_frame(rows), pd.DataFrame(short, columns=list(SHORTFALL_COLUMNS))
