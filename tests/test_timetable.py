@@ -111,7 +111,7 @@ def test_three_villages_one_centre_exact():
     assert math.isnan(s["teams_short"])
     assert (s["late_visits"], s["too_far"]) == (0, "")
     assert s["message_en"] == (
-        "3 villages × 2 visits = 6 visits a week of at least 240 min; 1 team(s) of 2 "
+        "3 village(s) × 2 visits = 6 visits a week of at least 240 min; 1 team(s) of 2 "
         "(2 staff); centre staff unknown: check that it can spare 2 staff"
     )
     assert s["message_zh"] == (
@@ -155,6 +155,8 @@ def test_six_near_villages_need_two_teams_and_staff_is_checked(caplog):
         (6, 2.0, 1.0, "enough"),  # 6 / 3 = 2 staff = one team of 2
         (5, 1.0, 0.0, "short"),  # 5 / 3 = 1.67 → 1 staff: no team
         (np.nan, np.nan, np.nan, "unknown"),
+        (pd.NA, np.nan, np.nan, "unknown"),
+        (None, np.nan, np.nan, "unknown"),
     ],
 )
 def test_staff_check_for_one_team(staff, spare, teams, check):

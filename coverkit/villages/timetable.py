@@ -448,8 +448,8 @@ def _staff_of(centre_staff: Mapping[Any, float] | None, c: _Centre) -> float:
     """The centre's staff, NaN when unknown."""
     if centre_staff is None:
         return float("nan")
-    value = centre_staff.get(c.cid, centre_staff.get(c.key, float("nan")))
-    staff = float("nan") if value is None else float(value)
+    value = centre_staff.get(c.cid, centre_staff.get(c.key))
+    staff = float("nan") if value is None or pd.isna(value) else float(value)
     if staff < 0:
         raise InvalidValueError(
             f"centre_staff gives {staff:g} staff for centre {c.cid!r}; give 0 or more, or NaN "
@@ -478,7 +478,7 @@ def _messages(ctx: _Inputs, c: _Centre, row: dict[str, Any]) -> tuple[str, str]:
     r = ctx.rules
     n, k, teams, need = len(c.trips), r.k, c.teams, row["staff_needed"]
     en = (
-        f"{n} villages × {k} visits = {n * k} visits a week of at least "
+        f"{n} village(s) × {k} visits = {n * k} visits a week of at least "
         f"{format_minutes(r.stay)} min; {teams} team(s) of {r.team_size} ({need} staff)"
     )
     zh = (
