@@ -374,8 +374,9 @@ def fewest_teams(travel: list[float], k: int, stay: float) -> int:
     rotation=st.lists(st.booleans(), min_size=14, max_size=14),
     k=st.integers(1, 5),
     stay=st.sampled_from([120.0, 240.0, 300.0, 250.5]),
+    staff=st.one_of(st.none(), st.integers(0, 30)),
 )
-def test_property_every_visit_at_least_the_minimum(travel, centre_of, rotation, k, stay):
+def test_property_every_visit_at_least_the_minimum(travel, centre_of, rotation, k, stay, staff):
     n = len(travel)
     vil = rotation_villages(
         travel,
@@ -383,7 +384,11 @@ def test_property_every_visit_at_least_the_minimum(travel, centre_of, rotation, 
         modes=["rotation" if r else "fixed" for r in rotation[:n]],
     )
     table, short = rotation_timetable(
-        vil, centre_to_village_min=np.array(travel), visit_min=stay, visits_per_week=k
+        vil,
+        centre_to_village_min=np.array(travel),
+        centre_staff=None if staff is None else {"C0": staff, "C1": staff, "C2": staff},
+        visit_min=stay,
+        visits_per_week=k,
     )
     # every visit stays at least the minimum, end - start = minutes
     assert (table["minutes"] >= stay).all()
@@ -414,6 +419,11 @@ def test_property_every_visit_at_least_the_minimum(travel, centre_of, rotation, 
         used = table.loc[table["centre_id"] == s["centre_id"], "team"]
         assert used.max() == need if len(used) else need == 0
         assert s["visits"] == k * len(ids)
+        # staff: a third of it (rounded down) in teams of 2 must cover the teams needed
+        if staff is None:
+            assert s["staff_check"] == "unknown"
+        else:
+            assert s["staff_check"] == ("enough" if 2 * need <= staff // 3 else "short")
         assert s["late_visits"] == int(
             table.loc[table["centre_id"] == s["centre_id"], "late"].sum()
         )
