@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -352,7 +352,7 @@ def fewest_teams(travel: list[float], k: int, stay: float) -> int:
     am = pm = 0
     either = 0
     for t in travel:
-        leg = math.ceil(t)
+        leg = math.ceil(round(t, 6))  # whole minutes, float noise (1e-300) dropped
         pm_ok = 840 + 2 * leg + whole <= 1140
         takes_pm = 480 + 2 * leg + whole > 840
         if pm_ok and not takes_pm:
@@ -375,6 +375,14 @@ def fewest_teams(travel: list[float], k: int, stay: float) -> int:
     k=st.integers(1, 5),
     stay=st.sampled_from([120.0, 240.0, 300.0, 250.5]),
     staff=st.one_of(st.none(), st.integers(0, 30)),
+)
+@example(  # a travel time of 5e-324 min is 0 whole minutes, not 1
+    travel=[1.0, 1.0, 5e-324],
+    centre_of=[0] * 14,
+    rotation=[True] * 14,
+    k=2,
+    stay=300.0,
+    staff=None,
 )
 def test_property_every_visit_at_least_the_minimum(travel, centre_of, rotation, k, stay, staff):
     n = len(travel)
