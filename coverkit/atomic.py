@@ -215,12 +215,14 @@ def new_staging(base: str | os.PathLike[str]) -> Path:
     """Create a staging folder in ``base`` named after this process; OutputError if impossible."""
     base = Path(os.path.abspath(base))
     name = f"{STAGING_PREFIX}{_host()}-{os.getpid()}-{_own_start()}-{secrets.token_hex(4)}"
+    with _ACTIVE_LOCK:  # registered before it exists: another thread never sees it unowned
+        _ACTIVE.add(str(base / name))
     try:
         (base / name).mkdir(mode=0o700)
     except OSError as exc:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(str(base / name))
         raise OutputError(f"cannot write into the folder {base} ({exc.strerror}); {_HINT}") from exc
-    with _ACTIVE_LOCK:
-        _ACTIVE.add(str(base / name))
     return base / name
 
 
