@@ -44,6 +44,9 @@ class ServiceMode(StrEnum):
     ROTATION = "rotation"
     #: Staff stationed in the village (派驻).
     STATIONED = "stationed"
+    #: No standard clinic, no host clinic and a large population: build a new clinic or
+    #: upgrade the weak one (新建/提标村卫生室; 每个行政村原则上设置1所标准化村卫生室).
+    BUILD = "build"
 
     @property
     def zh(self) -> str:
@@ -115,6 +118,11 @@ LABELS: dict[str, Label] = {
     # planning scenarios (travel time before / after the sub-centres)
     "scenario.before": Label("现状", "before"),
     "scenario.after": Label("规划后", "after"),
+    # joint service limits and the "build or upgrade a clinic" mode (issue 16)
+    ServiceMode.BUILD: Label("新建/提标村卫生室", "Build or upgrade a clinic"),
+    "mode.build": Label("新建/提标村卫生室", "Build or upgrade a clinic"),
+    "travel.walk": Label("步行", "walk"),
+    "travel.drive": Label("车程", "drive"),
 }
 
 
