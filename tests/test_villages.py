@@ -383,7 +383,24 @@ def test_staffing_known_numbers():
     assert c["rule"] == "Rule 5"
     assert "000_ba5da1a0f897df4c.txt §(三)" in c["source"]
     assert "tertiary" in c["message_en"]
-    assert len(st_) == len(ROWS) + 3 * 3 + 1
+    # by service mode (issue 16), counted by hand from test_every_village_mode_and_numbers:
+    # stationed: CA 北村 + 山村 = 2 posts (2,300 people), CB 岭村 + 坝村 = 2, no centre 孤村 = 1
+    m = st_[st_["level"] == "centre"].set_index(["check", "name"])
+    assert m.loc[("stationed_posts", "CA"), "required_min"] == 2
+    assert m.loc[("stationed_posts", "CA"), "population"] == 2300.0
+    assert m.loc[("stationed_posts", "CB"), "required_max"] == 2
+    assert m.loc[("stationed_posts", "无乡镇卫生院 no centre"), "required_min"] == 1
+    # rotation: CA 南村, 河村, 林村 × 2 visits a week = 6 half-days
+    assert m.loc[("rotation_half_days", "CA"), "required_min"] == 6
+    assert "000_ba5da1a0f897df4c.txt §(一)" in m.loc[("rotation_half_days", "CA"), "source"]
+    # hosts: 东村 carries 西村 (800: 0.8 → 1, 1.2 → 2 doctors), 新村 (B1) carries 新村 (B2)
+    # (400: 0.4 → 1, 0.6 → 1); population = people served, own village included
+    h = st_[st_["level"] == "host"].set_index("name")
+    assert (h.loc["东村", "required_min"], h.loc["东村", "required_max"]) == (1, 2)
+    assert h.loc["东村", "population"] == 2000.0
+    assert (h.loc["新村 (B1)", "required_min"], h.loc["新村 (B1)", "required_max"]) == (1, 1)
+    assert "003_excerpt.md §4" in v.loc["东村", "source"]
+    assert len(st_) == len(ROWS) + 3 * 3 + 1 + 3 + 1 + 2
 
 
 def test_staffing_given_township_population_flags_rule3():
