@@ -40,6 +40,7 @@ def drive_minutes_for_joint_service(monkeypatch):
     """
     monkeypatch.setattr(ck_settings, "joint_travel_mode", "drive")
 
+
 # --------------------------------------------------------------------------- the hand-built county
 #
 # Townships A (centre CA), B (centre CB), C (no centre). Minutes between villages are 100

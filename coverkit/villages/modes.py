@@ -1,8 +1,10 @@
 """Village service modes (Rule 2) with their reasons, and shared-clinic proposals.
 
 :func:`service_mode` is the rule for one village; :func:`assign_service_modes`
-gathers each village's facts (clinic status, nearest neighbouring standard clinic,
-township centre), applies the rule and writes the reason in Chinese and English.
+gathers each village's facts (clinic status, its joint-service host chosen within
+the caps by :func:`~coverkit.villages.joint.assign_joint_hosts`, township centre),
+applies the rule (fixed, joint, build, rotation, stationed) and writes the reason
+in Chinese and English.
 :func:`propose_shared_clinics` groups villages without a standard clinic that
 could build one together (共建).
 """
@@ -291,6 +293,8 @@ def _rotation_phrase(v: VillageAccess, limits: ModeLimits) -> tuple[str, str]:
         f"{pop} residents (fewer than {big}): rotation visits from the centre, at least "
         "2 half-day visits a week at fixed times",
     )
+
+
 def _stationed_phrase(v: VillageAccess, limits: ModeLimits) -> tuple[str, str]:
     """Why stationed staff: no centre, centre unreachable, too far and/or too large."""
     if not v.has_centre:
