@@ -456,7 +456,7 @@ def plan_county(
     sites = _choose_sites(county, times, params, notes)
     effect = _plan_effect(inputs, county, times, sites, params)
     stage(3)
-    service = _village_service(inputs, county, params)
+    service = _village_service(inputs, county, params, effect.subcentres)
     summary = _summary(inputs, county, times, sites, effect, eligibility, service, params)
     return _county_plan(inputs, params, notes, eligibility, sites, effect, service, summary)
 
@@ -1075,7 +1075,7 @@ def _catchment_townships(
 
 
 def _village_service(
-    inputs: CountyInputs, county: _County, params: PlanParameters
+    inputs: CountyInputs, county: _County, params: PlanParameters, subcentres: pd.DataFrame
 ) -> _VillageService:
     """Stage 3: village population, service modes, shared clinics, rotation and staffing.
 
@@ -1087,6 +1087,8 @@ def _village_service(
         The prepared county (its network and metric CRS).
     params
         Plan parameters (walking speed and limit for the OD matrices).
+    subcentres
+        The chosen sub-centres (their townships' centres get full establishment).
 
     Returns
     -------
@@ -1109,7 +1111,12 @@ def _village_service(
         centre_min = np.full(len(vil), np.inf)
         centre_ids = np.array([None] * len(vil), dtype=object)
     vil = villages.assign_service_modes(
-        vil, village_clinic_min=v2v, centre_min=centre_min, centre_ids=centre_ids
+        vil,
+        village_clinic_min=v2v,
+        centre_min=centre_min,
+        centre_ids=centre_ids,
+        village_walk_min=v2v if params.mode == "walk" else None,
+        walk_speed_kph=params.walk_speed_kph,
     )
     shared = villages.propose_shared_clinics(vil, v2v)
     staff = None  # centre id -> staff (facility column 'staff', NaN unknown), for rotation teams
@@ -1123,6 +1130,7 @@ def _village_service(
         township_population=None,
         county_population=grid.total,
         county_name=inputs.county_name,
+        subcentre_townships=subcentres.get("township", pd.Series(dtype=str)).astype(str),
     )
     return _VillageService(
         villages=vil, timetable=timetable, shortfall=shortfall, shared=shared, staffing=staffing

@@ -245,6 +245,8 @@ HEADERS: dict[str, str] = {
     "reason_zh": "理由 reason",
     "reason_en": "reason (English)",
     "serving_facility": "服务机构 serving facility",
+    "host_load_villages": "接纳邻村 guest villages",
+    "host_load_population": "服务人口 people served",
     "clinic": "村卫生室 clinic",
     "population_estimated": "人口为估计 estimated",
     "team": "小组 team",

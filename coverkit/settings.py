@@ -126,8 +126,11 @@ village_outside_tolerance_m: float = 2_000.0
 
 # --- villages (Rules 2, 4) -----------------------------------------------------
 
-#: A neighbour's standard clinic within this many minutes can serve a village
-#: without one (邻（联）村延伸服务).
+#: A neighbour's standard clinic within this many minutes, in
+#: :data:`joint_travel_mode` minutes (walking by default), can serve a village
+#: without one (邻（联）村延伸服务, 000 §(一), 001 §3). The texts give no number;
+#: 15 min is the planning convention of the "15-minute walking circle"
+#: (15分钟步行生活圈, GB 50180-2018), about 1 km on foot.
 joint_service_max_min: float = 15.0
 
 #: Radius (minutes, mutual travel) within which villages without a standard
@@ -142,7 +145,9 @@ rotation_max_min: float = 45.0
 #: Villages above this population get stationed staff rather than rotation.
 stationed_min_population: float = 1_500.0
 
-#: Village doctors and township staff per 1,000 residents (001 §2, 1–1.5‰).
+#: Village doctors and township staff per 1,000 residents, 1–1.5‰: a LOCAL norm
+#: (003_excerpt.md §4 镇卫生院人员编制, §5 乡村医生; one Shandong district's 2024
+#: plan), not in the provincial texts 000–002; keep it a parameter.
 staff_per_1000: tuple[float, float] = (1.0, 1.5)
 
 #: Rule 3 and Rule 5 population limits (001 §1; 000 §(三)).
@@ -273,3 +278,40 @@ rotation_day_end: str = "19:00"
 #: and emergency work going). A centre whose teams × team size exceed this share of
 #: its known staff (facility column ``staff``) is flagged.
 rotation_staff_share: float = 1 / 3
+
+# --- joint service, new clinics and staffing by mode (issue 16, joint helper) ----------
+
+#: Joint service stays within the village's own township (village clinics are run
+#: by their township centre: 乡村一体化管理, 000 §(二); 镇村一体化, 001 §11); ``False``
+#: lets a clinic serve neighbours across a township line (planning convention).
+joint_same_township: bool = True
+
+#: At most this many guest villages per host clinic, its own village not counted
+#: (planning convention: the texts set no number). 2 keeps a host's doctors on a
+#: round of three villages, the usual 邻（联）村 arrangement of adjacent villages.
+joint_max_villages: int = 2
+
+#: At most this many people served by one host clinic, its own village included
+#: (planning convention). 3,000 people are three village doctors at the lower
+#: bound of the local norm (1‰, 003_excerpt.md §5), the staff of a large village
+#: clinic; a host whose own village is that large takes no guests.
+joint_max_population: float = 3_000.0
+
+#: How "within joint_service_max_min" is measured: ``"walk"`` (walking minutes:
+#: the plan's road network when the plan runs in walk mode, else straight-line
+#: distance × :data:`circuity_factor` at :data:`walk_speed_kph`) or ``"drive"``
+#: (the plan's road travel times). Walking is the convention because 邻（联）村
+#: service means adjacent villages, reached on foot (planning convention).
+joint_travel_mode: str = "walk"
+
+#: A village without a standard clinic, with no host clinic to take it and at
+#: least this many residents gets the mode "build or upgrade a clinic"
+#: (新建/提标村卫生室; 每个行政村原则上设置1所标准化村卫生室, 001 §3). Planning
+#: convention: equal to :data:`joint_max_population`, so a village that alone
+#: would fill a host clinic needs its own (three village doctors at 1‰).
+build_clinic_min_population: float = 3_000.0
+
+#: Stationed posts per stationed village (派驻: 每周在村卫生室工作时间不少于5日，
+#: 在同一个行政村至少连续服务半年, 000 §(一)): one full-time post each (policy
+#: reads as one person; convention for the count).
+stationed_posts_per_village: float = 1.0

@@ -44,6 +44,9 @@ class ServiceMode(StrEnum):
     ROTATION = "rotation"
     #: Staff stationed in the village (派驻).
     STATIONED = "stationed"
+    #: No standard clinic, no host clinic and a large population: build a new clinic or
+    #: upgrade the weak one (新建/提标村卫生室; 每个行政村原则上设置1所标准化村卫生室).
+    BUILD = "build"
 
     @property
     def zh(self) -> str:
@@ -118,6 +121,11 @@ LABELS: dict[str, Label] = {
     # rotation timetable: weekend days, for rotation_workdays of 6 or 7 (issue 16)
     "weekday.Sat": Label("周六", "Sat"),
     "weekday.Sun": Label("周日", "Sun"),
+    # joint service limits and the "build or upgrade a clinic" mode (issue 16)
+    ServiceMode.BUILD: Label("新建/提标村卫生室", "Build or upgrade a clinic"),
+    "mode.build": Label("新建/提标村卫生室", "Build or upgrade a clinic"),
+    "travel.walk": Label("步行", "walk"),
+    "travel.drive": Label("车程", "drive"),
 }
 
 

@@ -80,7 +80,7 @@ def test_every_village_has_exactly_one_mode(ngazidja):
     vil = ngazidja[0].plan.villages
     assert len(vil) > 50
     assert vil["mode"].notna().all()
-    assert set(vil["mode"]) <= {"fixed", "joint", "rotation", "stationed"}
+    assert set(vil["mode"]) <= {"fixed", "joint", "build", "rotation", "stationed"}
     assert vil["reason_zh"].str.len().gt(0).all()
     assert sum(ngazidja[0].plan.summary["villages_by_mode"].values()) == len(vil)
 
@@ -157,7 +157,7 @@ def test_polygon_villages_get_zonal_population_and_a_mode():
     # a 300 m disc holds at most the population of the cells whose centres it covers
     assert (vil["population"] > 0).all()
     assert vil["population"].sum() <= plan.population.total
-    assert set(vil["mode"]) <= {"fixed", "joint", "rotation", "stationed"}
+    assert set(vil["mode"]) <= {"fixed", "joint", "build", "rotation", "stationed"}
 
 
 def test_without_roads_times_are_estimated_and_labelled(tmp_path):

@@ -29,6 +29,17 @@ from coverkit.villages import (
 
 INF = np.inf
 
+
+@pytest.fixture(autouse=True)
+def drive_minutes_for_joint_service(monkeypatch):
+    """The matrices here are drive minutes and the property villages have no points.
+
+    Joint service is measured in walking minutes by default (issue 16); these tests,
+    written for the drive matrices they pass, keep measuring it in those.
+    """
+    monkeypatch.setattr(ck_settings, "joint_travel_mode", "drive")
+
+
 # --------------------------------------------------------------------------- the hand-built county
 #
 # Townships A (centre CA), B (centre CB), C (no centre). Minutes between villages are 100
@@ -100,6 +111,13 @@ def modes_of_county(**kw):
         rotation_max_min=45,
         stationed_min_population=1500,
         share_radius_min=10,
+        # M holds drive minutes; the caps are far from binding here (A1 takes only
+        # A2: 1,200 + 800 = 2,000 people; B1 takes only B2: 900 + 400 = 1,300).
+        joint_travel_mode="drive",
+        joint_max_villages=2,
+        joint_max_population=3000,
+        joint_same_township=True,
+        build_min_population=3000,
         **kw,
     )
 
@@ -143,36 +161,43 @@ def test_reason_sentences():
     out = modes_of_county()
     en = out["reason_en"].tolist()
     zh = out["reason_zh"].tolist()
-    assert en[0] == "has a standard village clinic: fixed clinic service"
+    # 东村 hosts 西村: 1,200 + 800 = 2,000 people, 1 guest (caps 2 villages, 3,000 people)
+    assert en[0] == (
+        "has a standard village clinic: fixed clinic service; it also serves 1 guest village, "
+        "2,000 people in all"
+    )
     assert en[1] == (
-        "it has no village clinic; the nearest standard clinic (东村) is 15 min away, within "
-        "the 15 min joint-service limit: served by that clinic"
+        "it has no village clinic; the clinic of 东村 is a 15 min drive away (within 15 min) and "
+        "serves it: joint service; that clinic serves 1 guest village, 2,000 people in all "
+        "(at most 2 guest villages and 3,000 people each)"
     )
     assert zh[1] == (
-        "无村卫生室；最近的标准化村卫生室（东村）15分钟，不超过15分钟，由该村卫生室提供邻（联）村延伸服务"
+        "无村卫生室；车程15分钟到东村村卫生室（不超过15分钟），由其提供邻（联）村延伸服务；"
+        "该卫生室服务1个邻村、共2,000人（每所至多2个邻村、3,000人）"
     )
     assert en[2] == (
-        "its village clinic is weak; the nearest standard clinic (东村) is 20 min away, beyond "
-        "the 15 min joint-service limit; its township health centre is 30 min away (within "
-        "45 min) and it has 600 residents (fewer than 1,500): rotation visits from the centre, "
-        "at least 2 half-day visits a week at fixed times"
+        "its village clinic is weak; the nearest standard clinic in its township (东村) is a "
+        "20 min drive, beyond the 15 min joint-service limit; its township health centre is "
+        "30 min away (within 45 min) and it has 600 residents (fewer than 1,500): rotation "
+        "visits from the centre, at least 2 half-day visits a week at fixed times"
     )
     assert "每周至少2次、每次至少半天" in zh[2]
     assert "it has 2,000 residents, at least 1,500" in en[3]
     assert "人口2,000人，不少于1,500人" in zh[3]
     assert "at least 5 days a week and at least half a year" in en[3]
     assert "its township health centre is 60 min away, beyond the 45 min rotation limit" in en[4]
-    assert "no standard clinic can be reached" in en[5]
+    assert "no standard clinic in its township can be reached" in en[5]
     assert "it has 0 residents" in en[5]
     # duplicate names in township B are told apart by id
-    assert "(新村 (B1)) is 12 min away" in en[8]
+    assert "the clinic of 新村 (B1) is a 12 min drive away" in en[8]
     assert out["label"].tolist()[7:9] == ["新村 (B1)", "新村 (B2)"]
     assert "cannot be reached by road" in en[9]
     assert "公路无法到达乡镇卫生院" in zh[9]
-    assert "16 min away, beyond the 15 min" in en[10]
+    assert "a 16 min drive, beyond the 15 min" in en[10]
     assert "it has 1,500 residents, at least 1,500" in en[10]
-    # tie at 100 min between 东村 and 新村 (B1): the lower row wins
-    assert "(东村) is 100 min away" in en[11]
+    # 孤村 (township C) reaches clinics only in A and B: joint service stays in the township
+    assert "no standard clinic in its township can be reached" in en[11]
+    assert "本乡镇无可达的标准化村卫生室" in zh[11]
     assert "has no township health centre" in en[11]
     assert "所在乡镇没有乡镇卫生院" in zh[11]
 
@@ -182,11 +207,20 @@ def test_defaults_come_from_settings(monkeypatch):
     monkeypatch.setattr(ck_settings, "joint_service_max_min", 25.0)
     monkeypatch.setattr(ck_settings, "rotation_max_min", 70.0)
     monkeypatch.setattr(ck_settings, "stationed_min_population", 3000.0)
+    monkeypatch.setattr(ck_settings, "joint_travel_mode", "drive")
+    monkeypatch.setattr(ck_settings, "joint_max_villages", 2)
+    monkeypatch.setattr(ck_settings, "joint_max_population", 3500.0)
+    monkeypatch.setattr(ck_settings, "build_clinic_min_population", 5000.0)
     out = assign_service_modes(vil, village_clinic_min=M, centre_min=centre, centre_ids=cids)
-    # 北村 (25 min from 东村) now joint; 山村 (60 min) rotation; 坝村 (16 min) joint
-    assert out["mode"].tolist()[3:5] == ["joint", "rotation"]
+    # 东村 (1,200) reaches 西村 800 (15), 南村 600 (20), 北村 2,000 (25) within 25 min.
+    # Most people within 3,500: 北村 alone (1,200 + 2,000 = 3,200; 北村 + 西村 = 4,000 is
+    # over) serves 2,000 > 西村 + 南村 = 1,400. So 北村 is joint; 西村, 南村 and 山村
+    # (60 min <= 70) get rotation. 坝村 (16 min) joins 新村 (B1): 900 + 400 + 1,500 = 2,800.
+    assert out["mode"].tolist()[1:5] == ["rotation", "rotation", "joint", "rotation"]
     assert out["mode"].iloc[10] == "joint"
-    assert "within the 25 min joint-service limit" in out["reason_en"].iloc[3]
+    assert out["host_load_population"].iloc[0] == 3200.0
+    assert out["host_load_population"].iloc[7] == 2800.0
+    assert "(within 25 min)" in out["reason_en"].iloc[3]
 
 
 def test_shared_clinic_proposals():
@@ -241,7 +275,24 @@ def test_staffing_known_numbers():
     assert c["rule"] == "Rule 5"
     assert "000_ba5da1a0f897df4c.txt §(三)" in c["source"]
     assert "tertiary" in c["message_en"]
-    assert len(st_) == len(ROWS) + 3 * 3 + 1
+    # by service mode (issue 16), counted by hand from test_every_village_mode_and_numbers:
+    # stationed: CA 北村 + 山村 = 2 posts (2,300 people), CB 岭村 + 坝村 = 2, no centre 孤村 = 1
+    m = st_[st_["level"] == "centre"].set_index(["check", "name"])
+    assert m.loc[("stationed_posts", "CA"), "required_min"] == 2
+    assert m.loc[("stationed_posts", "CA"), "population"] == 2300.0
+    assert m.loc[("stationed_posts", "CB"), "required_max"] == 2
+    assert m.loc[("stationed_posts", "无乡镇卫生院 no centre"), "required_min"] == 1
+    # rotation: CA 南村, 河村, 林村 × 2 visits a week = 6 half-days
+    assert m.loc[("rotation_half_days", "CA"), "required_min"] == 6
+    assert "000_ba5da1a0f897df4c.txt §(一)" in m.loc[("rotation_half_days", "CA"), "source"]
+    # hosts: 东村 carries 西村 (800: 0.8 → 1, 1.2 → 2 doctors), 新村 (B1) carries 新村 (B2)
+    # (400: 0.4 → 1, 0.6 → 1); population = people served, own village included
+    h = st_[st_["level"] == "host"].set_index("name")
+    assert (h.loc["东村", "required_min"], h.loc["东村", "required_max"]) == (1, 2)
+    assert h.loc["东村", "population"] == 2000.0
+    assert (h.loc["新村 (B1)", "required_min"], h.loc["新村 (B1)", "required_max"]) == (1, 1)
+    assert "003_excerpt.md §4" in v.loc["东村", "source"]
+    assert len(st_) == len(ROWS) + 3 * 3 + 1 + 3 + 1 + 2
 
 
 def test_staffing_given_township_population_flags_rule3():
@@ -456,7 +507,9 @@ def instances(draw):
 @given(inst=instances())
 def test_property_exactly_one_mode_consistent(inst):
     vil, M, centre, cids = inst
-    out = assign_service_modes(vil, village_clinic_min=M, centre_min=centre, centre_ids=cids)
+    out = assign_service_modes(
+        vil, village_clinic_min=M, centre_min=centre, centre_ids=cids, joint_travel_mode="drive"
+    )
     assert len(out) == len(vil)
     assert set(out["mode"]) <= {m.value for m in ServiceMode}
     assert (out["rule_id"] == "R2-" + out["mode"].str.upper()).all()
@@ -467,6 +520,11 @@ def test_property_exactly_one_mode_consistent(inst):
     r = out["mode"] == "rotation"
     assert (out.loc[r, "minutes"] <= ck_settings.rotation_max_min).all()
     assert (out.loc[r, "population"] < ck_settings.stationed_min_population).all()
+    hosts = std & (out["host_load_villages"].fillna(0) > 0)
+    assert (out.loc[hosts, "host_load_population"] <= ck_settings.joint_max_population).all()
+    assert (out.loc[hosts, "host_load_villages"] <= ck_settings.joint_max_villages).all()
+    b = out["mode"] == "build"
+    assert (out.loc[b, "population"] >= ck_settings.build_clinic_min_population).all()
     s = out["mode"] == "stationed"
     far_or_big = (
         ~(out["minutes"] <= ck_settings.rotation_max_min)

@@ -48,6 +48,7 @@ SERVICE_MODES: dict[str, str] = {
     ServiceMode.JOINT: "#2ca02c",
     ServiceMode.ROTATION: "#ff7f0e",
     ServiceMode.STATIONED: "#9467bd",
+    ServiceMode.BUILD: "#e377c2",
     "unknown": "#7f7f7f",
 }
 

@@ -8,14 +8,25 @@ and never imports network, siting, maps or report. One module per concern:
 - :mod:`~coverkit.villages.population`: :func:`estimate_village_population`.
 - :mod:`~coverkit.villages.modes`: :func:`assign_service_modes` (the rule for one
   village is :func:`service_mode`) and :func:`propose_shared_clinics`.
+- :mod:`~coverkit.villages.joint`: :func:`assign_joint_hosts` (which standard
+  clinic serves which neighbour, exactly, within each host's caps) and
+  :func:`walking_minutes`.
 - :mod:`~coverkit.villages.timetable`: :func:`rotation_timetable`.
 - :mod:`~coverkit.villages.staffing`: :func:`staffing_checks`, one function per rule.
 
 Service modes (Rule 2; 000 §(一), 001 §3), tried in this order, one rule each:
 
 - ``R2-FIXED`` → ``fixed`` (固定村卫生室): the village has a standard clinic.
-- ``R2-JOINT`` → ``joint`` (邻（联）村延伸服务): no standard clinic, and another
-  village's standard clinic lies within ``joint_max_min``.
+- ``R2-JOINT`` → ``joint`` (邻（联）村延伸服务): no standard clinic, and a host
+  clinic takes it: another village's standard clinic in the same township
+  (``joint_same_township``) within ``joint_service_max_min`` minutes of
+  ``joint_travel_mode`` (walking by default), whose load stays within
+  ``joint_max_villages`` guest villages and ``joint_max_population`` people
+  (its own village included). Hosts are chosen for all villages at once: the
+  most people served jointly, then the most villages, then the least travel.
+- ``R2-BUILD`` → ``build`` (新建/提标村卫生室): no standard clinic, no host,
+  and at least ``build_clinic_min_population`` residents: build a standard
+  clinic (none) or upgrade the weak one (每个行政村原则上设置1所标准化村卫生室).
 - ``R2-ROTATION`` → ``rotation`` (乡镇卫生院定期巡诊): within
   ``rotation_max_min`` of its township health centre and fewer than
   ``stationed_min_population`` residents. Its timetable
@@ -34,6 +45,7 @@ are re-exported here for compatibility.
 from __future__ import annotations
 
 from coverkit.io import clinic_status_from_values
+from coverkit.villages.joint import JointAssignment, assign_joint_hosts, walking_minutes
 from coverkit.villages.modes import (
     ModeLimits,
     VillageAccess,
@@ -58,9 +70,11 @@ __all__ = [
     "HALF_DAYS_ZH",
     "WEEKDAYS",
     "WEEKDAYS_ZH",
+    "JointAssignment",
     "ModeLimits",
     "ServiceMode",
     "VillageAccess",
+    "assign_joint_hosts",
     "assign_service_modes",
     "clinic_status_from_values",
     "estimate_village_population",
@@ -69,4 +83,5 @@ __all__ = [
     "rotation_timetable",
     "service_mode",
     "staffing_checks",
+    "walking_minutes",
 ]

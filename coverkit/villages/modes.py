@@ -1,8 +1,10 @@
 """Village service modes (Rule 2) with their reasons, and shared-clinic proposals.
 
 :func:`service_mode` is the rule for one village; :func:`assign_service_modes`
-gathers each village's facts (clinic status, nearest neighbouring standard clinic,
-township centre), applies the rule and writes the reason in Chinese and English.
+gathers each village's facts (clinic status, its joint-service host chosen within
+the caps by :func:`~coverkit.villages.joint.assign_joint_hosts`, township centre),
+applies the rule (fixed, joint, build, rotation, stationed) and writes the reason
+in Chinese and English.
 :func:`propose_shared_clinics` groups villages without a standard clinic that
 could build one together (共建).
 """
@@ -29,57 +31,106 @@ from coverkit.villages.common import (
     village_columns,
     villages_labels,
 )
-from coverkit.vocab import ServiceMode
+from coverkit.villages.joint import (
+    JOINT_TRAVEL_MODES,
+    JointAssignment,
+    assign_joint_hosts,
+    walking_minutes,
+)
+from coverkit.vocab import ServiceMode, label
 
 
 @dataclass(frozen=True)
 class ModeLimits:
-    """The three thresholds of Rule 2.
+    """The thresholds of Rule 2.
 
     Attributes
     ----------
     joint_max_min
-        Largest travel time to a neighbour's standard clinic for joint service.
+        Largest travel time (in ``joint_travel_mode`` minutes) to a neighbour's
+        standard clinic for joint service.
     rotation_max_min
         Largest travel time to the township centre for rotation visits.
     stationed_min_population
         Villages with at least this many residents get stationed staff.
+    build_min_population
+        Villages without a standard clinic and without a host, with at least this
+        many residents, get "build or upgrade a clinic".
+    joint_max_villages
+        Most guest villages per host clinic.
+    joint_max_population
+        Most people a host clinic serves, its own village included.
+    joint_same_township
+        Joint service only within a township.
+    joint_travel_mode
+        ``"walk"`` or ``"drive"``: how ``joint_max_min`` is measured.
     """
 
     joint_max_min: float
     rotation_max_min: float
     stationed_min_population: float
+    build_min_population: float
+    joint_max_villages: int
+    joint_max_population: float
+    joint_same_township: bool
+    joint_travel_mode: str
 
     @classmethod
-    def from_settings(
-        cls,
-        joint_max_min: float | None = None,
-        rotation_max_min: float | None = None,
-        stationed_min_population: float | None = None,
-    ) -> ModeLimits:
-        """The given limits, each ``None`` read from :mod:`coverkit.settings` now.
+    def from_settings(cls, **given: Any) -> ModeLimits:
+        """The given limits, each missing or ``None`` read from :mod:`coverkit.settings` now.
 
         Parameters
         ----------
-        joint_max_min
-            Default :data:`coverkit.settings.joint_service_max_min`.
-        rotation_max_min
-            Default :data:`coverkit.settings.rotation_max_min`.
-        stationed_min_population
-            Default :data:`coverkit.settings.stationed_min_population`.
+        **given
+            Field values by name (``joint_max_min``, ``rotation_max_min``,
+            ``stationed_min_population``, ``build_min_population``,
+            ``joint_max_villages``, ``joint_max_population``,
+            ``joint_same_township``, ``joint_travel_mode``). Their defaults are
+            :data:`coverkit.settings.joint_service_max_min`, ``rotation_max_min``,
+            ``stationed_min_population``, ``build_clinic_min_population``,
+            ``joint_max_villages``, ``joint_max_population``,
+            ``joint_same_township`` and ``joint_travel_mode``.
 
         Returns
         -------
         ModeLimits
             The limits to apply.
+
+        Raises
+        ------
+        InvalidValueError
+            An unknown field, an unknown travel mode or a negative cap.
         """
-        return cls(
-            settings.joint_service_max_min if joint_max_min is None else joint_max_min,
-            settings.rotation_max_min if rotation_max_min is None else rotation_max_min,
-            settings.stationed_min_population
-            if stationed_min_population is None
-            else stationed_min_population,
-        )
+        source = {
+            "joint_max_min": "joint_service_max_min",
+            "rotation_max_min": "rotation_max_min",
+            "stationed_min_population": "stationed_min_population",
+            "build_min_population": "build_clinic_min_population",
+            "joint_max_villages": "joint_max_villages",
+            "joint_max_population": "joint_max_population",
+            "joint_same_township": "joint_same_township",
+            "joint_travel_mode": "joint_travel_mode",
+        }
+        unknown = sorted(set(given) - set(source))
+        if unknown:
+            raise InvalidValueError(f"unknown mode limits {unknown}; use {sorted(source)}")
+        v = {
+            k: getattr(settings, name) if given.get(k) is None else given[k]
+            for k, name in source.items()
+        }
+        if v["joint_travel_mode"] not in JOINT_TRAVEL_MODES:
+            raise InvalidValueError(
+                f"joint_travel_mode={v['joint_travel_mode']!r}: use one of "
+                f"{', '.join(JOINT_TRAVEL_MODES)}"
+            )
+        if int(v["joint_max_villages"]) < 0 or not float(v["joint_max_population"]) >= 0:
+            raise InvalidValueError(
+                f"joint_max_villages={v['joint_max_villages']}, joint_max_population="
+                f"{v['joint_max_population']}: give caps >= 0"
+            )
+        v["joint_max_villages"] = int(v["joint_max_villages"])
+        v["joint_same_township"] = bool(v["joint_same_township"])
+        return cls(**v)
 
 
 @dataclass(frozen=True)
@@ -91,7 +142,8 @@ class VillageAccess:
     clinic_status
         ``standard``, ``weak`` or ``none``.
     neighbour_label
-        Label of the nearest other village with a standard clinic.
+        Label of the nearest other village with a standard clinic that the
+        township rule allows (in the joint travel mode).
     neighbour_min
         Minutes to that clinic (``inf`` when none can be reached).
     has_centre
@@ -100,6 +152,15 @@ class VillageAccess:
         Minutes to the township health centre (``inf`` = unreachable).
     population
         Residents.
+    hosts_in_reach
+        Standard clinics the township rule allows within ``joint_max_min``.
+    host_label
+        The host clinic's village (joint service), ``None`` when it has none.
+    host_min
+        Minutes to the host.
+    host_guests, host_population
+        Load of the clinic: for a guest its host's, for a standard clinic its
+        own (guest villages; people served, its own village included).
     """
 
     clinic_status: str
@@ -108,6 +169,11 @@ class VillageAccess:
     has_centre: bool
     centre_min: float
     population: float
+    hosts_in_reach: int = 0
+    host_label: str | None = None
+    host_min: float = np.inf
+    host_guests: int = 0
+    host_population: float = np.nan
 
 
 def service_mode(v: VillageAccess, limits: ModeLimits) -> ServiceMode:
@@ -116,22 +182,25 @@ def service_mode(v: VillageAccess, limits: ModeLimits) -> ServiceMode:
     Parameters
     ----------
     v
-        The village's clinic, nearest standard clinic, centre and population.
+        The village's clinic, host, centre and population.
     limits
         The Rule 2 thresholds.
 
     Returns
     -------
     ServiceMode
-        ``fixed`` with its own standard clinic; ``joint`` if a neighbour's
-        standard clinic is within ``joint_max_min``; ``rotation`` if its
+        ``fixed`` with its own standard clinic; ``joint`` when a host clinic
+        took it (:func:`~coverkit.villages.joint.assign_joint_hosts`); ``build``
+        with at least ``build_min_population`` residents; ``rotation`` if its
         township centre exists, lies within ``rotation_max_min`` and the village
         has fewer than ``stationed_min_population`` residents; else ``stationed``.
     """
     if v.clinic_status == "standard":
         return ServiceMode.FIXED
-    if v.neighbour_min <= limits.joint_max_min:
+    if v.host_label is not None:
         return ServiceMode.JOINT
+    if v.population >= limits.build_min_population:
+        return ServiceMode.BUILD
     if (
         v.has_centre
         and v.centre_min <= limits.rotation_max_min
@@ -147,23 +216,69 @@ _STATUS_ZH = {"weak": "村卫生室服务能力较弱", "none": "无村卫生室
 _STATUS_EN = {"weak": "its village clinic is weak", "none": "it has no village clinic"}
 
 
-def _without_clinic_phrase(v: VillageAccess, limits: ModeLimits) -> tuple[str, str]:
-    """Opening of a non-fixed reason: clinic status, nearest standard clinic, joint limit."""
-    s_zh, s_en = _STATUS_ZH[v.clinic_status], _STATUS_EN[v.clinic_status]
-    if not np.isfinite(v.neighbour_min):
-        return f"{s_zh}；无可达的标准化村卫生室", f"{s_en}; no standard clinic can be reached"
-    near = format_minutes(v.neighbour_min)
-    limit = format_minutes(limits.joint_max_min)
-    nb_zh = f"最近的标准化村卫生室（{v.neighbour_label}）{near}分钟"
-    nb_en = f"the nearest standard clinic ({v.neighbour_label}) is {near} min away"
-    if v.neighbour_min <= limits.joint_max_min:
-        return (
-            f"{s_zh}；{nb_zh}，不超过{limit}分钟",
-            f"{s_en}; {nb_en}, within the {limit} min joint-service limit",
-        )
+def _villages_en(k: int) -> str:
+    """``1 guest village`` / ``2 guest villages``."""
+    return f"{k} guest village" + ("" if k == 1 else "s")
+
+
+def _caps(limits: ModeLimits) -> tuple[str, str]:
+    """The host caps for a sentence, Chinese and English."""
+    n, p = limits.joint_max_villages, format_population(limits.joint_max_population)
+    return f"每所至多{n}个邻村、{p}人", f"at most {n} guest villages and {p} people each"
+
+
+def _joint_phrase(v: VillageAccess, limits: ModeLimits) -> tuple[str, str]:
+    """Why joint service: the host, its distance and its load against the caps."""
+    how_zh, how_en = label(f"travel.{limits.joint_travel_mode}"), limits.joint_travel_mode
+    m, limit = format_minutes(v.host_min), format_minutes(limits.joint_max_min)
+    load = format_population(v.host_population)
+    caps_zh, caps_en = _caps(limits)
     return (
-        f"{s_zh}；{nb_zh}，超过{limit}分钟",
-        f"{s_en}; {nb_en}, beyond the {limit} min joint-service limit",
+        f"{how_zh}{m}分钟到{v.host_label}村卫生室（不超过{limit}分钟），由其提供邻（联）村"
+        f"延伸服务；该卫生室服务{v.host_guests}个邻村、共{load}人（{caps_zh}）",
+        f"the clinic of {v.host_label} is a {m} min {how_en} away (within {limit} min) and "
+        f"serves it: joint service; that clinic serves {_villages_en(v.host_guests)}, {load} "
+        f"people in all ({caps_en})",
+    )
+
+
+def _no_host_phrase(v: VillageAccess, limits: ModeLimits) -> tuple[str, str]:
+    """Why no host clinic: none reachable, the nearest too far, or those near are full."""
+    how_zh, how_en = label(f"travel.{limits.joint_travel_mode}"), limits.joint_travel_mode
+    scope_zh, scope_en = ("本乡镇", " in its township") if limits.joint_same_township else ("", "")
+    limit = format_minutes(limits.joint_max_min)
+    if not np.isfinite(v.neighbour_min):
+        return (
+            f"{scope_zh}无可达的标准化村卫生室",
+            f"no standard clinic{scope_en} can be reached",
+        )
+    if v.hosts_in_reach == 0:
+        near = format_minutes(v.neighbour_min)
+        return (
+            f"{scope_zh}最近的标准化村卫生室（{v.neighbour_label}）{how_zh}{near}分钟，"
+            f"超过邻（联）村服务上限{limit}分钟",
+            f"the nearest standard clinic{scope_en} ({v.neighbour_label}) is a {near} min "
+            f"{how_en}, beyond the {limit} min joint-service limit",
+        )
+    caps_zh, caps_en = _caps(limits)
+    return (
+        f"{how_zh}{limit}分钟内的{v.hosts_in_reach}所标准化村卫生室均无余量接纳本村（{caps_zh}）",
+        f"the {v.hosts_in_reach} standard clinic(s) within a {limit} min {how_en} cannot take "
+        f"it within their caps ({caps_en})",
+    )
+
+
+def _build_phrase(v: VillageAccess, limits: ModeLimits) -> tuple[str, str]:
+    """Why build or upgrade a clinic: large enough, and no host."""
+    pop, big = format_population(v.population), format_population(limits.build_min_population)
+    if v.clinic_status == "weak":
+        act_zh, act_en = "提标改造为标准化村卫生室", "upgrade its clinic to a standard clinic"
+    else:
+        act_zh, act_en = "新建标准化村卫生室", "build a standard clinic"
+    return (
+        f"人口{pop}人，不少于{big}人：{act_zh}（每个行政村原则上设置1所标准化村卫生室）",
+        f"it has {pop} residents, at least {big}: {act_en} (one standard clinic per "
+        "administrative village in principle)",
     )
 
 
@@ -228,38 +343,74 @@ def mode_reason(v: VillageAccess, mode: ServiceMode, limits: ModeLimits) -> tupl
         ``(reason_zh, reason_en)``.
     """
     if mode == ServiceMode.FIXED:
-        return (
-            "有标准化村卫生室，固定设点服务",
-            "has a standard village clinic: fixed clinic service",
-        )
-    head_zh, head_en = _without_clinic_phrase(v, limits)
+        zh = "有标准化村卫生室，固定设点服务"
+        en = "has a standard village clinic: fixed clinic service"
+        if v.host_guests > 0:
+            load = format_population(v.host_population)
+            zh += f"；并为{v.host_guests}个邻村提供邻（联）村延伸服务，共服务{load}人"
+            en += f"; it also serves {_villages_en(v.host_guests)}, {load} people in all"
+        return zh, en
+    s_zh, s_en = _STATUS_ZH[v.clinic_status], _STATUS_EN[v.clinic_status]
     if mode == ServiceMode.JOINT:
-        return (
-            f"{head_zh}，由该村卫生室提供邻（联）村延伸服务",
-            f"{head_en}: served by that clinic",
-        )
-    tail = _rotation_phrase if mode == ServiceMode.ROTATION else _stationed_phrase
+        tail_zh, tail_en = _joint_phrase(v, limits)
+        return f"{s_zh}；{tail_zh}", f"{s_en}; {tail_en}"
+    head_zh, head_en = _no_host_phrase(v, limits)
+    tail = {
+        ServiceMode.BUILD: _build_phrase,
+        ServiceMode.ROTATION: _rotation_phrase,
+    }.get(mode, _stationed_phrase)
     tail_zh, tail_en = tail(v, limits)
-    return f"{head_zh}；{tail_zh}", f"{head_en}; {tail_en}"
+    return f"{s_zh}；{head_zh}；{tail_zh}", f"{s_en}; {head_en}; {tail_en}"
 
 
 # --------------------------------------------------------------------------- facts
 
 
-def _nearest_standard_clinic(
-    vmat: np.ndarray, standard: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Position of and minutes to each village's nearest *other* standard clinic.
+def _joint_minutes(
+    villages: gpd.GeoDataFrame,
+    vmat: np.ndarray,
+    limits: ModeLimits,
+    village_walk_min: np.ndarray | None,
+    walk_speed_kph: float | None,
+) -> np.ndarray:
+    """Minutes between villages in the joint travel mode (walk: given, or straight line)."""
+    if limits.joint_travel_mode == "drive":
+        return vmat
+    n = len(vmat)
+    if village_walk_min is not None:
+        return as_minutes(village_walk_min, (n, n), "village_walk_min")
+    return walking_minutes(villages, walk_speed_kph=walk_speed_kph)
 
-    Ties go to the lower row position; a village that reaches none gets
-    position 0 and ``inf`` minutes.
-    """
-    n = len(standard)
-    to_std = np.where(standard[None, :], vmat, np.inf)
-    np.fill_diagonal(to_std, np.inf)
-    nearest = np.argmin(to_std, axis=1) if n else np.zeros(0, dtype=int)
-    near_min = to_std[np.arange(n), nearest] if n else np.zeros(0)
-    return nearest, near_min
+
+def _facts(
+    status: np.ndarray,
+    lab: np.ndarray,
+    pop: np.ndarray,
+    cmin: np.ndarray,
+    no_centre: np.ndarray,
+    ja: JointAssignment,
+) -> list[VillageAccess]:
+    """Each village's :class:`VillageAccess` from its clinic, host and centre."""
+    facts = []
+    for i in range(len(status)):
+        h = int(ja.host[i])
+        load_of = h if h >= 0 else i
+        facts.append(
+            VillageAccess(
+                clinic_status=status[i],
+                neighbour_label=lab[ja.nearest[i]] if ja.nearest[i] >= 0 else "",
+                neighbour_min=float(ja.nearest_min[i]),
+                has_centre=not no_centre[i],
+                centre_min=float(cmin[i]),
+                population=float(pop[i]),
+                hosts_in_reach=int(ja.in_reach[i]),
+                host_label=lab[h] if h >= 0 else None,
+                host_min=float(ja.minutes[i]),
+                host_guests=int(ja.guests[load_of]),
+                host_population=float(ja.load[load_of]),
+            )
+        )
+    return facts
 
 
 def _centre_ids(centre_ids: Sequence[Any] | np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -296,6 +447,9 @@ def assign_service_modes(
     rotation_max_min: float | None = None,
     stationed_min_population: float | None = None,
     share_radius_min: float | None = None,
+    village_walk_min: np.ndarray | None = None,
+    walk_speed_kph: float | None = None,
+    **limits: Any,
 ) -> gpd.GeoDataFrame:
     """Give every village exactly one service mode (Rule 2) with its reason.
 
@@ -306,15 +460,17 @@ def assign_service_modes(
         ``weak`` / ``none`` or the Chinese synonyms 标准/有, 薄弱/弱, 无/没有).
     village_clinic_min
         n × n minutes from village i to village j's clinic (``np.inf`` =
-        unreachable); rows and columns in the row order of ``villages``.
+        unreachable); rows and columns in the row order of ``villages``. The
+        joint travel time when ``joint_travel_mode="drive"``.
     centre_min
         Length-n minutes from each village to its township health centre.
     centre_ids
         Length-n id of the serving township health centre; ``None``/NaN when
         the township has none.
     joint_max_min
-        Largest travel time to a neighbour's standard clinic for joint
-        service; default :data:`coverkit.settings.joint_service_max_min`.
+        Largest travel time to a host clinic for joint service, in
+        ``joint_travel_mode`` minutes; default
+        :data:`coverkit.settings.joint_service_max_min`.
     rotation_max_min
         Largest travel time to the township centre for rotation visits;
         default :data:`coverkit.settings.rotation_max_min`.
@@ -324,6 +480,18 @@ def assign_service_modes(
     share_radius_min
         Radius for :func:`propose_shared_clinics` (``share_group`` column);
         default :data:`coverkit.settings.share_clinic_radius_min`.
+    village_walk_min
+        n × n walking minutes between villages for ``joint_travel_mode="walk"``
+        (the plan gives its network's times when it runs in walk mode); default:
+        straight-line distance between the villages' points ×
+        :data:`coverkit.settings.circuity_factor` at ``walk_speed_kph``
+        (:func:`~coverkit.villages.joint.walking_minutes`).
+    walk_speed_kph
+        Walking speed of that estimate; default :data:`coverkit.settings.walk_speed_kph`.
+    **limits
+        ``build_min_population``, ``joint_max_villages``, ``joint_max_population``,
+        ``joint_same_township``, ``joint_travel_mode`` (:class:`ModeLimits`);
+        each defaults to its setting (``build_clinic_min_population``, ...).
 
     Returns
     -------
@@ -331,65 +499,86 @@ def assign_service_modes(
         A copy of ``villages`` (caller's columns and CRS kept) with
         ``label`` (name, with id appended when repeated in a township),
         ``clinic_status``, ``mode``, ``mode_zh``, ``rule_id``, ``reason_zh``,
-        ``reason_en``, ``serving_facility`` (own id / serving village id /
-        centre id), ``serving_name``, ``minutes``, ``centre_id`` and
-        ``share_group`` (proposal number of :func:`propose_shared_clinics`,
-        <NA> if none).
+        ``reason_en``, ``serving_facility`` (own id / host village id /
+        centre id), ``serving_name``, ``minutes`` (0 / to the host in the joint
+        travel mode / to the centre), ``centre_id``, ``host_load_villages`` and
+        ``host_load_population`` (for a village with a standard clinic: guest
+        villages it serves and people served, its own included; <NA>/NaN
+        otherwise) and ``share_group`` (proposal number of
+        :func:`propose_shared_clinics`, <NA> if none).
 
     Raises
     ------
     MissingColumnError
-        A required column is missing (the message lists accepted names).
+        A required column is missing.
     InvalidValueError
         Unknown clinic status, missing/negative population, matrices of the
-        wrong shape, NaN or negative minutes.
+        wrong shape, NaN or negative minutes, an unknown limit or travel mode,
+        or walking minutes asked for villages without locations.
 
     Notes
     -----
     The rule for one village is :func:`service_mode`: R2-FIXED, R2-JOINT,
-    R2-ROTATION, R2-STATIONED, tried in this order. A weak clinic
+    R2-BUILD, R2-ROTATION, R2-STATIONED, tried in this order. Joint hosts are
+    chosen for all villages at once, exactly, within each host's caps
+    (:func:`~coverkit.villages.joint.assign_joint_hosts`). A weak clinic
     (服务能力较弱) neither serves the village nor its neighbours.
-    Zero-population villages are allowed and get rotation unless far.
-    Villages whose centre is unreachable (``inf``) or whose township has no
-    health centre are *stationed* (not an error), with a reason saying so,
-    because only stationed staff can serve them until a road or a centre
-    exists. Ties between serving villages go to the lower row position.
+    Zero-population villages are allowed. Villages whose centre is unreachable
+    (``inf``) or whose township has no health centre are *stationed* (not an
+    error), with a reason saying so, because only stationed staff can serve
+    them until a road or a centre exists.
     """
-    limits = ModeLimits.from_settings(joint_max_min, rotation_max_min, stationed_min_population)
+    lim = ModeLimits.from_settings(
+        joint_max_min=joint_max_min,
+        rotation_max_min=rotation_max_min,
+        stationed_min_population=stationed_min_population,
+        **limits,
+    )
     cols = village_columns(villages)
     n = len(villages)
     vmat = as_minutes(village_clinic_min, (n, n), "village_clinic_min")
     cmin = as_minutes(centre_min, (n,), "centre_min")
     cid, no_centre = _centre_ids(centre_ids, n)
+    jmat = _joint_minutes(villages, vmat, lim, village_walk_min, walk_speed_kph)
     out = villages.copy()
     ids = out[cols["id"]].to_numpy()
     status = clinic_status_from_values(out[cols["clinic"]]).to_numpy()
     pop = pd.to_numeric(out[cols["population"]]).to_numpy(dtype="float64")
     lab = display_labels(out[cols["id"]], out[cols["name"]], out[cols["township"]]).to_numpy()
-    nearest, near_min = _nearest_standard_clinic(vmat, status == "standard")
-    facts = [
-        VillageAccess(status[i], lab[nearest[i]], near_min[i], not no_centre[i], cmin[i], pop[i])
-        for i in range(n)
-    ]
-    modes = [service_mode(v, limits) for v in facts]
-    reasons = [mode_reason(v, m, limits) for v, m in zip(facts, modes, strict=True)]
-    mode = np.array([m.value for m in modes], dtype=object)
-    fixed, joint = mode == ServiceMode.FIXED.value, mode == ServiceMode.JOINT.value
+    standard = status == "standard"
+    ja = assign_joint_hosts(
+        jmat,
+        standard=standard,
+        township=out[cols["township"]].astype(str).to_numpy(),
+        population=pop,
+        max_min=lim.joint_max_min,
+        max_villages=lim.joint_max_villages,
+        max_population=lim.joint_max_population,
+        same_township=lim.joint_same_township,
+    )
+    facts = _facts(status, lab, pop, cmin, no_centre, ja)
+    modes = [service_mode(v, lim) for v in facts]
+    reasons = [mode_reason(v, m, lim) for v, m in zip(facts, modes, strict=True)]
+    joint = ja.host >= 0
+    host = np.where(joint, ja.host, 0)
     out["label"] = lab
     out["clinic_status"] = status
-    out["mode"] = mode
+    out["mode"] = np.array([m.value for m in modes], dtype=object)
     out["mode_zh"] = [m.zh for m in modes]
     out["rule_id"] = [m.rule_id for m in modes]
     out["reason_zh"] = [zh for zh, _ in reasons]
     out["reason_en"] = [en for _, en in reasons]
-    out["serving_facility"] = np.where(fixed, ids, np.where(joint, ids[nearest] if n else ids, cid))
-    out["serving_name"] = np.where(fixed, lab, np.where(joint, lab[nearest] if n else lab, None))
-    out["minutes"] = np.select([fixed, joint], [0.0, near_min], default=cmin).astype("float64")
+    out["serving_facility"] = np.where(standard, ids, np.where(joint, ids[host], cid))
+    out["serving_name"] = np.where(standard, lab, np.where(joint, lab[host], None))
+    out["minutes"] = np.select([standard, joint], [0.0, ja.minutes], default=cmin).astype(float)
     out["centre_id"] = cid
+    out["host_load_villages"] = pd.array(np.where(standard, ja.guests, 0), dtype="Int64")
+    out.loc[~standard, "host_load_villages"] = pd.NA
+    out["host_load_population"] = ja.load
     out["share_group"] = _share_groups(out, vmat, ids, share_radius_min)
     logger.info(
         "village service modes: %s",
-        ", ".join(f"{m.value} {int((mode == m.value).sum())}" for m in ServiceMode),
+        ", ".join(f"{m.value} {int((out['mode'] == m.value).sum())}" for m in ServiceMode),
     )
     return out
 
