@@ -659,7 +659,7 @@ def read_setting(name: Any, value: Any, *, where: str = "settings") -> tuple[str
         type or range (not finite, negative, a share above 1).
     """
     key = str(name)
-    label = f"{where}.{key}"
+    label = f"{where} {key}" if where.startswith("-") else f"{where}.{key}"
     if key in SETTING_READERS:
         return key, SETTING_READERS[key](value, label)
     if key not in settable_names():

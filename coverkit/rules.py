@@ -87,7 +87,6 @@ class Rule:
     fixed: str = ""
 
 
-
 #: Every rule applied anywhere in coverkit, in the order of POLICY.md.
 RULES: tuple[Rule, ...] = (
     # --- Rule 1: which counties, how many sub-centres, where ------------------
