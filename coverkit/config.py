@@ -626,9 +626,10 @@ def _by_type(name: str, value: Any, annotation: str, current: Any) -> Any:
         return _read_text(value, name)
     if "float" in annotation:
         number = _read_amount(value, name)
-        if ("share" in name or "coverage" in name) and number > 1:
+        key = name.rpartition(".")[2].rpartition(" ")[2]  # the setting, without "settings."
+        if ("share" in key or "coverage" in key) and number > 1:
             raise _bad(name, number, "must be a share from 0 to 1")
-        if (name.endswith("_kph") or name == "circuity_factor") and number <= 0:
+        if (key.endswith("_kph") or key == "circuity_factor") and number <= 0:
             raise _bad(name, number, "must be a number > 0")
         return number
     raise ConfigError(f"setting {name!r} cannot be set from a config file")
