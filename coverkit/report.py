@@ -338,7 +338,17 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         + "）"
     )
     blocks.append(("ul", items))
-    blocks += [
+    blocks += _table_blocks(plan, tables, modes)
+    if plan.notes:
+        blocks += [("h2", "说明 Notes"), ("ul", [str(n) for n in plan.notes])]
+    return blocks
+
+
+def _table_blocks(
+    plan: CountyPlan, tables: dict[str, pd.DataFrame], modes: pd.DataFrame
+) -> list[Block]:
+    """The report's sections after the summary, each a heading and its table."""
+    return [
         ("h2", "资格 Eligibility"),
         ("table", tables["eligibility"]),
         ("p", _eligibility_rule_text(plan)),
@@ -374,9 +384,6 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         ("p", _REGISTER_TEXT),
         ("table", _register_display(tables["rules"])),
     ]
-    if plan.notes:
-        blocks += [("h2", "说明 Notes"), ("ul", [str(n) for n in plan.notes])]
-    return blocks
 
 
 _REGISTER_TEXT = (
