@@ -3,7 +3,7 @@
 This is what ``coverkit plan`` runs; scripts call it the same way::
 
     from coverkit.api import run_plan
-    from coverkit.config import RunConfig
+    from coverkit.config import PARAMETER_SETTINGS, RunConfig, overridden_settings
 
     result = run_plan(RunConfig(county="Mwali", minutes=45))
     print(result.summary_text())
@@ -19,12 +19,13 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from coverkit import settings
 from coverkit.atomic import Moves, recover_stale, write_together
-from coverkit.config import RunConfig
+from coverkit.config import PARAMETER_SETTINGS, RunConfig, overridden_settings
 from coverkit.plan import CountyPlan, PlanParameters, plan_county
 from coverkit.planfile import MANIFEST, OLD_PICKLE, PLAN_DIR, read_plan, save_plan
 
@@ -93,9 +94,50 @@ def _safe_name(name: str) -> str:
     return f"{cut}-{digest}"
 
 
+def _parameter_options(config: RunConfig) -> dict[str, Any]:
+    """The options of :data:`~coverkit.config.PARAMETER_SETTINGS` given, as values."""
+    out: dict[str, Any] = {}
+    for name in PARAMETER_SETTINGS:
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if name == "eligibility_thresholds":  # the given indicators over the settings' table
+            value = {**settings.eligibility_thresholds, **dict(value)}
+        out[name] = value
+    return out
+
+
+def run_settings(config: RunConfig) -> dict[str, Any]:
+    """The settings a run sets for its duration.
+
+    Parameters
+    ----------
+    config
+        Run options.
+
+    Returns
+    -------
+    dict
+        The ``[settings]`` table (and ``--set`` flags), plus each option of
+        :data:`~coverkit.config.PARAMETER_SETTINGS` that
+        :class:`~coverkit.plan.PlanParameters` does not (yet) have as a field.
+    """
+    values = dict(config.settings or ())
+    known = {f.name for f in fields(PlanParameters)}
+    values.update({k: v for k, v in _parameter_options(config).items() if k not in known})
+    return values
+
+
 def parameters_from_config(config: RunConfig) -> PlanParameters:
-    """Translate run options into :class:`~coverkit.plan.PlanParameters`."""
+    """Translate run options into :class:`~coverkit.plan.PlanParameters`.
+
+    Defaults are read from :mod:`coverkit.settings` now, so call it inside
+    :func:`~coverkit.config.overridden_settings` of :func:`run_settings` (as
+    :func:`run_plan` does) for ``[settings]`` to be seen.
+    """
     defaults = PlanParameters()
+    known = {f.name for f in fields(PlanParameters)}
+    extra = {k: v for k, v in _parameter_options(config).items() if k in known}
     return PlanParameters(
         p_values=tuple(config.subcentres) if config.subcentres else defaults.p_values,
         threshold_min=config.minutes if config.minutes else defaults.threshold_min,
@@ -107,6 +149,7 @@ def parameters_from_config(config: RunConfig) -> PlanParameters:
         walk_speed_kph=config.walk_speed_kph or defaults.walk_speed_kph,
         max_walk_m=defaults.max_walk_m if config.max_walk_m is None else config.max_walk_m,
         road_speeds_kph=tuple(config.road_speeds_kph or ()),
+        **extra,
     )
 
 
@@ -138,13 +181,22 @@ def run_plan(config: RunConfig | None = None, *, progress: Progress | None = Non
     (see :func:`_write_outputs`). A failure, Ctrl-C (SIGINT) or SIGTERM before
     that leaves the output folders as they were; during the run SIGTERM raises
     :class:`KeyboardInterrupt` like SIGINT so the clean-up runs.
+
+    The run's settings (:func:`run_settings`: the config's ``[settings]`` table and
+    ``--set`` flags) hold while it runs and are restored afterwards; the plan's
+    ``summary["settings_overrides"]`` keeps them so the rule register of a re-read
+    plan shows them. Settings are module globals: runs in threads of one process
+    share them (run plans with different settings in separate processes).
     """
     config = config or RunConfig()
-    with _sigterm_as_interrupt():
-        return _run_plan(config, progress)
+    overrides = run_settings(config)
+    with _sigterm_as_interrupt(), overridden_settings(overrides):
+        return _run_plan(config, progress, overrides)
 
 
-def _run_plan(config: RunConfig, progress: Progress | None) -> PlanRun:
+def _run_plan(
+    config: RunConfig, progress: Progress | None, overrides: dict[str, Any] | None = None
+) -> PlanRun:
     """Load, plan and write, reporting each of :data:`STAGES` to ``progress``."""
     from coverkit.region import load_county
 
@@ -172,6 +224,8 @@ def _run_plan(config: RunConfig, progress: Progress | None) -> PlanRun:
         params=parameters_from_config(config),
         on_stage=lambda i: stage(i),
     )
+    if overrides:
+        plan.summary["settings_overrides"] = dict(sorted(overrides.items()))
     stage(4)
     map_path, report_dir = output_paths(config, plan.county_name)
     files = _write_outputs(plan, map_path, report_dir)

@@ -22,9 +22,21 @@ Example ``plan.toml``::
     encoding = "gbk"            # of the CSV tables (default: recognised from the file)
     out = "results"
 
+    eligibility_rule = "all"    # any | all: how the eligibility indicators combine
+    count_outside_hospitals = false  # hospitals outside the county count as existing cover
+    seat_exclusion_radius_m = 5000   # centres this close to the seat count as in the seat
+    second_site_min_gain_share = 0.02
+
+    [eligibility_thresholds]    # over coverkit.settings.eligibility_thresholds, by indicator
+    population = 400000
+
     [road_speeds_kph]           # overrides of coverkit.settings.road_speeds_kph, by OSM class
     track = 15
     unclassified = 30
+
+    [settings]                  # any number/bool/text/list setting of coverkit.settings
+    joint_max_villages = 4      # for this run only (see README "Policy rules and parameters")
+    rotation_visit_min = 240
 
 Unknown keys and values of the wrong type or out of range are refused with a
 :class:`ConfigError` naming the key and the fix. Every option is checked by one
@@ -33,18 +45,28 @@ reader in :data:`OPTION_READERS`, whether it comes from this file, from a CLI fl
 NaN, negative or absurdly large numbers (limits ``settings.max_*``), empty strings,
 control characters, paths a file system cannot hold (a NUL byte, a name over 255
 bytes), unknown road classes and unknown encodings never reach a run.
+
+The ``[settings]`` table (and ``--set NAME=VALUE``) sets any threshold of
+:mod:`coverkit.settings` for one run: :func:`read_setting` checks each against the
+setting's type (and its own reader in :data:`SETTING_READERS`, if any), and
+:func:`overridden_settings` applies them while the run lasts and restores the old
+values afterwards. Settings are module globals: runs in threads of one process share
+them, so runs with different ``[settings]`` must run in separate processes (as
+``coverkit batch`` does on Dask's default process workers).
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import difflib
 import math
 import numbers
 import os
 import re
 import stat
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -61,6 +83,9 @@ OBJECTIVES: tuple[str, ...] = tuple(o.value for o in Objective)
 COORDS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
 MODES: tuple[str, ...] = ("drive", "walk")
 CANDIDATES: tuple[str, ...] = ("auto", "central", "all")
+#: How the eligibility indicators combine, and how joint-service neighbours are measured.
+ELIGIBILITY_RULES: tuple[str, ...] = ("any", "all")
+JOINT_TRAVEL_MODES: tuple[str, ...] = ("walk", "drive")
 #: Encodings named as examples when an encoding is not known.
 ENCODING_EXAMPLES: tuple[str, ...] = ("utf-8", "gbk", "gb18030", "utf-16")
 _NAME_MAX_BYTES = 255  # one file or folder name (ext4, NTFS, APFS)
@@ -105,6 +130,18 @@ class RunConfig:
     encoding: str | None = None
     out: str | None = None
     data_dir: str | None = None
+    #: How the eligibility indicators combine: ``"any"`` or ``"all"``.
+    eligibility_rule: str | None = None
+    #: Hospitals outside the county (secondary or higher) count as existing cover.
+    count_outside_hospitals: bool | None = None
+    #: Centres this close to the county seat count as in the seat, metres.
+    seat_exclusion_radius_m: float | None = None
+    #: ``(indicator, threshold)`` pairs over ``settings.eligibility_thresholds``.
+    eligibility_thresholds: tuple[tuple[str, float], ...] | None = None
+    #: A further sub-centre must bring at least this share of the people within T.
+    second_site_min_gain_share: float | None = None
+    #: ``(name, value)`` pairs of :mod:`coverkit.settings` set for this run only.
+    settings: tuple[tuple[str, Any], ...] | None = None
 
     def __post_init__(self) -> None:
         """Check and normalise every option given (the first bad one is reported)."""
@@ -208,6 +245,10 @@ NUMBER_RULES: dict[str, NumberRule] = {
     "road_buffer_m": NumberRule(
         "a distance in metres", "a distance ≥ 0 metres", "5000", "max_distance_m", zero_ok=True
     ),
+    # 0 is allowed: only the seat's own township (and ``in_seat`` centres) is excluded.
+    "seat_exclusion_radius_m": NumberRule(
+        "a distance in metres", "a distance ≥ 0 metres", "5000", "max_distance_m", zero_ok=True
+    ),
 }
 
 
@@ -306,7 +347,7 @@ def _choice(options: tuple[str, ...], *, lower: bool = False) -> Reader:
     return read
 
 
-def _read_standard_only(value: Any, name: str) -> bool:
+def _read_bool(value: Any, name: str) -> bool:
     """``true`` or ``false``."""
     if not isinstance(value, bool):
         raise ConfigError(f"key {name!r} must be true or false, got {_short(value)}")
@@ -409,6 +450,338 @@ def _read_road_speeds(value: Any, name: str) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(speeds.items()))
 
 
+# --------------------------------------------------------------------------- [settings]
+
+
+def _read_share(value: Any, name: str) -> float:
+    """A share: a number from 0 to 1."""
+    _expect(name, value, (numbers.Real,), "a share from 0 to 1")
+    number = _float(value)
+    if not (math.isfinite(number) and 0 <= number <= 1):
+        raise _bad(name, number, "must be a share from 0 to 1, e.g. 0.02")
+    return number
+
+
+def _read_count(low: int, high: int | None = None) -> Reader:
+    """A reader of a whole number from ``low`` (to ``high``)."""
+
+    def read(value: Any, name: str) -> int:
+        _expect(name, value, (numbers.Integral,), "a whole number")
+        if value < low or (high is not None and value > high):
+            top = f" to {high}" if high is not None else " or more"
+            raise _bad(name, value, f"must be a whole number from {low}{top}, e.g. {max(low, 2)}")
+        return int(value)
+
+    return read
+
+
+def _read_amount(value: Any, name: str) -> float:
+    """A finite number ≥ 0 (people, minutes, metres, a ratio)."""
+    _expect(name, value, (numbers.Real,), "a number")
+    number = _float(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise _bad(name, number, "must be a finite number ≥ 0")
+    return number
+
+
+def _read_positive(value: Any, name: str) -> float:
+    """A finite number > 0 (a speed, a factor)."""
+    number = _read_amount(value, name)
+    if number <= 0:
+        raise _bad(name, number, "must be a number > 0")
+    return number
+
+
+def _read_clock(value: Any, name: str) -> tuple[str, ...]:
+    """Two departure times ``["08:00", "14:00"]`` (morning, afternoon) as HH:MM."""
+    _expect(name, value, (list, tuple), 'two times like ["08:00", "14:00"]')
+    ok = len(value) == 2 and all(
+        isinstance(v, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v) for v in value
+    )
+    if not ok or value[0] >= value[1]:
+        raise _bad(
+            name, list(value), 'must be two HH:MM times, morning first, e.g. ["08:00", "14:00"]'
+        )
+    return tuple(value)
+
+
+def _read_minutes_setting(value: Any, name: str) -> float:
+    return NUMBER_RULES["minutes"].read(value, name)
+
+
+def _read_road_speed_table(value: Any, name: str) -> dict[str, float]:
+    return {**settings.road_speeds_kph, **dict(_read_road_speeds(value, name))}
+
+
+#: Settings with a reader of their own (a choice, a whole number, a range); every other
+#: setting is checked by its type (:func:`read_setting`). Names set by other modules'
+#: options keep those options' checks. A name here is accepted even before the setting
+#: exists in :mod:`coverkit.settings` (it then has no effect).
+SETTING_READERS: dict[str, Reader] = {
+    "eligibility_rule": _choice(ELIGIBILITY_RULES),
+    "count_outside_hospitals": _read_bool,
+    "joint_same_township": _read_bool,
+    "joint_travel_mode": _choice(JOINT_TRAVEL_MODES),
+    "joint_max_villages": _read_count(1),
+    "joint_max_population": _read_amount,
+    "build_clinic_min_population": _read_amount,
+    "stationed_posts_per_village": _read_amount,
+    "rotation_visit_min": _read_minutes_setting,
+    "rotation_slot_starts": _read_clock,
+    "rotation_team_size": _read_count(1),
+    "rotation_workdays": _read_count(1, 7),
+    "rotation_visits_per_week": _read_count(1, 14),
+    "second_site_min_gain_share": _read_share,
+    "threshold_min": _read_minutes_setting,
+    "thresholds_min": _read_thresholds,
+    "p_values": _read_subcentres,
+    "walk_speed_kph": NUMBER_RULES["walk_speed_kph"].read,
+    "max_walk_m": NUMBER_RULES["max_walk_m"].read,
+    "seat_exclusion_radius_m": NUMBER_RULES["seat_exclusion_radius_m"].read,
+    "road_speeds_kph": _read_road_speed_table,
+}
+
+
+def settable_names() -> tuple[str, ...]:
+    """Names a ``[settings]`` table may set: the plain-valued settings and :data:`SETTING_READERS`.
+
+    Returns
+    -------
+    tuple of str
+        Sorted.
+    """
+    names = {
+        n
+        for n, v in vars(settings).items()
+        if not n.startswith("_")
+        and n in getattr(settings, "__annotations__", {})
+        and (v is None or isinstance(v, bool | numbers.Real | str | tuple | dict))
+    }
+    return tuple(sorted(names | set(SETTING_READERS)))
+
+
+def _unknown_setting(name: str, where: str) -> ConfigError:
+    close = difflib.get_close_matches(name, settable_names(), n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return ConfigError(
+        f"{where}: unknown setting {name!r}; {hint}the settings are listed in the README "
+        "(Policy rules and parameters) and coverkit/settings.py"
+    )
+
+
+def _element(kind: str, value: Any, name: str) -> Any:
+    """One element of a tuple setting, by its annotated type."""
+    if kind == "int":
+        return _read_count(0)(value, name)
+    if kind == "str":
+        return _read_text(value, name)
+    return _read_amount(value, name)
+
+
+def _read_tuple(value: Any, name: str, annotation: str, current: Any) -> tuple[Any, ...]:
+    """A list for a tuple setting: its annotated element types and length."""
+    _expect(name, value, (list, tuple), "a list, e.g. [1, 2]")
+    inner = [t.strip() for t in annotation.partition("[")[2].rstrip("]").split(",")]
+    variable = inner[-1] == "..."
+    if (variable and not value) or (not variable and len(value) != len(inner)):
+        size = "at least 1" if variable else str(len(inner))
+        raise _bad(name, list(value), f"must be a list of {size} values like {_shown(current)}")
+    items = tuple(
+        _element(inner[0] if variable else t, v, name)
+        for t, v in zip([inner[0]] * len(value) if variable else inner, value, strict=True)
+    )
+    numeric = all(isinstance(v, float | int) for v in items)
+    if numeric and len(items) == 2 and list(current) == sorted(current) and items[0] > items[1]:
+        raise _bad(name, list(items), "must be (low, high) with low ≤ high")
+    return items
+
+
+def _read_table(value: Any, name: str, current: Mapping[str, Any]) -> dict[str, Any]:
+    """A table for a dict setting: known keys only, numbers ≥ 0; merged over the current one."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a table of key = number, e.g. [settings.{name}]")
+    unknown = sorted(set(value) - set(current))
+    if unknown:
+        raise ConfigError(
+            f"{name}.{unknown[0]} is not known; use one of {', '.join(map(str, current))}"
+        )
+    checked = {k: _read_amount(v, f"{name}.{k}") for k, v in value.items()}
+    for key, number in checked.items():
+        if "share" in key and number > 1:
+            raise _bad(f"{name}.{key}", number, "must be a share from 0 to 1")
+    return {**current, **checked}
+
+
+def _by_type(name: str, value: Any, annotation: str, current: Any) -> Any:
+    """A setting's value checked against its annotation and current value."""
+    if annotation == "bool" or isinstance(current, bool):
+        return _read_bool(value, name)
+    if annotation == "int":
+        return _read_count(0)(value, name)
+    if annotation.startswith("tuple["):
+        return _read_tuple(value, name, annotation, current)
+    if annotation.startswith("dict[") and isinstance(current, dict):
+        return _read_table(value, name, current)
+    if annotation == "str":
+        return _read_text(value, name)
+    if "float" in annotation:
+        number = _read_amount(value, name)
+        key = name.rpartition(".")[2].rpartition(" ")[2]  # the setting, without "settings."
+        if ("share" in key or "coverage" in key) and number > 1:
+            raise _bad(name, number, "must be a share from 0 to 1")
+        if (key.endswith("_kph") or key == "circuity_factor") and number <= 0:
+            raise _bad(name, number, "must be a number > 0")
+        return number
+    raise ConfigError(f"setting {name!r} cannot be set from a config file")
+
+
+def read_setting(name: Any, value: Any, *, where: str = "settings") -> tuple[str, Any]:
+    """Check one ``[settings]`` entry (or ``--set NAME=VALUE``) against its setting.
+
+    Parameters
+    ----------
+    name
+        A name in :mod:`coverkit.settings` (see :func:`settable_names`).
+    value
+        The value as TOML gives it (numbers, booleans, strings, lists, tables).
+    where
+        What to call the entry in an error (``settings`` or ``--set``).
+
+    Returns
+    -------
+    tuple of (str, Any)
+        The name and the checked value (a list becomes a tuple; a table is merged
+        over the setting's current table).
+
+    Raises
+    ------
+    ConfigError
+        One line: an unknown name (with close matches), or a value of the wrong
+        type or range (not finite, negative, a share above 1).
+    """
+    key = str(name)
+    label = f"{where} {key}" if where.startswith("-") else f"{where}.{key}"
+    if key in SETTING_READERS:
+        return key, SETTING_READERS[key](value, label)
+    if key not in settable_names():
+        raise _unknown_setting(key, where)
+    annotation = str(settings.__annotations__.get(key, ""))
+    return key, _by_type(label, value, annotation, getattr(settings, key))
+
+
+def read_settings_table(value: Any, name: str = "settings") -> tuple[tuple[str, Any], ...]:
+    """The ``[settings]`` table: every entry by :func:`read_setting`, sorted by name.
+
+    Parameters
+    ----------
+    value
+        A table (dict) or ``(name, value)`` pairs.
+    name
+        What to call the table in an error.
+
+    Returns
+    -------
+    tuple of (str, Any) pairs
+        Checked values (lists as tuples, tables as dicts), sorted by name.
+
+    Raises
+    ------
+    ConfigError
+        For a value that is not a table, or the first bad entry.
+    """
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list | tuple) and all(
+        isinstance(i, list | tuple) and len(i) == 2 for i in value
+    ):
+        items = [tuple(i) for i in value]
+    else:
+        raise ConfigError(f"{name!r} must be a table of setting = value, e.g. [settings]")
+    return tuple(sorted(dict(read_setting(k, v, where=name) for k, v in items).items()))
+
+
+def _read_eligibility_thresholds(value: Any, name: str) -> tuple[tuple[str, float], ...]:
+    """``[eligibility_thresholds]``: indicator = threshold, over the settings' table."""
+    if isinstance(value, list | tuple):
+        value = dict(value)
+    table = _read_table(value, name, settings.eligibility_thresholds)
+    return tuple(sorted((k, v) for k, v in table.items() if k in value))
+
+
+def parse_setting(text: str, flag: str = "--set") -> tuple[str, Any]:
+    """Read ``NAME=VALUE`` of ``--set``: the value as TOML (``4``, ``true``, ``[1, 2]``) or text.
+
+    Parameters
+    ----------
+    text
+        The flag's value, e.g. ``joint_max_villages=4`` or ``joint_travel_mode=drive``.
+    flag
+        The flag named in an error.
+
+    Returns
+    -------
+    tuple of (str, Any)
+        As :func:`read_setting`.
+
+    Raises
+    ------
+    ConfigError
+        For text that is not ``NAME=VALUE``, an unknown name or a bad value.
+    """
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip() or not raw.strip():
+        raise ConfigError(
+            f"{flag} {_short(text)} is not NAME=VALUE; e.g. {flag} joint_max_villages=4"
+        )
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # a bare word: drive, all
+    return read_setting(name.strip(), value, where=flag)
+
+
+@contextlib.contextmanager
+def overridden_settings(values: Mapping[str, Any]) -> Iterator[None]:
+    """Set :mod:`coverkit.settings` values for the block and restore the old ones after.
+
+    Parameters
+    ----------
+    values
+        Checked values (:func:`read_setting`). A name not (yet) in the settings is
+        added for the block and removed after.
+
+    Notes
+    -----
+    Settings are module globals shared by every thread of the process: do not run
+    plans with different settings in threads at the same time.
+    """
+    missing = object()
+    saved = {name: getattr(settings, name, missing) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(settings, name, value)
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is missing:
+                with contextlib.suppress(AttributeError):
+                    delattr(settings, name)
+            else:
+                setattr(settings, name, old)
+
+
+#: Options of :class:`RunConfig` that are plan parameters and settings of the same name:
+#: given to :class:`~coverkit.plan.PlanParameters` where it has the field, else set as
+#: the setting for the run.
+PARAMETER_SETTINGS: tuple[str, ...] = (
+    "eligibility_rule",
+    "count_outside_hospitals",
+    "seat_exclusion_radius_m",
+    "eligibility_thresholds",
+    "second_site_min_gain_share",
+)
+
+
 #: The one table of option readers: every :class:`RunConfig` field, plus the batch
 #: options ``workers`` and ``scheduler`` and the file options ``config`` and ``plan``.
 #: The config file, the CLI flags (:func:`parse_flag`) and :class:`RunConfig` use it.
@@ -421,7 +794,12 @@ OPTION_READERS: dict[str, Reader] = {
     "mode": _choice(MODES),
     **dict.fromkeys((*_PATH_KEYS, "config", "plan"), _read_path),
     "subcentres": _read_subcentres,
-    "standard_only": _read_standard_only,
+    "standard_only": _read_bool,
+    "count_outside_hospitals": _read_bool,
+    "eligibility_rule": _choice(ELIGIBILITY_RULES),
+    "eligibility_thresholds": _read_eligibility_thresholds,
+    "second_site_min_gain_share": _read_share,
+    "settings": read_settings_table,
     **{key: rule.read for key, rule in NUMBER_RULES.items()},
     "road_speeds_kph": _read_road_speeds,
     "thresholds": _read_thresholds,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from coverkit.atomic import shared_file_mode
 from coverkit.errors import OutputError
+from coverkit.rules import rule_register, value_of
 from coverkit.surface import NODATA_MIN
 from coverkit.vocab import Lang, ServiceMode, label
 from coverkit.writers import (  # CSV_FLOAT_FORMAT: kept importable from here
@@ -65,7 +66,10 @@ TABLES: dict[str, tuple[str, str]] = {
     "facility_mapping": ("机构分级映射", "facility_mapping"),
     "reach": ("乡镇可及人口", "reach"),
     "objectives": ("目标比较", "objectives"),
+    "rules": ("规则登记", "rules"),
 }
+#: Tables that are not attributes of the plan but computed from it.
+_DERIVED_TABLES = {"rules": rule_register}
 #: GeoPackage layers (plan attribute → layer name).
 GPKG_LAYERS: tuple[str, ...] = (
     "facilities",
@@ -127,13 +131,19 @@ def tables_from_plan(plan: CountyPlan) -> dict[str, pd.DataFrame]:
         ``coverage``, ``villages`` (with ``lon``/``lat``), ``timetable``,
         ``staffing``, ``runners_up`` (alternatives to each chosen site),
         ``rotation_shortfall`` (teams needed), ``shared_clinics`` (villages
-        that could share one new clinic) and ``facility_mapping`` (how source
-        facilities were mapped onto the tiers). Geometry is dropped; list
+        that could share one new clinic), ``facility_mapping`` (how source
+        facilities were mapped onto the tiers) and ``rules`` (the rule register,
+        :func:`coverkit.rules.rule_register`). Geometry is dropped; list
         cells are joined with ';'. Tables a plan lacks are empty. Wall-clock
         columns (:data:`VOLATILE_COLUMNS`, e.g. solver seconds) are left out
         so that the same plan always gives byte-identical files.
     """
-    tables = {key: _plain(getattr(plan, key, None)) for key in TABLES}
+    tables = {
+        key: _plain(
+            _DERIVED_TABLES[key](plan) if key in _DERIVED_TABLES else getattr(plan, key, None)
+        )
+        for key in TABLES
+    }
     return {
         key: df.drop(columns=[c for c in VOLATILE_COLUMNS if c in df.columns])
         for key, df in tables.items()
@@ -274,6 +284,10 @@ HEADERS: dict[str, str] = {
     "share_within": "覆盖率 share within",
     "lon": "经度 lon",
     "lat": "纬度 lat",
+    "kind": "性质 policy / convention",
+    "quote_zh": "原文 quote",
+    "affected": "涉及 affected",
+    "rule_en": "规则 rule (English)",
 }
 
 
@@ -329,9 +343,20 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         + "）"
     )
     blocks.append(("ul", items))
-    blocks += [
+    blocks += _table_blocks(plan, tables, modes)
+    if plan.notes:
+        blocks += [("h2", "说明 Notes"), ("ul", [str(n) for n in plan.notes])]
+    return blocks
+
+
+def _table_blocks(
+    plan: CountyPlan, tables: dict[str, pd.DataFrame], modes: pd.DataFrame
+) -> list[Block]:
+    """The report's sections after the summary, each a heading and its table."""
+    return [
         ("h2", "资格 Eligibility"),
         ("table", tables["eligibility"]),
+        ("p", _eligibility_rule_text(plan)),
         ("h2", "次中心选址 Sub-centre siting"),
         ("p", "各 p 值方案（推荐方案与备选）Every p evaluated: recommended and runners-up."),
         ("table", tables["siting"]),
@@ -360,10 +385,40 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
         ("table", tables["staffing"]),
         ("h2", "机构分级映射 How facilities were mapped onto the tiers"),
         ("table", tables["facility_mapping"]),
+        ("h2", "规则登记 Rule register"),
+        ("p", _REGISTER_TEXT),
+        ("table", _register_display(tables["rules"])),
     ]
-    if plan.notes:
-        blocks += [("h2", "说明 Notes"), ("ul", [str(n) for n in plan.notes])]
-    return blocks
+
+
+_REGISTER_TEXT = (
+    "每条规则的原文、出处、所用参数值及涉及的村/站点/县数。policy：数值来自政策原文；"
+    "convention：原文未给数值，为规划惯例（可在配置文件 [settings] 中修改）。"
+    "Each rule applied: its quote, source (000–002: the provincial texts; 003: one district's "
+    "plan, a LOCAL norm), the value used and how many villages, sites, centres or counties it "
+    "affected (— : not counted). policy: the number is the text's; convention: the text gives "
+    "none (set it in the config's [settings] table)."
+)
+
+
+def _eligibility_rule_text(plan: CountyPlan) -> str:
+    """How the eligibility indicators were combined, and what their thresholds are."""
+    rule = value_of(plan, "eligibility_rule") or "any"
+    zh = "任一指标达标即可" if rule == "any" else "全部指标均须达标"
+    return (
+        f"指标组合 Indicators combined by: {rule}（{zh}; 000 §(一) lists the indicators, "
+        "Tianjin's 001 §2 joins population and area by AND）. 阈值为规划惯例 The thresholds "
+        "are planning conventions (eligibility_thresholds; see the rule register)."
+    )
+
+
+def _register_display(rules: pd.DataFrame) -> pd.DataFrame:
+    """The register as report.md shows it: no settings column, ``affected`` — when not counted."""
+    if rules.empty:
+        return rules
+    out = rules.drop(columns=[c for c in ("settings",) if c in rules.columns])
+    out["affected"] = ["—" if v is None or pd.isna(v) else f"{int(v):,}" for v in rules["affected"]]
+    return out
 
 
 def _coverage_pivot(cov: pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,14 @@ def test_plan_help_documents_every_option(capsys):
         "--road-speed",
         "--walk-speed",
         "--max-walk",
+        "--eligibility-rule",
+        "--outside-hospitals",
+        "--seat-radius",
+        "--joint-cross-township",
+        "--joint-max-villages",
+        "--joint-max-people",
+        "--visit-min",
+        "--set",
     ):
         assert option in out
     assert "县域医疗卫生次中心" in out
@@ -48,6 +56,18 @@ def test_no_command_prints_help_and_fails(capsys):
         (["plan", "--road-speed", "track"], "'track' is not CLASS=KPH"),
         (["plan", "--walk-speed", "-4"], "must be a positive speed in km/h"),
         (["plan", "--mode", "fly"], "invalid choice"),
+        # issue 16: the rule flags and --set go through the config's setting readers
+        (["plan", "--eligibility-rule", "most"], "invalid choice: 'most'"),
+        (["plan", "--seat-radius", "-1"], "--seat-radius=-1.0 must be a distance ≥ 0 metres"),
+        (["plan", "--joint-max-villages", "0"], "must be a whole number from 1 or more"),
+        (["plan", "--joint-max-villages", "2.5"], "must be a whole number, got 2.5"),
+        (["plan", "--joint-max-people", "-3"], "joint_max_population=-3.0 must be a finite"),
+        (["plan", "--visit-min", "lunch"], "--visit-min 'lunch' is not a number"),
+        (["plan", "--visit-min", "0"], "rotation_visit_min=0.0 must be a positive number of"),
+        (["plan", "--set", "rotation_max_min"], "is not NAME=VALUE"),
+        (["plan", "--set", "rotaton_max_min=30"], "did you mean rotation_max_min"),
+        (["plan", "--set", "rotation_max_min=inf"], "rotation_max_min=inf must be a finite"),
+        (["plan", "--set", "joint_travel_mode=fly"], "is not known; use one of walk, drive"),
     ],
 )
 def test_bad_options_exit_2(capsys, argv, message):
@@ -94,3 +114,42 @@ def test_road_speed_flags_go_over_the_config_table(tmp_path):
     merged = merge_speeds((("primary", 50.0), ("track", 15.0)), args.road_speeds_kph)
     assert merged == (("path", 3.0), ("primary", 50.0), ("track", 12.0))
     assert merge_speeds((("track", 15.0),), None) is None  # the config's table stays
+
+
+def test_rule_flags_and_set_reach_the_config(tmp_path, monkeypatch):
+    """Flags go over the config's [settings] (a later flag wins) and the named options."""
+    import coverkit.api
+    from coverkit.cli.main import main
+    from coverkit.errors import CoverkitError
+
+    cfg = tmp_path / "plan.toml"
+    cfg.write_text(
+        'county = "Mwali"\n[settings]\nrotation_max_min = 30\njoint_max_villages = 9\n',
+        encoding="utf-8",
+    )
+    seen = {}
+
+    def fake_run_plan(config, progress=None):
+        seen["config"] = config
+        raise CoverkitError("stop here")
+
+    monkeypatch.setattr(coverkit.api, "run_plan", fake_run_plan)
+    argv = [
+        "plan", "--config", str(cfg), "--eligibility-rule", "all", "--outside-hospitals",
+        "--seat-radius", "2500", "--joint-cross-township", "--joint-max-villages", "3",
+        "--joint-max-people", "4000", "--visit-min", "200", "--set", "joint_max_villages=5",
+        "--set", "thresholds_min=[20, 40]", "--set", "joint_travel_mode=drive",
+    ]  # fmt: skip
+    assert main(argv) == 2
+    config = seen["config"]
+    assert (config.eligibility_rule, config.count_outside_hospitals) == ("all", True)
+    assert config.seat_exclusion_radius_m == 2500.0
+    assert dict(config.settings) == {
+        "rotation_max_min": 30.0,  # from the file
+        "joint_same_township": False,
+        "joint_max_villages": 5,  # the later --set wins over --joint-max-villages 3 and the file
+        "joint_max_population": 4000.0,
+        "rotation_visit_min": 200.0,
+        "thresholds_min": (20.0, 40.0),
+        "joint_travel_mode": "drive",
+    }

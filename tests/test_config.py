@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from coverkit.api import output_paths, parameters_from_config
-from coverkit.config import RunConfig, read_config
+from coverkit import settings
+from coverkit.api import output_paths, parameters_from_config, run_settings
+from coverkit.config import RunConfig, overridden_settings, read_config
 from coverkit.errors import ConfigError, InputFileError
+from coverkit.plan import PlanParameters
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -132,3 +136,158 @@ def test_bad_travel_options_name_the_key(tmp_path, text, match):
     with pytest.raises(ConfigError, match=match) as exc:
         read_config(_write(tmp_path, text))
     assert "plan.toml" in str(exc.value)
+
+
+# --------------------------------------------------------------------------- [settings] (issue 16)
+
+
+def test_settings_table_is_read_checked_and_typed(tmp_path):
+    cfg = read_config(
+        _write(
+            tmp_path,
+            "[settings]\nstationed_min_population = 2000\nrotation_max_min = 30.5\n"
+            "thresholds_min = [20, 40]\nstaff_per_1000 = [1, 2]\njoint_max_villages = 4\n"
+            'joint_travel_mode = "drive"\n[settings.eligibility_thresholds]\npopulation = 3e5\n',
+        )
+    )
+    got = dict(cfg.settings)
+    # ints become floats where the setting is a float; lists become tuples; a table is merged
+    assert got["stationed_min_population"] == 2000.0
+    assert isinstance(got["stationed_min_population"], float)
+    assert got["thresholds_min"] == (20.0, 40.0)
+    assert got["staff_per_1000"] == (1.0, 2.0)
+    assert got["joint_max_villages"] == 4
+    assert got["joint_travel_mode"] == "drive"
+    assert got["eligibility_thresholds"] == {**settings.eligibility_thresholds, "population": 3e5}
+    assert list(got) == sorted(got)  # sorted by name: the same config hashes the same
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("joint_max_vilages = 3", r"unknown setting 'joint_max_vilages'; did you mean joint_max_v"),
+        ("stationed_min_populaton = 3", "did you mean stationed_min_population"),
+        ("stationed_min_population = -1", r"stationed_min_population=-1\.0 must be a finite"),
+        ("stationed_min_population = nan", r"stationed_min_population=nan must be a finite"),
+        ("stationed_min_population = inf", r"stationed_min_population=inf must be a finite"),
+        ("stationed_min_population = true", "must be a number, got True"),
+        ('stationed_min_population = "many"', "must be a number, got 'many'"),
+        ("second_site_min_gain_share = 1.5", r"second_site_min_gain_share=1\.5 must be a share"),
+        ("seat_urban_share = 2", r"seat_urban_share=2\.0 must be a share from 0 to 1"),
+        ("rotation_visits_per_week = 2.5", "must be a whole number"),
+        ("rotation_workdays = 8", "must be a whole number from 1 to 7"),
+        ("joint_max_villages = 0", "must be a whole number from 1 or more"),
+        ('joint_travel_mode = "fly"', "is not known; use one of walk, drive"),
+        ('eligibility_rule = "most"', "is not known; use one of any, all"),
+        ("joint_same_township = 1", "must be true or false"),
+        ('rotation_slot_starts = ["14:00", "08:00"]', "must be two HH:MM times, morning first"),
+        ("staff_per_1000 = [1.5, 1]", r"must be \(low, high\) with low ≤ high"),
+        ("staff_per_1000 = [1, 1.5, 2]", "must be a list of 2 values"),
+        ("thresholds_min = []", "is empty"),
+        ("walk_speed_kph = 0", "must be a positive speed"),
+        ("circuity_factor = 0", r"circuity_factor=0\.0 must be a number > 0"),
+        ("eligibility_thresholds = 5", "must be a table of key = number"),
+        ("[settings.eligibility_thresholds]\npopulaton = 1", "populaton is not known; use one of"),
+        ("[settings.eligibility_thresholds]\nshare_beyond_threshold = 2", "must be a share"),
+    ],
+)
+def test_bad_settings_are_one_line_naming_the_setting(tmp_path, text, match):
+    body = text if text.startswith("[") else f"[settings]\n{text}\n"
+    with pytest.raises(ConfigError, match=match) as exc:
+        read_config(_write(tmp_path, body))
+    message = str(exc.value)
+    assert "plan.toml" in message
+    assert "\n" not in message
+
+
+def test_settings_table_must_be_a_table(tmp_path):
+    with pytest.raises(ConfigError, match="'settings' must be a table of setting = value"):
+        read_config(_write(tmp_path, "settings = 3\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('eligibility_rule = "some"', "eligibility_rule='some' is not known; use one of any, all"),
+        ("count_outside_hospitals = 1", "'count_outside_hospitals' must be true or false"),
+        ("seat_exclusion_radius_m = -5", r"seat_exclusion_radius_m=-5\.0 must be a distance"),
+        ("second_site_min_gain_share = -0.1", "must be a share from 0 to 1"),
+        ("[eligibility_thresholds]\narea = 5", "eligibility_thresholds.area is not known"),
+    ],
+)
+def test_bad_rule_parameters_name_the_key(tmp_path, text, match):
+    with pytest.raises(ConfigError, match=match):
+        read_config(_write(tmp_path, text + "\n"))
+
+
+def test_rule_parameters_reach_the_run(tmp_path):
+    cfg = read_config(
+        _write(
+            tmp_path,
+            'eligibility_rule = "all"\ncount_outside_hospitals = true\n'
+            "seat_exclusion_radius_m = 3000\nsecond_site_min_gain_share = 0.05\n"
+            "[eligibility_thresholds]\npopulation = 400000\n[settings]\njoint_max_villages = 4\n",
+        )
+    )
+    assert cfg.eligibility_thresholds == (("population", 400000.0),)
+    fields_ = {f.name for f in dataclasses.fields(PlanParameters)}
+    params = parameters_from_config(cfg)
+    values = run_settings(cfg)
+    # each option reaches the plan: as a PlanParameters field where it has one, else a setting
+    for name, value in (
+        ("eligibility_rule", "all"),
+        ("count_outside_hospitals", True),
+        ("seat_exclusion_radius_m", 3000.0),
+        ("second_site_min_gain_share", 0.05),
+    ):
+        got = getattr(params, name) if name in fields_ else values[name]
+        assert got == value
+    thresholds = (
+        params.eligibility_thresholds
+        if "eligibility_thresholds" in fields_
+        else values["eligibility_thresholds"]
+    )
+    assert dict(thresholds) == {**settings.eligibility_thresholds, "population": 400000.0}
+    assert values["joint_max_villages"] == 4
+
+
+def test_overridden_settings_restore_even_on_error():
+    before = settings.stationed_min_population
+    seen = []
+
+    def fail() -> None:
+        with overridden_settings({"stationed_min_population": 1.0, "a_setting_not_there": 5}):
+            seen.append((settings.stationed_min_population, settings.a_setting_not_there))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail()
+    assert seen == [(1.0, 5)]
+    assert settings.stationed_min_population == before
+    assert not hasattr(settings, "a_setting_not_there")
+
+
+def test_settings_override_changes_the_register_and_the_outcome(tmp_path):
+    # Mwali without roads (fast): 4 villages of 7,000-55,000 people get stationed staff at the
+    # default 1,500 (R2-stationed-size 4). With stationed_min_population = 60,000 none is that
+    # large, and every one of them is within 45 min of its centre (the largest, Djoiezi, is
+    # 8.3 min away), so all four get rotation visits instead.
+    from coverkit.api import run_plan
+
+    base = RunConfig(county="Mwali", roads="none", out=str(tmp_path / "a"))
+    changed = base.updated(
+        out=str(tmp_path / "b"), settings=(("stationed_min_population", 60000.0),)
+    )
+    runs = [run_plan(base), run_plan(changed)]
+    assert settings.stationed_min_population == 1500.0  # restored after the run
+    modes = [r.plan.villages["mode"].value_counts().to_dict() for r in runs]
+    assert modes[0].get("stationed", 0) == 4
+    assert modes[1].get("stationed", 0) == 0
+    assert modes[1].get("rotation", 0) == modes[0].get("rotation", 0) + 4
+    tables = [pd.read_csv(r.files["csv_rules"], encoding="utf-8-sig").set_index("id") for r in runs]
+    assert "stationed_min_population=1500;" in tables[0].loc["R2-stationed-size", "value"]
+    assert "stationed_min_population=60000;" in tables[1].loc["R2-stationed-size", "value"]
+    assert tables[0].loc["R2-stationed", "affected"] == 4
+    assert tables[1].loc["R2-stationed", "affected"] == 0
+    # the plan keeps the override, so a re-read plan shows the same value
+    assert runs[1].plan.summary["settings_overrides"] == {"stationed_min_population": 60000.0}

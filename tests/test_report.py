@@ -14,6 +14,7 @@ import pytest
 
 from coverkit import report
 from coverkit.errors import OutputError
+from coverkit.rules import RULES, rule_register
 
 CSV_NAMES = [
     "eligibility.csv",
@@ -29,6 +30,7 @@ CSV_NAMES = [
     "facility_mapping.csv",
     "reach.csv",
     "objectives.csv",
+    "rules.csv",
 ]
 
 
@@ -79,6 +81,7 @@ def test_xlsx_sheets(out, plan):
         "机构分级映射 facility_mapping",
         "乡镇可及人口 reach",
         "目标比较 objectives",
+        "规则登记 rules",
     ]
     rows = list(wb["村 villages"].iter_rows(values_only=True))
     wb.close()
@@ -97,7 +100,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def test_csv_equals_plan_table(out, plan, key):
     folder, _ = out
     got = _read_csv(folder / f"{key}.csv")
-    want = getattr(plan, key)
+    want = rule_register(plan) if key == "rules" else getattr(plan, key)
     if "geometry" in want.columns:
         want = pd.DataFrame(want.drop(columns="geometry"))
     assert list(got.columns[: len(want.columns)]) == [str(c) for c in want.columns]
@@ -242,3 +245,37 @@ def test_gpkg_subcentres_from_plain_table(plan, tmp_path):
     got = pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="subcentres")
     assert got["id"].tolist() == ["C1"]
     assert (got.geometry.x.iloc[0], got.geometry.y.iloc[0]) == pytest.approx((110.145, 30.145))
+
+
+def test_rule_register_section_and_csv(out, plan):
+    folder, _ = out
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "## 规则登记 Rule register" in md
+    assert "<h2>规则登记 Rule register</h2>" in html
+    section = md[md.index("## 规则登记 Rule register") :]
+    for rule in RULES:
+        assert f"| {rule.id} |" in section
+    # R4 cites the 003 excerpt as a local norm; rotation cites 000 §(一)
+    assert "| R4-village-doctors | policy | 乡村医生按照常住人口1—1.5‰配备 | 003 §5 |" in section
+    assert (
+        "| R2-rotation | policy | 每周开展巡诊至少2次，每次至少半天，巡诊时间要相对固定 | "
+        "000 §(一) |" in section
+    )
+    # the fixture's modes (pf.MODES): fixed 2, joint 1, rotation 2, stationed 1; nothing
+    # counted for the travel conventions: "—"
+    assert "1 per village | 2 | villages |" in section
+    assert re.search(r"\| C-travel \| convention \|[^\n]*\| — \|  \|", section)
+    got = _read_csv(folder / "rules.csv").set_index("id")
+    assert got.loc["R2-joint", "affected"] == 1
+    assert got.loc["R2-rotation", "affected"] == 2
+    assert got.loc["R2-stationed", "affected"] == 1
+    assert pd.isna(got.loc["C-travel", "affected"])  # an empty cell in the CSV
+
+
+def test_eligibility_rule_is_printed_with_the_table(out):
+    folder, _ = out
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    elig = md[md.index("## 资格 Eligibility") : md.index("## 次中心选址")]
+    assert "指标组合 Indicators combined by: any" in elig
+    assert "planning conventions" in elig

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from coverkit import __version__
-from coverkit.config import CANDIDATES, COORDS, MODES, OBJECTIVES
+from coverkit.config import CANDIDATES, COORDS, ELIGIBILITY_RULES, MODES, OBJECTIVES
 from coverkit.errors import CoverkitError
 
 EXIT_USER_ERROR = 2
@@ -87,12 +87,16 @@ def flag_type(key: str, flag: str) -> Callable[[str], Any]:
         ``text -> value``; a bad value stops the parse with the reader's
         one-line message (printed by :func:`main`, exit status 2).
     """
-    from coverkit.config import parse_flag, parse_road_speed
+    from coverkit.config import parse_flag, parse_road_speed, parse_setting, read_setting
 
     def read(text: str) -> Any:
         try:
             if key == "road_speeds_kph":
                 return parse_road_speed(text, flag)
+            if key == "settings":
+                return parse_setting(text, flag)
+            if key.startswith("settings."):  # a named flag for one setting
+                return read_setting(key.partition(".")[2], _flag_number(text, flag), where=flag)
             if key == "tiles":
                 from coverkit.maps.build import check_tiles
 
@@ -103,6 +107,41 @@ def flag_type(key: str, flag: str) -> Callable[[str], Any]:
 
     read.__name__ = key
     return read
+
+
+def _flag_number(text: str, flag: str) -> Any:
+    """A flag's text as an int, else a float (the setting's reader checks the kind)."""
+    for kind in (int, float):
+        try:
+            return kind(text.strip())
+        except ValueError:
+            continue
+    raise _FlagError(f"{flag} {text.strip()[:40]!r} is not a number; give a number after {flag}")
+
+
+def merge_settings(
+    from_config: tuple[tuple[str, Any], ...] | None,
+    from_flags: list[tuple[str, Any]],
+) -> tuple[tuple[str, Any], ...] | None:
+    """The config file's ``[settings]`` with the flags' settings on top (a later flag wins).
+
+    Parameters
+    ----------
+    from_config
+        ``(name, value)`` pairs of the run configuration, or ``None``.
+    from_flags
+        ``(name, value)`` pairs of ``--set`` and the named setting flags, in order.
+
+    Returns
+    -------
+    tuple of (str, Any) or None
+        Sorted pairs; ``None`` when no flag was given (the configuration's are kept).
+    """
+    if not from_flags:
+        return None
+    merged = dict(from_config or ())
+    merged.update(from_flags)
+    return tuple(sorted(merged.items()))
 
 
 def merge_speeds(
@@ -178,6 +217,7 @@ def _add_plan_command(sub: argparse._SubParsersAction) -> None:
     _add_input_options(plan)
     _add_siting_options(plan)
     _add_travel_options(plan)
+    _add_rule_options(plan)
     plan.add_argument(
         "--out",
         type=flag_type("out", "--out"),
@@ -335,6 +375,100 @@ def _add_travel_options(plan: argparse.ArgumentParser) -> None:
         metavar="M",
         help="places farther than this from any road are unreachable, metres (default 5000)",
     )
+
+
+def _add_rule_options(plan: argparse.ArgumentParser) -> None:
+    """``plan`` options of the policy rules: the main thresholds and ``--set NAME=VALUE``."""
+    rules = plan.add_argument_group(
+        "policy rules and thresholds (规则与阈值; all listed in the README and in rules.csv)"
+    )
+    rules.add_argument(
+        "--eligibility-rule",
+        choices=ELIGIBILITY_RULES,
+        help="how the sub-centre eligibility indicators combine: any (default; 000 §(一)) or "
+        "all (Tianjin 001 §2: large population AND large area)",
+    )
+    rules.add_argument(
+        "--outside-hospitals",
+        action="store_true",
+        default=None,
+        dest="count_outside_hospitals",
+        help="count secondary-or-higher hospitals outside the county, within the road buffer, "
+        "as existing county-level cover (周边二级以上综合医院, 001 §2)",
+    )
+    rules.add_argument(
+        "--seat-radius",
+        type=flag_type("seat_exclusion_radius_m", "--seat-radius"),
+        dest="seat_exclusion_radius_m",
+        metavar="M",
+        help="township centres this close to the county seat count as in the seat (在县城之外"
+        "选建), metres (default 5000)",
+    )
+    for flag, name, metavar, what in _SETTING_FLAGS:
+        rules.add_argument(
+            flag,
+            type=flag_type(f"settings.{name}", flag),
+            action=_SettingAction,
+            dest="setting_flags",
+            metavar=metavar,
+            help=what,
+        )
+    rules.add_argument(
+        "--joint-cross-township",
+        action=_SettingAction,
+        nargs=0,
+        dest="setting_flags",
+        const=("joint_same_township", False),
+        help="joint service may cross township lines (default: same township only)",
+    )
+    rules.add_argument(
+        "--set",
+        type=flag_type("settings", "--set"),
+        action=_SettingAction,
+        dest="setting_flags",
+        metavar="NAME=VALUE",
+        help="set any threshold of coverkit.settings for this run (repeatable), e.g. "
+        "--set stationed_min_population=2000 (as the config's [settings] table)",
+    )
+
+
+#: Named flags of one setting each: (flag, setting, metavar, help).
+_SETTING_FLAGS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "--joint-max-villages",
+        "joint_max_villages",
+        "N",
+        "at most N guest villages per host clinic (邻（联）村延伸服务)",
+    ),
+    (
+        "--joint-max-people",
+        "joint_max_population",
+        "N",
+        "at most N people served by one host clinic, its own village included",
+    ),
+    (
+        "--visit-min",
+        "rotation_visit_min",
+        "MIN",
+        "minimum stay per rotation visit, minutes (每次至少半天, 000 §(一); default 240)",
+    ),
+)
+
+
+class _SettingAction(argparse.Action):
+    """Collect ``(name, value)`` settings of ``--set`` and the named flags, in order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        pair = self.const if self.nargs == 0 else values  # (name, value) from the reader
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append(pair)
+        setattr(namespace, self.dest, items)
 
 
 def _add_map_command(sub: argparse._SubParsersAction) -> None:
@@ -505,6 +639,10 @@ def _run_plan(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         out=args.out,
         data_dir=args.data_dir,
+        eligibility_rule=args.eligibility_rule,
+        count_outside_hospitals=args.count_outside_hospitals,
+        seat_exclusion_radius_m=args.seat_exclusion_radius_m,
+        settings=merge_settings(config.settings, args.setting_flags or []),
     )
     start = time.perf_counter()
 
