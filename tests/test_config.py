@@ -268,26 +268,29 @@ def test_overridden_settings_restore_even_on_error():
 
 
 def test_settings_override_changes_the_register_and_the_outcome(tmp_path):
-    # Mwali without roads (fast): 4 villages of 7,000-55,000 people get stationed staff at the
-    # default 1,500 (R2-stationed-size 4). With stationed_min_population = 60,000 none is that
-    # large, and every one of them is within 45 min of its centre (the largest, Djoiezi, is
-    # 8.3 min away), so all four get rotation visits instead.
+    # Mwali without roads (fast): 14 villages of 7,000-55,000 people (raster estimates). At the
+    # default build_clinic_min_population of 3,000, the 11 without a clinic are all too large
+    # for any host (joint_max_population 3,000), so all 11 get "build" (R2-build 11). With
+    # build_clinic_min_population = 60,000 (above the largest, Djoiezi, 55,060) none is built;
+    # each of the 11 has at least stationed_min_population (1,500) people, so all 11 get
+    # stationed staff instead (R2-stationed 0 -> 11).
     from coverkit.api import run_plan
 
     base = RunConfig(county="Mwali", roads="none", out=str(tmp_path / "a"))
     changed = base.updated(
-        out=str(tmp_path / "b"), settings=(("stationed_min_population", 60000.0),)
+        out=str(tmp_path / "b"), settings=(("build_clinic_min_population", 60000.0),)
     )
     runs = [run_plan(base), run_plan(changed)]
-    assert settings.stationed_min_population == 1500.0  # restored after the run
+    assert settings.build_clinic_min_population == 3000.0  # restored after the run
     modes = [r.plan.villages["mode"].value_counts().to_dict() for r in runs]
-    assert modes[0].get("stationed", 0) == 4
-    assert modes[1].get("stationed", 0) == 0
-    assert modes[1].get("rotation", 0) == modes[0].get("rotation", 0) + 4
+    assert modes[0] == {"build": 11, "fixed": 3}
+    assert modes[1] == {"stationed": 11, "fixed": 3}
     tables = [pd.read_csv(r.files["csv_rules"], encoding="utf-8-sig").set_index("id") for r in runs]
-    assert "stationed_min_population=1500;" in tables[0].loc["R2-stationed-size", "value"]
-    assert "stationed_min_population=60000;" in tables[1].loc["R2-stationed-size", "value"]
-    assert tables[0].loc["R2-stationed", "affected"] == 4
-    assert tables[1].loc["R2-stationed", "affected"] == 0
+    assert "build_clinic_min_population=3000" in tables[0].loc["R2-build", "value"]
+    assert "build_clinic_min_population=60000" in tables[1].loc["R2-build", "value"]
+    assert tables[0].loc["R2-build", "affected"] == 11
+    assert tables[1].loc["R2-build", "affected"] == 0
+    assert tables[0].loc["R2-stationed", "affected"] == 0
+    assert tables[1].loc["R2-stationed", "affected"] == 11
     # the plan keeps the override, so a re-read plan shows the same value
-    assert runs[1].plan.summary["settings_overrides"] == {"stationed_min_population": 60000.0}
+    assert runs[1].plan.summary["settings_overrides"] == {"build_clinic_min_population": 60000.0}
