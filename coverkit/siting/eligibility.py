@@ -20,6 +20,17 @@ _INDICATORS: tuple[tuple[str, str, str], ...] = (
     ("share_beyond_threshold", "县级医院服务覆盖能力不足", "share"),
 )
 
+#: Where the indicators come from (policy) and what their numbers are (conventions: the
+#: texts name the indicators but give no number).
+INDICATOR_SOURCE: str = "policy 000 §(一)"
+THRESHOLD_KIND: str = "convention"
+
+#: The two ways the indicators combine, with their reading of the texts.
+ELIGIBILITY_RULES: dict[str, str] = {
+    "any": "any: one indicator is enough (000 §(一) lists them as alternatives)",
+    "all": "all: every indicator must pass (001 §2, Tianjin's agricultural districts)",
+}
+
 
 def eligibility(
     *,
@@ -28,7 +39,7 @@ def eligibility(
     seat_offset_ratio: float,
     share_beyond_threshold: float,
     thresholds: dict[str, float] | None = None,
-    rule: str = "any",
+    rule: str | None = None,
 ) -> pd.DataFrame:
     """Does the county call for sub-centres? The four Rule 1 indicators.
 
@@ -58,14 +69,17 @@ def eligibility(
         Overrides, keyed ``population``, ``area_km2``, ``seat_offset_ratio``,
         ``share_beyond_threshold``.
     rule
-        ``'any'``: eligible if one indicator passes (the policy lists them
-        as alternatives); ``'all'``: every indicator must pass.
+        ``'any'``: eligible if one indicator passes (000 §(一) lists them
+        as alternatives); ``'all'``: every indicator must pass (Tianjin's
+        reading, 001 §2). ``None``: :data:`coverkit.settings.eligibility_rule`.
 
     Returns
     -------
     DataFrame
-        ``indicator, indicator_zh, value, threshold, unit, passes``; the
-        decision is in ``.attrs['eligible']`` and ``.attrs['rule']``.
+        ``indicator, indicator_zh, value, threshold, unit, passes, indicator_source``
+        (``'policy 000 §(一)'``), ``threshold_kind`` (``'convention'``: the texts give
+        no number) and ``rule`` (the rule used, with its source); the decision is in
+        ``.attrs['eligible']`` and ``.attrs['rule']`` (``'any'``/``'all'``).
 
     Raises
     ------
@@ -74,7 +88,9 @@ def eligibility(
     """
     import pandas as pd
 
-    if rule not in ("any", "all"):
+    if rule is None:
+        rule = settings.eligibility_rule
+    if rule not in ELIGIBILITY_RULES:
         raise InvalidValueError(f"rule={rule!r} is unknown; use 'any' or 'all'")
     limits = dict(settings.eligibility_thresholds)
     if thresholds:
@@ -105,6 +121,9 @@ def eligibility(
             "threshold": limits[key],
             "unit": unit,
             "passes": bool(float(values[key]) >= limits[key]),
+            "indicator_source": INDICATOR_SOURCE,
+            "threshold_kind": THRESHOLD_KIND,
+            "rule": ELIGIBILITY_RULES[rule],
         }
         for key, zh, unit in _INDICATORS
     ]
