@@ -100,9 +100,11 @@ class CountyPlan:
     population
         The population grid of the county.
     facilities
-        ``id, name, tier, is_central, assumed, geometry``; ``tier`` is one of
-        ``county_hospital`` (县级医院), ``township_centre`` (乡镇卫生院),
-        ``village_clinic`` (村卫生室).
+        ``id, name, tier, is_central, meets_standard, standard_known, beds, staff,
+        outside, assumed, geometry``; ``tier`` is one of ``county_hospital``
+        (县级医院), ``township_centre`` (乡镇卫生院), ``village_clinic`` (村卫生室).
+        Hospitals outside the county (``outside`` True) are here only when
+        they were counted as existing cover (``count_outside_hospitals``).
     villages
         ``id, name, township, population, population_estimated, clinic, mode,
         rule_id, reason_zh, reason_en, serving_facility, minutes, geometry``;
@@ -112,7 +114,9 @@ class CountyPlan:
         county-level facility before/after the chosen sub-centres; NaN outside
         the county, ``inf`` where unreachable.
     eligibility
-        ``indicator, indicator_zh, value, threshold, unit, passes``.
+        ``indicator, indicator_zh, value, threshold, unit, passes,
+        indicator_source`` (policy 000 §(一)), ``threshold_kind`` (convention)
+        and ``eligibility_rule`` (the any/all rule used, with its source).
     eligible
         Whether the county is proposed for sub-centres.
     siting
@@ -136,7 +140,9 @@ class CountyPlan:
         Staffing and scale checks: ``level, name, population, rule, source,
         required_min, required_max, ...``.
     summary
-        Key figures for the CLI and report headline.
+        Key figures for the CLI and report headline, among them
+        ``eligibility_rule``, ``outside_hospitals_seen`` and
+        ``outside_hospitals_counted`` (``None`` when not counted).
     notes
         Assumptions and warnings to show users (e.g. "facilities assumed").
     runners_up
@@ -232,7 +238,8 @@ def select_candidates(
         Pass ``None`` when townships are derived rather than official.
     exclusion_radius_m
         Centres within this distance of the seat count as in the county seat
-        (default :data:`coverkit.settings.seat_exclusion_radius_m`).
+        (default :data:`coverkit.settings.seat_exclusion_radius_m`; a plan passes
+        ``PlanParameters.seat_exclusion_radius_m``).
     mode
         ``'central'``: only centres marked central (中心乡镇卫生院); ``'all'``:
         every township centre; ``'auto'`` (default): the central ones if at
@@ -242,7 +249,10 @@ def select_candidates(
     standard_only
         Keep only centres that meet the "quality service at grassroots"
         recommended standard (已达到"优质服务基层行"推荐标准, column
-        ``meets_standard``), as the policy prefers (002 §(一)).
+        ``meets_standard``), as the policy prefers (002 §(一)). Centres whose
+        status is unknown (``standard_known`` False: the data had no standard
+        column) were assumed to meet it; a note (and the log) says so and
+        counts the centres flagged.
     notes
         List to which user-facing notes are appended.
 

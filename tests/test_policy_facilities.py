@@ -26,6 +26,7 @@ from coverkit.inputs import CountyInputs, load_county
 from coverkit.inputs.model import FACILITY_COLUMNS, MAPPING_COLUMNS
 from coverkit.io import PopulationGrid, count_from_values, read_points, standard_from_values
 from coverkit.plan import PlanParameters, plan_county, select_candidates
+from coverkit.siting import eligibility
 
 UTM = CRS.from_epsg(32650)  # central meridian 117°E: x = 500 km there
 X0, Y0 = 500_000.0, 3_000_000.0  # south-west corner of the strip
@@ -103,6 +104,21 @@ def test_read_points_keeps_standard_beds_and_staff(tmp_path, suffix):
     assert pts["beds"].iat[2] == 25.0
     assert pts["staff"].tolist()[:2] == [30.0, 12.0]
     assert np.isnan(pts["staff"].iat[2])
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [(h, "meets_standard") for h in
+     ("达标", "优质服务基层行", "推荐标准", "基本标准", "meets_standard", "Standard")]
+    + [(h, "beds") for h in ("床位", "beds", "床位数")]
+    + [(h, "staff") for h in ("人员", "编制", "在岗人员", "staff", "职工数")],
+)  # fmt: skip
+def test_every_attribute_header_is_recognised(tmp_path, header, column):
+    path = tmp_path / "fac.csv"
+    path.write_text(f"名称,类型,经度,纬度,{header}\nA,乡镇卫生院,117,27,1\n", encoding="utf-8")
+    pts = read_points(path, kind="facilities")
+    assert column in pts.columns
+    assert pts[column].iat[0] == (True if column == "meets_standard" else 1.0)
 
 
 def test_bad_standard_value_in_a_table_names_the_file(tmp_path):
@@ -242,8 +258,8 @@ def test_eligibility_rule_any_and_all_on_two_of_four_indicators(one_km_a_minute)
     assert ratio == pytest.approx(2.0 / np.sqrt(5.0 / np.pi), rel=1e-6)
     assert any_.eligible is True
     assert all_.eligible is False
-    assert any_.eligibility["rule"].str.startswith("any").all()
-    assert all_.eligibility["rule"].str.startswith("all").all()
+    assert (any_.eligibility["eligibility_rule"] == "any (000 §(一))").all()
+    assert (all_.eligibility["eligibility_rule"] == "all (001 §2)").all()
     assert (any_.eligibility["threshold_kind"] == "convention").all()
     assert (any_.eligibility["indicator_source"] == "policy 000 §(一)").all()
     assert [p.summary["eligibility_rule"] for p in (any_, all_)] == ["any", "all"]
@@ -263,6 +279,19 @@ def test_eligibility_rule_default_is_read_from_settings(monkeypatch):
     given = PlanParameters(eligibility_thresholds={"population": 1e5})
     assert given.eligibility_thresholds == (("population", 100_000.0),)  # stored as pairs
     hash(given)  # parameters stay hashable
+
+
+def test_eligibility_function_reads_the_rule_from_settings_when_run(monkeypatch):
+    # 2 of 4 pass with the default thresholds (area 2,600 >= 2,000; share 0.25 >= 0.2)
+    kw = {"population": 420_000, "area_km2": 2_600, "seat_offset_ratio": 0.3,
+          "share_beyond_threshold": 0.25}  # fmt: skip
+    assert eligibility(**kw).attrs["eligible"] is True
+    monkeypatch.setattr(settings, "eligibility_rule", "all")
+    table = eligibility(**kw)
+    assert table.attrs["eligible"] is False
+    assert table.attrs["rule"] == "all"
+    with pytest.raises(InvalidValueError, match="must be finite numbers"):
+        eligibility(**kw, thresholds={"population": float("nan")})
 
 
 def test_seat_exclusion_radius_is_a_plan_parameter(one_km_a_minute):

@@ -25,11 +25,10 @@ _INDICATORS: tuple[tuple[str, str, str], ...] = (
 INDICATOR_SOURCE: str = "policy 000 §(一)"
 THRESHOLD_KIND: str = "convention"
 
-#: The two ways the indicators combine, with their reading of the texts.
-ELIGIBILITY_RULES: dict[str, str] = {
-    "any": "any: one indicator is enough (000 §(一) lists them as alternatives)",
-    "all": "all: every indicator must pass (001 §2, Tianjin's agricultural districts)",
-}
+#: The two ways the indicators combine, with the text each reads: ``any`` (one indicator
+#: is enough: 000 §(一) lists them as alternatives) or ``all`` (every indicator must
+#: pass: Tianjin's reading for its agricultural districts, 001 §2).
+ELIGIBILITY_RULES: dict[str, str] = {"any": "any (000 §(一))", "all": "all (001 §2)"}
 
 
 def eligibility(
@@ -78,13 +77,14 @@ def eligibility(
     DataFrame
         ``indicator, indicator_zh, value, threshold, unit, passes, indicator_source``
         (``'policy 000 §(一)'``), ``threshold_kind`` (``'convention'``: the texts give
-        no number) and ``rule`` (the rule used, with its source); the decision is in
+        no number) and ``eligibility_rule`` (the rule used and its source, e.g.
+        ``'any (000 §(一))'``); the decision is in
         ``.attrs['eligible']`` and ``.attrs['rule']`` (``'any'``/``'all'``).
 
     Raises
     ------
     InvalidValueError
-        For negative or NaN values, unknown threshold keys or a bad rule.
+        For negative or NaN values or thresholds, unknown threshold keys or a bad rule.
     """
     import pandas as pd
 
@@ -100,6 +100,11 @@ def eligibility(
                 f"unknown eligibility threshold(s) {', '.join(unknown)}; use {', '.join(limits)}"
             )
         limits.update({key: float(v) for key, v in thresholds.items()})
+    bad = [f"{k}={v!r}" for k, v in limits.items() if not np.isfinite(v) or v < 0]
+    if bad:
+        raise InvalidValueError(
+            f"eligibility threshold(s) {', '.join(bad)} must be finite numbers >= 0"
+        )
     values = {
         "population": population,
         "area_km2": area_km2,
@@ -123,7 +128,7 @@ def eligibility(
             "passes": bool(float(values[key]) >= limits[key]),
             "indicator_source": INDICATOR_SOURCE,
             "threshold_kind": THRESHOLD_KIND,
-            "rule": ELIGIBILITY_RULES[rule],
+            "eligibility_rule": ELIGIBILITY_RULES[rule],
         }
         for key, zh, unit in _INDICATORS
     ]
