@@ -910,6 +910,35 @@ POINT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "township": ("township", "town", "乡镇", "乡镇名称", "所属乡镇", "township_name", "乡镇街道"),
     "clinic": ("clinic", "卫生室", "村卫生室", "clinic_status"),
     "id": ("id", "code", "编码", "代码", "区划代码", "统计用区划代码", "village_id", "村代码"),
+    # facility attributes (issue 16): whether a centre meets the "quality service at
+    # grassroots" recommended standard (优质服务基层行推荐标准, 002 §(一)), beds, staff
+    "meets_standard": (
+        "meets_standard",
+        "standard",
+        "达标",
+        "优质服务基层行",
+        "推荐标准",
+        "基本标准",
+    ),
+    "beds": ("beds", "床位", "床位数"),
+    "staff": ("staff", "人员", "编制", "在岗人员", "职工数"),
+}
+
+#: Standard-status cells (lower-cased, NFKC) → whether the centre meets the recommended
+#: standard (优质服务基层行推荐标准). A blank cell is "not flagged" (False). The level names
+#: of the 优质服务基层行 campaign are understood too: 推荐标准 → True, 基本标准 (the lower,
+#: basic level) → False, since the policy prefers the recommended one (002 §(一)).
+STANDARD_SYNONYMS: dict[str, bool] = {
+    **dict.fromkeys(
+        ("是", "yes", "y", "true", "1", "1.0", "达到", "已达到", "达标", "已达标", "✓", "✔", "√"),
+        True,
+    ),
+    **dict.fromkeys(("推荐标准", "recommended"), True),
+    **dict.fromkeys(
+        ("否", "no", "n", "false", "0", "0.0", "未达到", "未达标", "不达标", "✗", "✘", "×", "x"),
+        False,
+    ),
+    **dict.fromkeys(("基本标准", "basic"), False),
 }
 
 #: Clinic status values (lower-cased) → ``standard`` / ``weak`` / ``none``.
@@ -1001,6 +1030,93 @@ def clinic_status_from_values(
             "standard, weak, none (or 标准/有, 薄弱/弱, 无/没有); fix the village table"
         )
     return out.astype(object)
+
+
+def standard_from_values(
+    values: Sequence[Any] | pd.Series, *, source: str | Path = "the facility table"
+) -> pd.Series:
+    """Normalise standard-status cells to booleans (meets the recommended standard or not).
+
+    Parameters
+    ----------
+    values
+        Raw cells: 是/否, yes/no, true/false, 1/0, 达到/未达到, 达标/未达标, ✓/✗, or the
+        level names 推荐标准 (True) and 基本标准 (False); any case; blank = not flagged (False).
+    source
+        The table, for the message.
+
+    Returns
+    -------
+    Series
+        Booleans (same index as ``values`` when it is a Series).
+
+    Raises
+    ------
+    InvalidValueError
+        A value that is none of these; the message lists the accepted ones.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values))
+    key = s.map(
+        lambda v: "" if pd.isna(v) else unicodedata.normalize("NFKC", str(v)).strip().lower()
+    )
+    blank = key.isin(_MISSING_TEXT)
+    out = key.map(STANDARD_SYNONYMS)
+    bad = out.isna() & ~blank
+    if bad.any():
+        shown = ", ".join(sorted({repr(v) for v in s[bad].tolist()})[:5])
+        raise InvalidValueError(
+            f"'{source}' column meets_standard (达标) has unknown values {shown}; accepted: "
+            "是/否, yes/no, true/false, 1/0, 达到/未达到, 达标/未达标, ✓/✗, 推荐标准/基本标准 "
+            "(blank = not flagged); fix the facility table"
+        )
+    return out.where(~blank, False).astype(bool)
+
+
+#: Units a count cell may end with (beds 张/床, staff 人/名).
+_COUNT_UNITS = re.compile(r"\s*(张|床|人|名)$")
+
+
+def count_from_values(
+    values: pd.Series, ids: Sequence[Any], *, column: str, source: str | Path
+) -> pd.Series:
+    """Parse a count column (beds, staff): numbers >= 0, blanks NaN (unknown).
+
+    Parameters
+    ----------
+    values
+        Raw cells (``120``, ``1,200``, ``80张``, ``35人``; blank = unknown).
+    ids
+        Row ids, for the message.
+    column
+        The canonical column (``beds`` or ``staff``), for the message.
+    source
+        The table, for the message.
+
+    Returns
+    -------
+    Series
+        float64 counts, NaN where unknown (same index as ``values``).
+
+    Raises
+    ------
+    InvalidValueError
+        Cells that are not a number >= 0; the message names the first rows.
+    """
+    text = values.map(lambda v: "" if pd.isna(v) else unicodedata.normalize("NFKC", str(v)))
+    text = text.str.strip().str.replace(_COUNT_UNITS, "", regex=True)
+    missing = text.str.lower().isin(_MISSING_TEXT).to_numpy()
+    numbers = text.where(~missing).map(people_count).astype("float64").to_numpy()
+    bad = ~missing & ~(np.isfinite(numbers) & (numbers >= 0))
+    if bad.any():
+        rows = [
+            f"{i}: {v!r}" for i, v in zip(np.asarray(ids)[bad][:5], values[bad][:5], strict=True)
+        ]
+        raise InvalidValueError(
+            f"'{source}' column {column} has values that are not numbers >= 0 "
+            f"({', '.join(rows)}{', …' if bad.sum() > 5 else ''}); write a number, or leave "
+            "the cell empty when unknown"
+        )
+    return pd.Series(np.where(missing, np.nan, numbers), index=values.index, dtype="float64")
 
 
 _POINT_KINDS = ("facilities", "villages")
@@ -1441,6 +1557,8 @@ def _canonical_points(gdf: gpd.GeoDataFrame, p: Path, kind: str) -> gpd.GeoDataF
         gdf["name"] = None
     if "population" in gdf.columns:
         gdf["population"] = _population_column(gdf, p)
+    if kind == "facilities":
+        _facility_attributes(gdf, p)
     front = ["id", "name"] + [
         c
         for c in POINT_COLUMN_ALIASES
@@ -1450,14 +1568,25 @@ def _canonical_points(gdf: gpd.GeoDataFrame, p: Path, kind: str) -> gpd.GeoDataF
     return gdf[[*front, *rest, "geometry"]].reset_index(drop=True)
 
 
+def _facility_attributes(gdf: gpd.GeoDataFrame, p: Path) -> None:
+    """Parse a facility table's standard status (bool), beds and staff (float) in place."""
+    if "meets_standard" in gdf.columns:
+        gdf["meets_standard"] = standard_from_values(gdf["meets_standard"], source=p)
+    for col in ("beds", "staff"):
+        if col in gdf.columns:
+            gdf[col] = count_from_values(gdf[col], gdf["id"].astype(str), column=col, source=p)
+
+
 __all__ = [
     "CLINIC_STATUS_SYNONYMS",
     "POINT_COLUMN_ALIASES",
+    "STANDARD_SYNONYMS",
     "PopulationGrid",
     "buffered_boundary",
     "check_buffer_m",
     "clinic_status_from_values",
     "column_of",
+    "count_from_values",
     "people_count",
     "population_checks",
     "read_boundary",
@@ -1466,6 +1595,7 @@ __all__ = [
     "read_roads",
     "shown_path",
     "sniff_separator",
+    "standard_from_values",
     "text_encodings",
     "usable_path",
     "window_bytes",

@@ -9,6 +9,7 @@ the chosen sites (surfaces, catchments, isochrones), village service, summary.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ class PlanParameters:
     objective: str = Objective.PMEDIAN
     walk_speed_kph: float = field(default_factory=lambda: settings.walk_speed_kph)
     candidates: str = "auto"
+    #: Only centres the facility table flags as meeting the recommended standard
+    #: (优质服务基层行推荐标准, 002 §(一)) are candidates.
     standard_only: bool = False
     #: ``"drive"`` (road speeds by class) or ``"walk"`` (every road at ``walk_speed_kph``).
     mode: str = "drive"
@@ -51,6 +54,27 @@ class PlanParameters:
     road_speeds_kph: tuple[tuple[str, float], ...] = ()
     #: Longest off-road walk to a road, metres; farther places are unreachable.
     max_walk_m: float = field(default_factory=lambda: settings.max_walk_m)
+    #: Candidates nearer the county seat than this are "in the county seat", metres.
+    seat_exclusion_radius_m: float = field(default_factory=lambda: settings.seat_exclusion_radius_m)
+    #: Least share of the population a second (further) site must bring within the threshold.
+    second_site_min_gain_share: float = field(
+        default_factory=lambda: settings.second_site_min_gain_share
+    )
+    #: Eligibility thresholds as ``(indicator, value)`` pairs (population, area_km2,
+    #: seat_offset_ratio, share_beyond_threshold); a dict given is stored as pairs.
+    eligibility_thresholds: tuple[tuple[str, float], ...] = field(
+        default_factory=lambda: tuple(settings.eligibility_thresholds.items())
+    )
+    #: How the eligibility indicators combine: ``"any"`` (000 §(一)) or ``"all"`` (001 §2).
+    eligibility_rule: str = field(default_factory=lambda: settings.eligibility_rule)
+    #: Hospitals outside the county within the road buffer count as existing cover (001 §2).
+    count_outside_hospitals: bool = field(default_factory=lambda: settings.count_outside_hospitals)
+
+    def __post_init__(self) -> None:
+        """Store eligibility thresholds given as a dict as ``(indicator, value)`` pairs."""
+        if isinstance(self.eligibility_thresholds, dict):
+            pairs = tuple((str(k), float(v)) for k, v in self.eligibility_thresholds.items())
+            object.__setattr__(self, "eligibility_thresholds", pairs)
 
 
 @dataclass(frozen=True)
@@ -76,9 +100,11 @@ class CountyPlan:
     population
         The population grid of the county.
     facilities
-        ``id, name, tier, is_central, assumed, geometry``; ``tier`` is one of
-        ``county_hospital`` (县级医院), ``township_centre`` (乡镇卫生院),
-        ``village_clinic`` (村卫生室).
+        ``id, name, tier, is_central, meets_standard, standard_known, beds, staff,
+        outside, assumed, geometry``; ``tier`` is one of ``county_hospital``
+        (县级医院), ``township_centre`` (乡镇卫生院), ``village_clinic`` (村卫生室).
+        Hospitals outside the county (``outside`` True) are here only when
+        they were counted as existing cover (``count_outside_hospitals``).
     villages
         ``id, name, township, population, population_estimated, clinic, mode,
         rule_id, reason_zh, reason_en, serving_facility, minutes, geometry``;
@@ -88,7 +114,9 @@ class CountyPlan:
         county-level facility before/after the chosen sub-centres; NaN outside
         the county, ``inf`` where unreachable.
     eligibility
-        ``indicator, indicator_zh, value, threshold, unit, passes``.
+        ``indicator, indicator_zh, value, threshold, unit, passes,
+        indicator_source`` (policy 000 §(一)), ``threshold_kind`` (convention)
+        and ``eligibility_rule`` (the any/all rule used, with its source).
     eligible
         Whether the county is proposed for sub-centres.
     siting
@@ -113,7 +141,9 @@ class CountyPlan:
         Staffing and scale checks: ``level, name, population, rule, source,
         required_min, required_max, ...``.
     summary
-        Key figures for the CLI and report headline.
+        Key figures for the CLI and report headline, among them
+        ``eligibility_rule``, ``outside_hospitals_seen`` and
+        ``outside_hospitals_counted`` (``None`` when not counted).
     notes
         Assumptions and warnings to show users (e.g. "facilities assumed").
     runners_up
@@ -209,7 +239,8 @@ def select_candidates(
         Pass ``None`` when townships are derived rather than official.
     exclusion_radius_m
         Centres within this distance of the seat count as in the county seat
-        (default :data:`coverkit.settings.seat_exclusion_radius_m`).
+        (default :data:`coverkit.settings.seat_exclusion_radius_m`; a plan passes
+        ``PlanParameters.seat_exclusion_radius_m``).
     mode
         ``'central'``: only centres marked central (中心乡镇卫生院); ``'all'``:
         every township centre; ``'auto'`` (default): the central ones if at
@@ -219,7 +250,10 @@ def select_candidates(
     standard_only
         Keep only centres that meet the "quality service at grassroots"
         recommended standard (已达到"优质服务基层行"推荐标准, column
-        ``meets_standard``), as the policy prefers (002 §(一)).
+        ``meets_standard``), as the policy prefers (002 §(一)). Centres whose
+        status is unknown (``standard_known`` False: the data had no standard
+        column) were assumed to meet it; a note (and the log) says so and
+        counts the centres flagged.
     notes
         List to which user-facing notes are appended.
 
@@ -250,18 +284,7 @@ def select_candidates(
         outside &= ~np.array(centres["in_seat"].fillna(False), dtype=bool)
     centres = centres[outside]
     if standard_only:
-        meets = np.array(
-            centres["meets_standard"].fillna(False) if "meets_standard" in centres else [],
-            dtype=bool,
-        )
-        if meets.size < len(centres):
-            meets = np.zeros(len(centres), dtype=bool)
-        _note(
-            notes,
-            f"standard only: {int(meets.sum())} of {len(centres)} township centres outside the "
-            "seat meet the recommended standard (优质服务基层行推荐标准) and stay candidates",
-        )
-        centres = centres[meets]
+        centres = _standard_centres(centres, notes)
     if "is_central" in centres:
         central = centres["is_central"].fillna(False).astype(bool).to_numpy()
     else:
@@ -276,6 +299,40 @@ def select_candidates(
             "centres outside the seat were taken as candidates",
         )
     return centres
+
+
+def _standard_centres(centres: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """The centres flagged as meeting the recommended standard, with a note counting them.
+
+    A centre without a known status (``standard_known`` False or absent: the data had
+    no standard column) was assumed to meet it; the note says so.
+    """
+    from coverkit.inputs.tables import NO_STANDARD_COLUMN
+
+    n = len(centres)
+    meets = (
+        centres["meets_standard"].fillna(False).to_numpy(dtype=bool)
+        if "meets_standard" in centres
+        else np.ones(n, dtype=bool)
+    )
+    known = (
+        centres["standard_known"].fillna(False).to_numpy(dtype=bool)
+        if "standard_known" in centres
+        else np.zeros(n, dtype=bool)
+    )
+    flagged = int((meets & known).sum())
+    if n and not known.any() and meets.all():
+        _note(notes, f"standard only (--standard-only): {NO_STANDARD_COLUMN}; all {n} stay")
+    else:
+        assumed = int((meets & ~known).sum())
+        _note(
+            notes,
+            f"standard only (--standard-only): {flagged} of {n} township centres outside the "
+            "seat are flagged in the facility table as meeting the recommended standard "
+            "(优质服务基层行推荐标准) and stay candidates"
+            + (f"; {assumed} more without a status were assumed to meet it" if assumed else ""),
+        )
+    return centres[meets]
 
 
 def _seat_offset_ratio(
@@ -312,9 +369,16 @@ class _County:
     cell_pop
         float64 population of each cell.
     hospitals
-        The county hospitals (existing county-level care).
+        The county hospitals (existing county-level care), then the hospitals
+        outside the county when they are counted (``outside`` True).
     candidates
         The candidate sub-centres (:func:`select_candidates`).
+    facilities
+        The plan's facilities: the county's, plus the outside hospitals counted.
+    outside_seen
+        Hospitals outside the county within the road buffer in the data.
+    outside_counted
+        How many of them count as existing cover; ``None`` when not asked.
     """
 
     metric: Any
@@ -325,6 +389,9 @@ class _County:
     cell_pop: np.ndarray
     hospitals: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    outside_seen: int = 0
+    outside_counted: int | None = None
 
 
 @dataclass(frozen=True)
@@ -458,6 +525,7 @@ def plan_county(
     stage(3)
     service = _village_service(inputs, county, params, effect.subcentres)
     summary = _summary(inputs, county, times, sites, effect, eligibility, service, params)
+    inputs = dataclasses.replace(inputs, facilities=county.facilities)
     return _county_plan(inputs, params, notes, eligibility, sites, effect, service, summary)
 
 
@@ -502,10 +570,14 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
         inputs.seat,
         metric=metric,
         seat_township=seat_township,
+        exclusion_radius_m=params.seat_exclusion_radius_m,
         mode=params.candidates,
         p_max=max(params.p_values),
         standard_only=params.standard_only,
         notes=notes,
+    )
+    plan_fac, seen, counted = with_outside_hospitals(
+        fac, inputs.outside_hospitals, count=params.count_outside_hospitals, notes=notes
     )
     return _County(
         metric=metric,
@@ -514,9 +586,71 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
         cols=cols,
         cell_xy=np.column_stack([cx, cy]),
         cell_pop=grid.values[rows, cols].astype("float64"),
-        hospitals=fac[fac["tier"] == Tier.COUNTY_HOSPITAL],
+        hospitals=plan_fac[plan_fac["tier"] == Tier.COUNTY_HOSPITAL],
         candidates=candidates,
+        facilities=plan_fac,
+        outside_seen=seen,
+        outside_counted=counted,
     )
+
+
+def with_outside_hospitals(
+    facilities: gpd.GeoDataFrame,
+    outside: gpd.GeoDataFrame | None,
+    *,
+    count: bool,
+    notes: list[str],
+) -> tuple[gpd.GeoDataFrame, int, int | None]:
+    """The plan's facilities: the county's, plus the hospitals outside it when counted.
+
+    Secondary-or-higher hospitals of neighbouring areas within the road buffer
+    (周边二级以上综合医院, 001 §2) count as existing county-level cover only when
+    ``count`` is True; they are never candidates. A note always says which.
+
+    Parameters
+    ----------
+    facilities
+        The county's facilities.
+    outside
+        The hospitals outside the county (:attr:`CountyInputs.outside_hospitals`), or None.
+    count
+        Count them as existing cover (``PlanParameters.count_outside_hospitals``).
+    notes
+        User-facing notes; one is appended.
+
+    Returns
+    -------
+    facilities : geopandas.GeoDataFrame
+        ``facilities`` (``outside`` False), then the outside hospitals counted
+        (``outside`` True), re-indexed from 0.
+    seen : int
+        Hospitals outside the county in the data.
+    counted : int or None
+        How many count as existing cover; ``None`` when ``count`` is False.
+    """
+    import geopandas as gpd
+
+    own = facilities.assign(outside=False) if "outside" not in facilities else facilities
+    seen = 0 if outside is None else len(outside)
+    if not count:
+        notes.append(
+            "outside hospitals (周边二级以上综合医院, 001 §2) not counted as existing cover "
+            f"(count_outside_hospitals off): {seen} seen within the road buffer"
+        )
+        return own, seen, None
+    if seen:
+        extra = outside.assign(outside=True, tier=Tier.COUNTY_HOSPITAL)
+        own = gpd.GeoDataFrame(
+            pd.concat([own, extra[[c for c in extra.columns if c in own.columns]]]),
+            geometry="geometry",
+            crs=facilities.crs,
+        ).reset_index(drop=True)
+    _note(
+        notes,
+        f"outside hospitals (周边二级以上综合医院, 001 §2) counted as existing county-level "
+        f"cover (count_outside_hospitals on): {seen} within the road buffer",
+    )
+    return own, seen, seen
 
 
 def _road_network(
@@ -652,13 +786,13 @@ def _eligibility(
     times
         The travel times.
     params
-        Plan parameters (the threshold).
+        Plan parameters (the threshold, the eligibility thresholds and rule).
 
     Returns
     -------
     pandas.DataFrame
-        The eligibility table; ``attrs["eligible"]`` (when set) says whether the
-        county is proposed.
+        The eligibility table (with the rule used and each threshold's kind);
+        ``attrs["eligible"]`` (when set) says whether the county is proposed.
     """
     from coverkit import siting
 
@@ -677,6 +811,8 @@ def _eligibility(
         area_km2=area_m2 / 1e6,
         seat_offset_ratio=offset_ratio,
         share_beyond_threshold=share_beyond,
+        thresholds=dict(params.eligibility_thresholds),
+        rule=params.eligibility_rule,
     )
 
 
@@ -711,6 +847,8 @@ def _choose_sites(
     cost = times.cost[times.populated]
     usable = np.isfinite(cost).any(axis=0) if len(candidates) else np.zeros(0, bool)
     n_usable = int(usable.sum())
+    if params.standard_only and n_usable < min(params.p_values):
+        _standard_only_infeasible(params, n_usable)
     if n_usable == 0:
         reason = (
             f"no candidate: {len(candidates)} township centre(s) lie outside the county seat "
@@ -721,6 +859,21 @@ def _choose_sites(
         return _Sites(cand_ids=cand_ids, cand_names=cand_names, reason=reason)
     p_values = _feasible_p_values(params, n_usable, notes)
     return _solve_sites(cost, times, params, p_values, cand_ids, cand_names)
+
+
+def _standard_only_infeasible(params: PlanParameters, n_usable: int) -> None:
+    """Refuse a standard-only run whose flagged centres cannot fill the smallest p asked."""
+    from coverkit.errors import InfeasibleError
+
+    raise InfeasibleError(
+        f"p={','.join(map(str, params.p_values))} sub-centres asked with --standard-only but "
+        f"only {n_usable} township health centre(s) outside the county seat are flagged as "
+        "meeting the recommended standard (优质服务基层行推荐标准) and reach the population; "
+        f"ask for -p {max(n_usable, 1)}"
+        + (" or fewer" if n_usable > 1 else "")
+        + ", mark the centres that meet it in the facility table (column 达标), or drop "
+        "--standard-only"
+    )
 
 
 def _feasible_p_values(params: PlanParameters, n_usable: int, notes: list[str]) -> tuple[int, ...]:
@@ -736,10 +889,11 @@ def _feasible_p_values(params: PlanParameters, n_usable: int, notes: list[str]) 
             "fewer, or add candidates with --facilities"
         )
     if len(p_values) < len(params.p_values):
+        flagged = " and are flagged as meeting the standard" if params.standard_only else ""
         _note(
             notes,
             f"p={max(params.p_values)} asked but only {n_usable} candidate(s) "
-            "lie outside the county seat; larger p skipped",
+            f"lie outside the county seat{flagged}; larger p skipped",
         )
     return p_values
 
@@ -766,6 +920,7 @@ def _solve_sites(
         p_values=p_values,
         objective=params.objective,
         threshold_min=T,
+        min_gain_share=params.second_site_min_gain_share,
         **names,
     )
     selected = list(choice.selected)
@@ -843,7 +998,7 @@ def _plan_effect(
     nearest_raster = _raster(grid, rows, cols, nearest, np.int32, -1)
     county_ids = county.hospitals["id"].astype(str).tolist() + [sites.cand_ids[j] for j in selected]
     catch = surface.catchments(grid, nearest_raster, county_ids)
-    catch = _label_catchments(catch, inputs.facilities, county_ids)
+    catch = _label_catchments(catch, county.facilities, county_ids)
     iso = _both_isochrones(grid, time_before, time_after, params.thresholds_min)
     reach = _reach_table(grid, time_before, time_after, params.thresholds_min, inputs.townships)
     subcentres = _subcentre_rows(sites.sites_table, county.candidates)
@@ -903,7 +1058,10 @@ def _summary(
             str(k): int(v) for k, v in service.villages["mode"].value_counts().items()
         },
         "n_candidates": len(county.candidates),
-        "n_county_hospitals": times.n_hospitals,
+        "n_county_hospitals": times.n_hospitals - (county.outside_counted or 0),
+        "outside_hospitals_counted": county.outside_counted,
+        "outside_hospitals_seen": county.outside_seen,
+        "eligibility_rule": str(eligibility.attrs.get("rule", params.eligibility_rule)),
         "travel_times_estimated": county.network is None,
     }
 

@@ -75,15 +75,23 @@ thresholds_min: tuple[float, ...] = (15.0, 30.0, 45.0, 60.0)
 
 # --- siting (Rule 1) ---------------------------------------------------------
 
-#: Numbers of sub-centres evaluated by default (policy: 1 to 2, 000 §(二)).
+#: Numbers of sub-centres evaluated by default. Policy (000 §(一)): 可在县城之外选建
+#: 1至2个中心乡镇卫生院; Tianjin's text says the same for its districts (001 §2:
+#: 选择1至2个中心乡镇卫生院). Some districts pick more, so any p >= 1 may be asked.
 p_values: tuple[int, ...] = (1, 2)
 
 #: A second sub-centre is recommended only if it adds at least this share of
-#: the county population within the threshold (planning convention).
+#: the county population within the threshold (planning convention: the texts
+#: allow 1 to 2 sites but give no rule for choosing between them; 2 % keeps a
+#: second site that brings a noticeable share of the county within reach).
+#: Per run: ``PlanParameters.second_site_min_gain_share``.
 second_site_min_gain_share: float = 0.02
 
 #: Candidates closer than this to the county seat count as "in the county
-#: seat" and are excluded (在县城之外选建), metres.
+#: seat" and are excluded, metres. The exclusion is policy (000 §(一):
+#: 在县城之外选建); the radius is a planning convention (a county seat's built-up
+#: area rarely reaches 5 km from its centre). Per run:
+#: ``PlanParameters.seat_exclusion_radius_m``.
 seat_exclusion_radius_m: float = 5_000.0
 
 #: Relative MIP gap at which HiGHS stops; tiny, so "optimal" means proven optimal.
@@ -92,6 +100,8 @@ mip_rel_gap: float = 1e-9
 #: Eligibility thresholds for a county to need sub-centres (planning
 #: conventions; the policy names the indicators - 常住人口较多、区域面积较大、
 #: 县城不在县域中心、县级医院服务覆盖能力不足 (000 §(一)) - but gives no numbers).
+#: How they combine: :data:`eligibility_rule`. Per run:
+#: ``PlanParameters.eligibility_thresholds``.
 eligibility_thresholds: dict[str, float] = {
     # About the upper third of China's ~1,300 county-level units by resident
     # population (the median county has roughly 350,000 residents).
@@ -315,3 +325,22 @@ build_clinic_min_population: float = 3_000.0
 #: 在同一个行政村至少连续服务半年, 000 §(一)): one full-time post each (policy
 #: reads as one person; convention for the count).
 stationed_posts_per_village: float = 1.0
+
+
+# --- facilities, eligibility and outside hospitals (issue 16: facilities helper) ---
+
+#: How the four eligibility indicators combine: ``"any"`` (one is enough) or
+#: ``"all"`` (every one must pass). Policy (000 §(一)) lists them as alternatives
+#: (常住人口较多、区域面积较大、县城不在县域中心、县级医院服务覆盖能力不足的县), hence
+#: ``"any"``; Tianjin's text (001 §2) reads as a conjunction for its agricultural
+#: districts (常住人口较多、面积较大的), which ``"all"`` follows. Per run:
+#: ``PlanParameters.eligibility_rule``.
+eligibility_rule: str = "any"
+
+#: Count hospitals outside the county (secondary or higher, from the facility table)
+#: within the road buffer as existing county-level cover. Policy (001 §2): the areas
+#: to serve are those that 城区外区级医院或周边二级以上综合医院服务难以覆盖; off by
+#: default because 000 §(一) speaks of the county's own hospital (县级医院服务覆盖能力
+#: 不足) and a neighbour's hospital is not under the county's plan. The plan always
+#: states which. Per run: ``PlanParameters.count_outside_hospitals``.
+count_outside_hospitals: bool = False

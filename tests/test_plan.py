@@ -193,11 +193,13 @@ def test_standard_only_keeps_centres_meeting_the_recommended_standard(tmp_path):
 
     county = load_county("comoros", county="Ngazidja")
     fac = county.facilities.copy()
-    # mark only CMC Mitsamiouli as meeting 优质服务基层行推荐标准
+    # mark only CMC Mitsamiouli as meeting 优质服务基层行推荐标准, as a table column would
     fac["meets_standard"] = fac["name"].eq("CMC Mitsamiouli")
+    fac["standard_known"] = True
     county = dataclasses.replace(county, facilities=fac)
     plan = plan_county(county, params=PlanParameters(p_values=(1,), standard_only=True))
     assert plan.subcentres["name"].tolist() == ["CMC Mitsamiouli"]
+    assert plan.summary["n_candidates"] == 1
     assert any("1 of" in n and "recommended standard" in n for n in plan.notes)
 
 

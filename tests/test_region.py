@@ -35,6 +35,10 @@ FACILITY_COLUMNS = [
     "tier",
     "is_central",
     "meets_standard",
+    "standard_known",
+    "beds",
+    "staff",
+    "outside",
     "assumed",
     "township",
     "mapping_rule",
@@ -217,6 +221,11 @@ def test_county_inputs_shape(island):
     assert len(island.facility_mapping) > 0
     assert island.facility_mapping["facilities"].sum() == len(island.facilities)
     assert (island.facilities["tier"] == "county_hospital").sum() >= 1
+    # OSM carries no accreditation, beds or staff: assumed to meet the standard, NaN
+    assert island.facilities["meets_standard"].all()
+    assert not island.facilities["standard_known"].any()
+    assert island.facilities[["beds", "staff"]].isna().all().all()
+    assert not island.facilities["outside"].any()
     assert island.notes
 
 

@@ -56,9 +56,11 @@ from coverkit.inputs.model import (
     default_data_dir,
 )
 from coverkit.inputs.tables import (
+    NO_STANDARD_COLUMN,
     assign_township,
     check_facility_points,
     facilities_from_table,
+    hospitals_outside,
     keep_in_county,
     mapping_from_table_tiers,
     promote_seat_hospital,
@@ -569,7 +571,8 @@ def facilities_from_township_centres(
     -------
     facilities : geopandas.GeoDataFrame
         The facility columns of :class:`coverkit.inputs.CountyInputs`; every row
-        ``assumed=True``, ``is_central=False``, ``meets_standard=True``; rule
+        ``assumed=True``, ``is_central=False``, ``meets_standard=True`` with
+        ``standard_known=False``, ``beds``/``staff`` NaN, ``outside=False``; rule
         ``assumed-county-seat`` (the hospital, first) or ``assumed-township-seat``.
     mapping : pandas.DataFrame
         ``rule_id, tier, description, features, facilities, examples``.
@@ -584,6 +587,10 @@ def facilities_from_township_centres(
             "tier": [Tier.COUNTY_HOSPITAL, *[Tier.TOWNSHIP_CENTRE] * n],
             "is_central": False,
             "meets_standard": True,
+            "standard_known": False,
+            "beds": np.nan,
+            "staff": np.nan,
+            "outside": False,
             "assumed": True,
             "township": [seat["township"].iat[0], *towns["name"].tolist()],
             "mapping_rule": ["assumed-county-seat", *["assumed-township-seat"] * n],
@@ -628,30 +635,34 @@ def _user_facilities(
     townships: gpd.GeoDataFrame,
     notes: list[str],
     encoding: str | None = None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    buffer_m: float = 5_000.0,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame | None]:
     """The facilities of the planner's table within 500 m of the county, with their townships.
 
     The seat hospital is promoted when the table has none (within
-    :data:`coverkit.settings.seat_exclusion_radius_m` of the seat); every
-    facility is taken to meet the standard (``assumed=False``).
+    :data:`coverkit.settings.seat_exclusion_radius_m` of the seat). The table's
+    standard status, beds and staff are kept (without a standard column every
+    centre is taken to meet the standard, ``standard_known`` False). Hospitals
+    outside the county but within ``buffer_m`` (the road buffer) are returned
+    apart (:func:`~coverkit.inputs.tables.hospitals_outside`; None if none).
     """
     fac = facilities_from_table(path, coords, notes, encoding=encoding)
     area = io.buffered_boundary(boundary, 500.0)  # 500 m of slack at the border
     county_name = str(boundary["name"].iat[0])
+    reach = io.buffered_boundary(boundary, max(float(buffer_m), 500.0))
+    fac, outside = hospitals_outside(fac, area, reach, county_name, notes)
     fac = keep_in_county(fac, area, path, "facilities", county_name, notes)
     fac = promote_seat_hospital(
         fac, seat.geometry.iat[0], float(settings.seat_exclusion_radius_m), notes
     )
     check_facility_points(fac, path, notes)
-    fac["meets_standard"] = True
     fac["assumed"] = False
     fac["township"] = assign_township(fac, townships)
-    notes.append(
-        f"facility standards: {Path(path).name} says nothing about accreditation; every "
-        "facility is taken to meet the standard"
-    )
     mapping = mapping_from_table_tiers(fac, path)
-    return fac[FACILITY_COLUMNS].reset_index(drop=True), mapping
+    if len(outside):
+        outside = outside.assign(assumed=False, township=assign_township(outside, townships))
+        outside = outside[FACILITY_COLUMNS].assign(in_seat=False)
+    return fac[FACILITY_COLUMNS].reset_index(drop=True), mapping, outside if len(outside) else None
 
 
 # --------------------------------------------------------------------------- villages
@@ -787,8 +798,13 @@ def _china_facilities(
     centres: gpd.GeoDataFrame,
     notes: list[str],
     encoding: str | None = None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """The planner's facilities, else assumed ones; those in the seat marked ``in_seat``."""
+    buffer_m: float = 5_000.0,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame | None]:
+    """The planner's facilities, else assumed ones; those in the seat marked ``in_seat``.
+
+    Also the table's hospitals outside the county within ``buffer_m`` (None: none).
+    """
+    outside = None
     if facilities is None:
         fac, mapping = facilities_from_township_centres(centres, seat)
         notes.append(
@@ -797,8 +813,11 @@ def _china_facilities(
             f"centre of each of the {len(fac) - 1} townships that are not sub-districts "
             "(assumed=True, none central); give facilities= with the real ones"
         )
+        notes.append(f"facility standards: {NO_STANDARD_COLUMN}")
     else:
-        fac, mapping = _user_facilities(facilities, coords, bnd, seat, townships, notes, encoding)
+        fac, mapping, outside = _user_facilities(
+            facilities, coords, bnd, seat, townships, notes, encoding, buffer_m
+        )
     seat_fac = fac["township"].isin(seat_towns) & (fac["tier"] == Tier.TOWNSHIP_CENTRE)
     fac["in_seat"] = fac["township"].isin(seat_towns).to_numpy()
     if seat_fac.any():
@@ -807,7 +826,7 @@ def _china_facilities(
             f"({', '.join(fac.loc[seat_fac, 'name'])}) and are not sub-centre candidates "
             "(在县城之外选建)"
         )
-    return fac, mapping
+    return fac, mapping, outside
 
 
 def _nbs_villages(
@@ -942,8 +961,9 @@ def load_china_county(
         f"county seat (县城): the Amap centre point of {cname}, in {seat['township'].iat[0]}; "
         f"townships taken as the county seat: {', '.join(seat_towns)}"
     )
-    fac, mapping = _china_facilities(
-        facilities, coords, bnd, seat, seat_towns, townships, centres, notes, encoding
+    buffer_m = io.check_buffer_m(5_000.0 if road_buffer_m is None else road_buffer_m)
+    fac, mapping, outside = _china_facilities(
+        facilities, coords, bnd, seat, seat_towns, townships, centres, notes, encoding, buffer_m
     )
     if villages is None:
         vil = _nbs_villages(code, cname, towns, bnd, data_dir, notes)
@@ -951,9 +971,7 @@ def load_china_county(
         vil = _table_villages(villages, coords, fac, bnd, cname, townships, notes, encoding)
     pop = io.read_population(population, bnd)
     io.population_checks(pop, bnd, notes)
-    road_lines = io.read_roads(
-        roads, bnd, buffer_m=io.check_buffer_m(5_000.0 if road_buffer_m is None else road_buffer_m)
-    )
+    road_lines = io.read_roads(roads, bnd, buffer_m=buffer_m)
     logger.info(
         "%s (%s): %d facilities, %d villages, %d townships, population %.0f",
         cname,
@@ -976,6 +994,7 @@ def load_china_county(
         facility_mapping=mapping.reset_index(drop=True),
         notes=notes,
         region=REGION_NAME,
+        outside_hospitals=outside,
     )
 
 

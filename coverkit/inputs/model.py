@@ -28,6 +28,10 @@ FACILITY_COLUMNS: list[str] = [
     "tier",
     "is_central",
     "meets_standard",
+    "standard_known",
+    "beds",
+    "staff",
+    "outside",
     "assumed",
     "township",
     "mapping_rule",
@@ -70,8 +74,12 @@ class CountyInputs:
         ``id, highway, maxspeed, name, geometry`` lines (may be empty: the
         pipeline then uses its straight-line fallback).
     facilities
-        ``id, name, tier, is_central, meets_standard, assumed, township,
-        mapping_rule, source, geometry``.
+        ``id, name, tier, is_central, meets_standard, standard_known, beds, staff,
+        outside, assumed, township, mapping_rule, source, geometry``:
+        ``meets_standard`` (bool) whether a centre meets the recommended standard
+        (优质服务基层行推荐标准), ``standard_known`` False when the data had no such
+        column (every centre then assumed to meet it); ``beds`` (床位) and ``staff``
+        (人员/编制) float, NaN unknown; ``outside`` False (the county's own).
     villages
         ``id, name, township, population`` (NaN if unknown), ``clinic``
         (``'standard'``/``'weak'``/``'none'``), ``geometry``.
@@ -82,6 +90,11 @@ class CountyInputs:
         Assumptions and warnings to show users.
     region
         Name of the region config the county came from.
+    outside_hospitals
+        Hospitals of a facility table outside the county but within the road
+        buffer (周边二级以上综合医院, 001 §2): the facility columns with
+        ``outside`` True. They count as existing county-level cover only when a
+        plan asks (``count_outside_hospitals``); never candidates. ``None``: none.
     """
 
     county_id: str
@@ -96,6 +109,7 @@ class CountyInputs:
     facility_mapping: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     region: str = ""
+    outside_hospitals: gpd.GeoDataFrame | None = None
 
 
 def default_data_dir(data_dir: str | Path | None = None) -> Path:

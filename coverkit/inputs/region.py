@@ -39,10 +39,12 @@ from coverkit.inputs.model import (
 )
 from coverkit.inputs.tables import (
     DEFAULT_CLINIC_TIERS,
+    NO_STANDARD_COLUMN,
     TIER_RANK,
     assign_township,
     check_facility_points,
     facilities_from_table,
+    hospitals_outside,
     keep_in_county,
     mapping_from_table_tiers,
     points_xy,
@@ -688,10 +690,12 @@ def _mapped_facilities(
     coords: str,
     notes: list[str],
     encoding: str | None = None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, Path]:
+    buffer_m: float = 5_000.0,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, Path, gpd.GeoDataFrame | None]:
     """Facilities mapped by the config's rules from OSM, or read from a user table.
 
-    Returns the facilities, the rule table (None for a user table) and the source.
+    Returns the facilities, the rule table (None for a user table), the source and
+    the table's hospitals outside the county within ``buffer_m`` (None from OSM).
     """
     fcfg = area.cfg.get("facilities", {})
     source = Path(facilities) if facilities is not None else area.osm_path
@@ -702,12 +706,14 @@ def _mapped_facilities(
             shapely.intersects(area.island.buffer(0.005), np.asarray(feats.geometry.values))
         ]
         fac, mapping = classify_facilities(feats.reset_index(drop=True), fcfg)
-    else:
-        fac = facilities_from_table(source, coords, notes, encoding=encoding)
-        area_geom = area.island.buffer(0.005)
-        fac = keep_in_county(fac, area_geom, source, "facilities", area.county["name"], notes)
-        mapping = None
-    return fac.reset_index(drop=True), mapping, source
+        return fac.reset_index(drop=True), mapping, source, None
+    fac = facilities_from_table(source, coords, notes, encoding=encoding)
+    area_geom = area.island.buffer(0.005)
+    name = area.county["name"]
+    reach = io.buffered_boundary(area.boundary, buffer_m)
+    fac, outside = hospitals_outside(fac, area_geom, reach, name, notes)
+    fac = keep_in_county(fac, area_geom, source, "facilities", name, notes)
+    return fac.reset_index(drop=True), None, source, outside
 
 
 def _promoted_rule(example: str) -> dict[str, Any]:
@@ -744,24 +750,43 @@ def _region_facilities(
     coords: str,
     notes: list[str],
     encoding: str | None = None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """The county's facilities, a county hospital promoted if none, standards as configured."""
+    buffer_m: float = 5_000.0,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame | None]:
+    """The county's facilities, a county hospital promoted if none, standards as configured.
+
+    A user table's standard column (达标/优质服务基层行/...), beds and staff are kept;
+    without one (and from OSM, which carries no accreditation) every facility gets the
+    config's ``assume_standard`` with ``standard_known`` False. Also returns the table's
+    hospitals outside the county within the road buffer (None from OSM).
+    """
     fcfg = area.cfg.get("facilities", {})
-    fac, mapping, source = _mapped_facilities(area, facilities, coords, notes, encoding)
+    fac, mapping, source, outside = _mapped_facilities(
+        area, facilities, coords, notes, encoding, buffer_m
+    )
     radius_m = float(fcfg.get("seat_radius_m", 5000.0))
     fac = promote_seat_hospital(fac, seat.geometry.iat[0], radius_m, notes)
-    if mapping is None:  # a user's table: its points are checked
+    from_osm = mapping is not None
+    if not from_osm:  # a user's table: its points are checked
         check_facility_points(fac, source, notes)
     mapping = _facility_mapping(fac, mapping, source)
+    fac["assumed"] = from_osm  # OSM features: standards assumed (as before)
+    if "standard_known" in fac.columns and bool(fac["standard_known"].all()):
+        return fac, mapping, outside
     assume = bool(fcfg.get("assume_standard", True))
     fac["meets_standard"] = assume
-    fac["assumed"] = True
-    if assume:
+    fac["standard_known"] = False
+    for col in ("beds", "staff"):
+        if col not in fac.columns:
+            fac[col] = np.nan
+    fac["outside"] = False
+    if not assume:
         notes.append(
-            "facility standards: the data say nothing about accreditation; every facility is "
-            "assumed to meet the standard (assumed=True)"
+            "facility standards: no standard column and assume_standard = false in the "
+            "region config: no centre is taken to meet the recommended standard"
         )
-    return fac, mapping
+    elif from_osm:  # a user table says so in its own note
+        notes.append(f"facility standards (OSM carries no accreditation): {NO_STANDARD_COLUMN}")
+    return fac, mapping, outside
 
 
 def _region_villages(
@@ -809,6 +834,12 @@ def _facility_count_notes(fac: gpd.GeoDataFrame, county_name: str, notes: list[s
         )
 
 
+def _road_buffer_m(area: _Area, road_buffer_m: float | None) -> float:
+    """Roads kept beyond the border, metres: the argument, else the config's (5,000 m)."""
+    default_buffer = area.cfg["region"].get("road_buffer_m", 5000.0)
+    return io.check_buffer_m(default_buffer if road_buffer_m is None else road_buffer_m)
+
+
 def _population_and_roads(
     area: _Area,
     population: str | Path | None,
@@ -820,8 +851,7 @@ def _population_and_roads(
     pop_path = population or _data_path(area.cfg, area.data_dir, "population")
     pop = io.read_population(pop_path, area.boundary)
     io.population_checks(pop, area.boundary, notes)
-    default_buffer = area.cfg["region"].get("road_buffer_m", 5000.0)
-    buffer_m = io.check_buffer_m(default_buffer if road_buffer_m is None else road_buffer_m)
+    buffer_m = _road_buffer_m(area, road_buffer_m)
     road_src = roads if roads is not None else area.osm_path
     return pop, io.read_roads(road_src, area.boundary, buffer_m=buffer_m)
 
@@ -871,7 +901,10 @@ def load_region_county(
     kinds = _place_kinds(cfg)
     places = _county_places(area, kinds)
     seat = _county_seat(places, area)
-    fac, mapping = _region_facilities(area, seat, facilities, coords, notes, encoding)
+    buffer_m = _road_buffer_m(area, road_buffer_m)
+    fac, mapping, outside = _region_facilities(
+        area, seat, facilities, coords, notes, encoding, buffer_m
+    )
     tcfg = cfg.get("townships", {})
     townships = _townships(area.osm_path, area.island, seat, places, tcfg, notes)
     seat["township"] = assign_township(seat, townships)
@@ -903,7 +936,18 @@ def load_region_county(
         facility_mapping=mapping.reset_index(drop=True),
         notes=notes,
         region=str(cfg["region"].get("name", region)),
+        outside_hospitals=_outside_frame(outside, townships),
     )
+
+
+def _outside_frame(
+    outside: gpd.GeoDataFrame | None, townships: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame | None:
+    """The hospitals outside the county in the facility columns (township: the nearest)."""
+    if outside is None or len(outside) == 0:
+        return None
+    outside = outside.assign(assumed=False, township=assign_township(outside, townships))
+    return outside[FACILITY_COLUMNS].reset_index(drop=True)
 
 
 __all__ = [

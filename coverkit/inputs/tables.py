@@ -43,6 +43,14 @@ TIER_ALIASES: dict[str, tuple[str, bool]] = {
     "县人民医院": (Tier.COUNTY_HOSPITAL, False),
     "county hospital": (Tier.COUNTY_HOSPITAL, False),
     "hospital": (Tier.COUNTY_HOSPITAL, False),
+    # secondary-or-higher general hospitals (二级以上综合医院, 001 §2): county-level care
+    "二级医院": (Tier.COUNTY_HOSPITAL, False),
+    "三级医院": (Tier.COUNTY_HOSPITAL, False),
+    "综合医院": (Tier.COUNTY_HOSPITAL, False),
+    "二级以上综合医院": (Tier.COUNTY_HOSPITAL, False),
+    "市级医院": (Tier.COUNTY_HOSPITAL, False),
+    "secondary hospital": (Tier.COUNTY_HOSPITAL, False),
+    "general hospital": (Tier.COUNTY_HOSPITAL, False),
     "township_centre": (Tier.TOWNSHIP_CENTRE, False),
     "乡镇卫生院": (Tier.TOWNSHIP_CENTRE, False),
     "卫生院": (Tier.TOWNSHIP_CENTRE, False),
@@ -130,22 +138,34 @@ def facilities_from_table(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``id, name, tier, is_central, mapping_rule`` (``user-table``),
-        ``source`` (the path), ``members`` (1), geometry; EPSG:4326.
+        ``id, name, tier, is_central, meets_standard, standard_known, beds, staff,
+        outside`` (False), ``mapping_rule`` (``user-table``), ``source`` (the path),
+        ``members`` (1), geometry; EPSG:4326. Without a standard column
+        (达标/优质服务基层行/推荐标准/meets_standard) ``meets_standard`` is True and
+        ``standard_known`` False; beds (床位) and staff (人员/编制) are NaN when not given.
 
     Raises
     ------
     InputFileError
         No tier column, or unknown tier names.
+    InvalidValueError
+        Unknown standard values, or beds/staff that are not numbers (from
+        :func:`coverkit.io.read_points`).
     """
     pts = io.read_points(path, kind="facilities", coords=coords, encoding=encoding)
     tier, central = _tiers_from_table(pts, path)
+    known = "meets_standard" in pts.columns
     out = gpd.GeoDataFrame(
         {
             "id": pts["id"].astype(str).to_numpy(),
             "name": pts["name"].fillna("").astype(str).to_numpy(),
             "tier": tier.to_numpy(),
             "is_central": central.to_numpy(dtype=bool),
+            "meets_standard": pts["meets_standard"].to_numpy(dtype=bool) if known else True,
+            "standard_known": known,
+            "beds": _count(pts, "beds"),
+            "staff": _count(pts, "staff"),
+            "outside": False,
             "mapping_rule": "user-table",
             "source": str(path),
             "members": 1,
@@ -154,7 +174,88 @@ def facilities_from_table(
         crs=WGS84,
     )
     notes.append(f"facilities read from {Path(path).name} with their own tiers")
+    notes.append(_attribute_note(out, Path(path).name))
     return out
+
+
+def _count(pts: pd.DataFrame, column: str) -> np.ndarray:
+    """The float counts of ``column`` (NaN when the table has none)."""
+    if column not in pts.columns:
+        return np.full(len(pts), np.nan)
+    return pts[column].to_numpy(dtype="float64")
+
+
+#: What a plan says when a facility table has no standard column (one phrase everywhere).
+NO_STANDARD_COLUMN = (
+    "no standard column: every centre was assumed to meet the recommended standard "
+    "(优质服务基层行推荐标准)"
+)
+
+
+def _attribute_note(fac: gpd.GeoDataFrame, name: str) -> str:
+    """One note: how many centres the table flags as meeting the standard, beds, staff given."""
+    centres = fac["tier"] == Tier.TOWNSHIP_CENTRE
+    if bool(fac["standard_known"].all()):
+        standard = (
+            f"{int(fac.loc[centres, 'meets_standard'].sum())} of {int(centres.sum())} township "
+            "centres are flagged as meeting the recommended standard (优质服务基层行推荐标准)"
+        )
+    else:
+        standard = NO_STANDARD_COLUMN
+    given = [
+        f"{label} given for {int(fac[col].notna().sum())} of {len(fac)}"
+        for col, label in (("beds", "beds (床位)"), ("staff", "staff (人员)"))
+    ]
+    return f"facility attributes in {name}: {standard}; " + "; ".join(given)
+
+
+def hospitals_outside(
+    fac: gpd.GeoDataFrame,
+    county_area: shapely.Geometry,
+    reach_area: shapely.Geometry,
+    county_name: str,
+    notes: list[str],
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split off the hospitals outside the county but within the road buffer.
+
+    Secondary-or-higher hospitals of neighbouring areas (周边二级以上综合医院, 001 §2)
+    may count as existing county-level cover (``count_outside_hospitals``); they are
+    kept apart, never candidates.
+
+    Parameters
+    ----------
+    fac
+        Facilities of a user's table (``tier``, ``name``), EPSG:4326.
+    county_area
+        The county with the loader's slack at the border (EPSG:4326).
+    reach_area
+        The county grown by the road buffer (EPSG:4326): roads reach that far.
+    county_name
+        Name of the county, for the note.
+    notes
+        User notes; one is appended when hospitals are kept apart.
+
+    Returns
+    -------
+    rest : geopandas.GeoDataFrame
+        ``fac`` without those hospitals (re-indexed from 0).
+    outside : geopandas.GeoDataFrame
+        The hospitals outside the county within the road buffer, ``outside`` True.
+    """
+    geoms = np.asarray(fac.geometry.values)
+    hospital = (fac["tier"] == Tier.COUNTY_HOSPITAL).to_numpy()
+    out_mask = (
+        hospital & ~shapely.intersects(county_area, geoms) & shapely.intersects(reach_area, geoms)
+    )
+    outside = fac[out_mask].assign(outside=True).reset_index(drop=True)
+    if len(outside):
+        notes.append(
+            f"facilities: {len(outside)} hospital(s) outside {county_name} but within the road "
+            f"buffer were kept as neighbours' hospitals (周边二级以上综合医院, 001 §2): "
+            f"{_few(outside['name'].astype(str).tolist())}; they count as existing "
+            "county-level cover only with count_outside_hospitals"
+        )
+    return fac[~out_mask].reset_index(drop=True), outside
 
 
 def _clinic_within(pts: gpd.GeoDataFrame, fac: gpd.GeoDataFrame, cfg: dict) -> np.ndarray:
@@ -577,11 +678,13 @@ def mapping_from_table_tiers(fac: gpd.GeoDataFrame, source: str | Path) -> pd.Da
 
 __all__ = [
     "DEFAULT_CLINIC_TIERS",
+    "NO_STANDARD_COLUMN",
     "TIER_ALIASES",
     "TIER_RANK",
     "assign_township",
     "check_facility_points",
     "facilities_from_table",
+    "hospitals_outside",
     "keep_in_county",
     "known_townships",
     "mapping_from_table_tiers",

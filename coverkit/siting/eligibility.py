@@ -20,6 +20,16 @@ _INDICATORS: tuple[tuple[str, str, str], ...] = (
     ("share_beyond_threshold", "县级医院服务覆盖能力不足", "share"),
 )
 
+#: Where the indicators come from (policy) and what their numbers are (conventions: the
+#: texts name the indicators but give no number).
+INDICATOR_SOURCE: str = "policy 000 §(一)"
+THRESHOLD_KIND: str = "convention"
+
+#: The two ways the indicators combine, with the text each reads: ``any`` (one indicator
+#: is enough: 000 §(一) lists them as alternatives) or ``all`` (every indicator must
+#: pass: Tianjin's reading for its agricultural districts, 001 §2).
+ELIGIBILITY_RULES: dict[str, str] = {"any": "any (000 §(一))", "all": "all (001 §2)"}
+
 
 def eligibility(
     *,
@@ -28,7 +38,7 @@ def eligibility(
     seat_offset_ratio: float,
     share_beyond_threshold: float,
     thresholds: dict[str, float] | None = None,
-    rule: str = "any",
+    rule: str | None = None,
 ) -> pd.DataFrame:
     """Does the county call for sub-centres? The four Rule 1 indicators.
 
@@ -58,23 +68,29 @@ def eligibility(
         Overrides, keyed ``population``, ``area_km2``, ``seat_offset_ratio``,
         ``share_beyond_threshold``.
     rule
-        ``'any'``: eligible if one indicator passes (the policy lists them
-        as alternatives); ``'all'``: every indicator must pass.
+        ``'any'``: eligible if one indicator passes (000 §(一) lists them
+        as alternatives); ``'all'``: every indicator must pass (Tianjin's
+        reading, 001 §2). ``None``: :data:`coverkit.settings.eligibility_rule`.
 
     Returns
     -------
     DataFrame
-        ``indicator, indicator_zh, value, threshold, unit, passes``; the
-        decision is in ``.attrs['eligible']`` and ``.attrs['rule']``.
+        ``indicator, indicator_zh, value, threshold, unit, passes, indicator_source``
+        (``'policy 000 §(一)'``), ``threshold_kind`` (``'convention'``: the texts give
+        no number) and ``eligibility_rule`` (the rule used and its source, e.g.
+        ``'any (000 §(一))'``); the decision is in
+        ``.attrs['eligible']`` and ``.attrs['rule']`` (``'any'``/``'all'``).
 
     Raises
     ------
     InvalidValueError
-        For negative or NaN values, unknown threshold keys or a bad rule.
+        For negative or NaN values or thresholds, unknown threshold keys or a bad rule.
     """
     import pandas as pd
 
-    if rule not in ("any", "all"):
+    if rule is None:
+        rule = settings.eligibility_rule
+    if rule not in ELIGIBILITY_RULES:
         raise InvalidValueError(f"rule={rule!r} is unknown; use 'any' or 'all'")
     limits = dict(settings.eligibility_thresholds)
     if thresholds:
@@ -84,6 +100,11 @@ def eligibility(
                 f"unknown eligibility threshold(s) {', '.join(unknown)}; use {', '.join(limits)}"
             )
         limits.update({key: float(v) for key, v in thresholds.items()})
+    bad = [f"{k}={v!r}" for k, v in limits.items() if not np.isfinite(v) or v < 0]
+    if bad:
+        raise InvalidValueError(
+            f"eligibility threshold(s) {', '.join(bad)} must be finite numbers >= 0"
+        )
     values = {
         "population": population,
         "area_km2": area_km2,
@@ -105,6 +126,9 @@ def eligibility(
             "threshold": limits[key],
             "unit": unit,
             "passes": bool(float(values[key]) >= limits[key]),
+            "indicator_source": INDICATOR_SOURCE,
+            "threshold_kind": THRESHOLD_KIND,
+            "eligibility_rule": ELIGIBILITY_RULES[rule],
         }
         for key, zh, unit in _INDICATORS
     ]
