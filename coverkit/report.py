@@ -25,7 +25,7 @@ from coverkit.atomic import shared_file_mode
 from coverkit.errors import OutputError
 from coverkit.rules import rule_register, value_of
 from coverkit.surface import NODATA_MIN
-from coverkit.vocab import Lang, ServiceMode, label
+from coverkit.vocab import LABELS, Lang, ServiceMode, label
 from coverkit.writers import (  # CSV_FLOAT_FORMAT: kept importable from here
     CSV_FLOAT_FORMAT,  # noqa: F401
     html_text,
@@ -225,74 +225,10 @@ def _mode_counts(plan: CountyPlan) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-#: Display headers (Chinese first) of known columns in report.md/report.html;
-#: CSV and Excel keep the plain column names.
-HEADERS: dict[str, str] = {
-    "id": "编号 id",
-    "name": "名称 name",
-    "population": "人口 population",
-    "township": "乡镇 township",
-    "townships": "乡镇 townships",
-    "mode": "服务方式 mode",
-    "mode_zh": "方式 (中文)",
-    "mode_en": "mode (English)",
-    "villages": "村 villages",
-    "indicator": "指标 indicator",
-    "indicator_zh": "指标 (中文)",
-    "value": "值 value",
-    "threshold": "阈值 threshold",
-    "threshold_min": "阈值 threshold (min)",
-    "unit": "单位 unit",
-    "passes": "达标 passes",
-    "p": "p",
-    "selected_ids": "选中编号 selected ids",
-    "selected_names": "选中机构 selected names",
-    "objective": "目标值 objective",
-    "recommended": "推荐 recommended",
-    "rank": "排序 rank",
-    "minutes": "时间 min",
-    "rule_id": "规则 rule",
-    "reason_zh": "理由 reason",
-    "reason_en": "reason (English)",
-    "serving_facility": "服务机构 serving facility",
-    "host_load_villages": "接纳邻村 guest villages",
-    "host_load_population": "服务人口 people served",
-    "clinic": "村卫生室 clinic",
-    "population_estimated": "人口为估计 estimated",
-    "team": "小组 team",
-    "weekday": "星期 weekday",
-    "half_day": "半天 half day",
-    "drive_min": "车程 drive (min)",
-    "village": "行政村 village",
-    "start": "开始 start",
-    "end": "结束 end",
-    "level": "层级 level",
-    "rule": "标准 rule",
-    "source": "来源 source",
-    "required_min": "最少 required min",
-    "required_max": "最多 required max",
-    "pop_within_before": "阈值内人口（现状） within T, before",
-    "pop_within_after": "阈值内人口（规划后） within T, after",
-    "share_within_before": "覆盖率（现状） share before",
-    "share_within_after": "覆盖率（规划后） share after",
-    "mean_min_before": "平均时间（现状） mean min before",
-    "mean_min_after": "平均时间（规划后） mean min after",
-    "pop_newly_within": "新增覆盖人口 newly within T",
-    "mean_saved_min": "平均节省 mean saved (min)",
-    "max_saved_min": "最多节省 max saved (min)",
-    "population_within": "阈值内人口 population within",
-    "share_within": "覆盖率 share within",
-    "lon": "经度 lon",
-    "lat": "纬度 lat",
-    "kind": "性质 policy / convention",
-    "quote_zh": "原文 quote",
-    "affected": "涉及 affected",
-    "rule_en": "规则 rule (English)",
-}
-
-
 def _header(column: str) -> str:
-    return HEADERS.get(column, column)
+    """A table header: ``column.<name>`` of the one label table (Chinese, then English)."""
+    key = f"column.{column}"
+    return label(key, "both") if key in LABELS else column
 
 
 # A report is a list of blocks rendered to Markdown and HTML alike.
