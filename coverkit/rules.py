@@ -276,10 +276,16 @@ RULES: tuple[Rule, ...] = (
         "R2-rotation-timetable",
         "",
         "convention",
-        ("rotation_slot_starts", "rotation_team_size", "rotation_workdays"),
+        (
+            "rotation_slot_starts",
+            "rotation_team_size",
+            "rotation_workdays",
+            "rotation_day_end",
+            "rotation_staff_share",
+        ),
         CONVENTION,
-        "when the morning / afternoon teams leave, team size, working days; counts visits "
-        "in the timetable",
+        "when the morning / afternoon teams leave, team size, working days, when teams are "
+        "back, the share of a centre's staff out at once; counts visits in the timetable",
         "visits",
     ),
     Rule(
