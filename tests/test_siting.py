@@ -730,3 +730,17 @@ def test_compare_objectives_shows_where_the_optima_disagree() -> None:
     assert set(table["status"]) == {"optimal"}
     with pytest.raises(InfeasibleError, match="p=4"):
         compare_objectives(cost, w, baseline_min=base, p=4, threshold_min=30)
+
+
+def test_highs_banner_never_reaches_stdout():
+    """HiGHS prints its banner from C++ on the first instance of a process: never to our stdout."""
+    import subprocess
+    import sys
+
+    code = (
+        "from coverkit.siting.benders import new_highs\n"
+        "h = new_highs(); h2 = new_highs()\n"
+        "print('only this line')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "only this line\n"

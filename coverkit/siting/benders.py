@@ -9,7 +9,10 @@ open set handed to HiGHS as an incumbent, until no cut is violated.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -227,13 +230,47 @@ def _add_master_cover(
     h.addRow(lower, inf, G, (first_u + np.arange(G)).astype(np.int32), gw)
 
 
+@contextlib.contextmanager
+def _stdout_silenced() -> Any:
+    """Send file descriptor 1 to the null device for the block (C-level prints included)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs() -> Any:
+    """A silent :class:`highspy.Highs` instance.
+
+    HiGHS prints its banner ("Running HiGHS …") to standard output from C++ when
+    the first instance of a process is made, before any option can be set; that
+    would break the CLI's clean output, so the instance is made with file
+    descriptor 1 pointed at the null device for that moment.
+
+    Returns
+    -------
+    highspy.Highs
+        With ``output_flag`` off.
+    """
+    import highspy
+
+    with _stdout_silenced():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def _build_master(rows: _BendersRows, p: int, covers: Sequence[Cover]) -> Any:
     """The Benders master: ``y`` (m sites), ``theta`` (n rows), ``sum y = p``, the covers."""
     import highspy
 
     m, n = rows.m, rows.n
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("mip_rel_gap", settings.mip_rel_gap)
     inf = highspy.kHighsInf
     h.addVars(m + n, np.zeros(m + n), np.concatenate([np.ones(m), np.full(n, inf)]))
