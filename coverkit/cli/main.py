@@ -332,8 +332,9 @@ def _add_siting_options(plan: argparse.ArgumentParser) -> None:
         "--standard-only",
         action="store_true",
         default=None,
-        help="only centres that meet the recommended standard (优质服务基层行推荐标准; "
-        "column meets_standard) may become sub-centres",
+        help="only centres that meet the recommended standard (优质服务基层行推荐标准) may "
+        "become sub-centres: those flagged 是/yes in the facility table's 达标 / 优质服务基层行 "
+        "/ 推荐标准 / meets_standard column (without one, every centre is assumed to)",
     )
 
 
