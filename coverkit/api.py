@@ -12,19 +12,16 @@ This is what ``coverkit plan`` runs; scripts call it the same way::
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from coverkit import settings
-from coverkit.atomic import Moves, recover_stale, write_together
+from coverkit.atomic import Moves, interrupt_on_signals, recover_stale, write_together
 from coverkit.config import PARAMETER_SETTINGS, RunConfig, overridden_settings
 from coverkit.plan import CountyPlan, PlanParameters, plan_county
 from coverkit.planfile import MANIFEST, OLD_PICKLE, PLAN_DIR, read_plan, save_plan
@@ -190,7 +187,7 @@ def run_plan(config: RunConfig | None = None, *, progress: Progress | None = Non
     """
     config = config or RunConfig()
     overrides = run_settings(config)
-    with _sigterm_as_interrupt(), overridden_settings(overrides):
+    with interrupt_on_signals(), overridden_settings(overrides):
         return _run_plan(config, progress, overrides)
 
 
@@ -296,27 +293,6 @@ def _around(path: str | Path, levels: int = 3) -> list[Path]:
     return [p, *list(p.parents)[:levels]]
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt for one run so its clean-up runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except (ValueError, OSError):  # pragma: no cover - not in the main interpreter
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _site_lines(plan: CountyPlan) -> list[str]:
     """One line per chosen sub-centre: what it brings."""
     sites = plan.subcentres
@@ -365,7 +341,7 @@ def write_map(
     """
     from coverkit.maps import map_from_plan, save_map
 
-    with _sigterm_as_interrupt():
+    with interrupt_on_signals():
         recover_stale(_around(plan_path))
         plan = read_plan(plan_path)
         target = Path(out) if out else output_paths(RunConfig(), plan.county_name)[0]
@@ -406,7 +382,7 @@ def write_report(plan_path: str | Path, *, out: str | Path | None = None) -> dic
     """
     from coverkit.report import save_report
 
-    with _sigterm_as_interrupt():
+    with interrupt_on_signals():
         recover_stale(_around(plan_path))
         plan = read_plan(plan_path)
         folder = Path(out) if out else _report_folder(Path(plan_path))

@@ -123,6 +123,45 @@ class CommitInterrupted(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
+def interrupt_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGINT into KeyboardInterrupt for one run so its clean-up runs.
+
+    Some libraries catch every exception, KeyboardInterrupt included, and raise
+    their own (openpyxl turns it into ``TypeError``). Whatever escapes the run
+    after a signal arrived is therefore raised as the interrupt it was, so the
+    CLI reports an interruption, not a traceback. Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        arrived.append(signum)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            if signal.getsignal(sig) not in (signal.SIG_IGN, None):
+                previous[sig] = signal.signal(sig, interrupt)
+    except (ValueError, OSError):  # pragma: no cover - not in the main interpreter
+        yield
+        return
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        if arrived:
+            raise KeyboardInterrupt(f"signal {arrived[0]}") from exc
+        raise
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
 def deferred_signals() -> Iterator[list[int]]:
     """Record SIGINT/SIGTERM instead of acting on them; yield the list of those caught.
 

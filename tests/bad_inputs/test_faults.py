@@ -19,7 +19,13 @@ from pathlib import Path
 import pytest
 
 from coverkit.api import output_paths, run_plan, write_report
-from coverkit.atomic import CommitInterrupted, new_staging, recover_stale, write_together
+from coverkit.atomic import (
+    CommitInterrupted,
+    interrupt_on_signals,
+    new_staging,
+    recover_stale,
+    write_together,
+)
 from coverkit.config import RunConfig
 from coverkit.errors import OutputError
 from coverkit.planfile import read_plan
@@ -455,6 +461,25 @@ def _ro_bind(folder: Path) -> bool:
         return False
     subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
     return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_a_library_swallowed_is_still_an_interrupt(sig):
+    """openpyxl's bare ``except`` turns KeyboardInterrupt into TypeError: still an interrupt."""
+
+    def library_call() -> None:
+        try:
+            os.kill(os.getpid(), sig)
+            time.sleep(1)
+        except BaseException:  # what openpyxl's descriptors do
+            raise TypeError("expected <class 'RgbColor'>") from None
+
+    before = signal.getsignal(sig)
+    with pytest.raises(KeyboardInterrupt, match=f"signal {int(sig)}"), interrupt_on_signals():
+        library_call()
+    assert signal.getsignal(sig) is before  # the handler is put back
+    with pytest.raises(TypeError, match="stays a bug"), interrupt_on_signals():
+        raise TypeError("a real bug stays a bug")  # no signal: the error is the error
 
 
 def test_read_only_maps_folder_changes_nothing(tmp_path):
