@@ -25,6 +25,7 @@ from coverkit.atomic import Moves, interrupt_on_signals, recover_stale, write_to
 from coverkit.config import PARAMETER_SETTINGS, RunConfig, overridden_settings
 from coverkit.plan import CountyPlan, PlanParameters, plan_county
 from coverkit.planfile import MANIFEST, OLD_PICKLE, PLAN_DIR, read_plan, save_plan
+from coverkit.vocab import VillageStatus, label
 
 logger = logging.getLogger(__name__)
 
@@ -402,6 +403,15 @@ def _report_folder(plan_path: Path) -> Path:
     return folder
 
 
+def _villages_line(summary: dict[str, Any]) -> str:
+    """The terminal line on village service: modes, or why there are none."""
+    status = str(summary.get("village_service", VillageStatus.LOCATED))
+    if status != VillageStatus.LOCATED:
+        return f"行政村服务方式 Villages by mode: {label(status, 'both')}"
+    modes = summary.get("villages_by_mode", {})
+    return "行政村服务方式 Villages by mode: " + ", ".join(f"{k} {v}" for k, v in modes.items())
+
+
 def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> str:
     """Format the terminal summary of a plan."""
     s = plan.summary
@@ -417,8 +427,7 @@ def summary_text(plan: CountyPlan, map_path: Path, files: dict[str, Path]) -> st
         f"建议次中心 Proposed sub-centres (p={s.get('p', 0)}): "
         + (", ".join(s.get("subcentre_names", [])) or "none"),
         *_site_lines(plan),
-        "行政村服务方式 Villages by mode: "
-        + ", ".join(f"{k} {v}" for k, v in s.get("villages_by_mode", {}).items()),
+        _villages_line(s),
         f"地图 Map: {map_path}",
     ]
     report = files.get("report_md")

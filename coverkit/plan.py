@@ -1057,6 +1057,7 @@ def _summary(
         "villages_by_mode": {
             str(k): int(v) for k, v in service.villages["mode"].value_counts().items()
         },
+        "village_service": str(inputs.village_status),
         "n_candidates": len(county.candidates),
         "n_county_hospitals": times.n_hospitals - (county.outside_counted or 0),
         "outside_hospitals_counted": county.outside_counted,

@@ -25,7 +25,7 @@ from coverkit.atomic import shared_file_mode
 from coverkit.errors import OutputError
 from coverkit.rules import rule_register, value_of
 from coverkit.surface import NODATA_MIN
-from coverkit.vocab import LABELS, Lang, ServiceMode, label
+from coverkit.vocab import LABELS, Lang, ServiceMode, VillageStatus, label
 from coverkit.writers import (  # CSV_FLOAT_FORMAT: kept importable from here
     CSV_FLOAT_FORMAT,  # noqa: F401
     html_text,
@@ -308,6 +308,7 @@ def _table_blocks(
         ("h3", "各乡镇阈值内人口 Population within each threshold by township (before / after)"),
         ("table", tables["reach"]),
         ("h2", "村服务方式 Village service modes"),
+        *_village_status_blocks(plan),
         ("table", modes),
         ("h3", "村清单 Villages"),
         ("table", tables["villages"]),
@@ -325,6 +326,29 @@ def _table_blocks(
         ("p", _REGISTER_TEXT),
         ("table", _register_display(tables["rules"])),
     ]
+
+
+def _village_status_blocks(plan: CountyPlan) -> list[Block]:
+    """Why the village section is empty, when it is (urban district, no located village)."""
+    status = str((plan.summary or {}).get("village_service", VillageStatus.LOCATED))
+    if status == VillageStatus.NOT_APPLICABLE:
+        text = (
+            f"{label(VillageStatus.NOT_APPLICABLE, 'zh')}：本县（区）无行政村，只有街道/社区，"
+            "村级医疗卫生服务全覆盖要求不适用；次中心资格照常评估。"
+            f" {label(VillageStatus.NOT_APPLICABLE, 'en').capitalize()}: the county has no "
+            "administrative village, only urban communities (街道/社区); the village rule "
+            "does not apply. Sub-centre eligibility is assessed as usual."
+        )
+    elif status == VillageStatus.NO_LOCATION:
+        text = (
+            "村清单为空：本县行政村均无位置坐标，无法规划村级服务。请提供带坐标的村表"
+            "（--villages 文件）。 The village section is empty: none of the county's "
+            "administrative villages has a location. Give a village table with coordinates "
+            "(--villages FILE) to plan village service."
+        )
+    else:
+        return []
+    return [("p", text)]
 
 
 _REGISTER_TEXT = (

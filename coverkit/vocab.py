@@ -59,6 +59,17 @@ class ServiceMode(StrEnum):
         return f"R2-{self.name}"
 
 
+class VillageStatus(StrEnum):
+    """Whether a county's village section can be planned (issue 17)."""
+
+    #: Villages with points (from the NBS table, OpenStreetMap or the planner's table).
+    LOCATED = "located"
+    #: Administrative villages exist but none has a point: the section is empty, says why.
+    NO_LOCATION = "no_location"
+    #: No administrative village (行政村) at all, only 街道/社区: an urban district (城区).
+    NOT_APPLICABLE = "not_applicable"
+
+
 class Objective(StrEnum):
     """Siting objectives."""
 
@@ -124,6 +135,9 @@ LABELS: dict[str, Label] = {
     # joint service limits and the "build or upgrade a clinic" mode (issue 16)
     ServiceMode.BUILD: Label("新建/提标村卫生室", "Build or upgrade a clinic"),
     "mode.build": Label("新建/提标村卫生室", "Build or upgrade a clinic"),
+    VillageStatus.LOCATED: Label("已定位", "villages located"),
+    VillageStatus.NO_LOCATION: Label("村无位置", "no village has a location"),
+    VillageStatus.NOT_APPLICABLE: Label("不适用（城区）", "not applicable (urban district)"),
     "travel.walk": Label("步行", "walk"),
     "travel.drive": Label("车程", "drive"),
     # report table headers, by column name (issue 16: one label table)
@@ -218,4 +232,14 @@ def label(key: str, lang: Lang = "zh") -> str:
     return f"{entry.zh} {entry.en}"
 
 
-__all__ = ["LABELS", "TIERS", "Label", "Lang", "Objective", "ServiceMode", "Tier", "label"]
+__all__ = [
+    "LABELS",
+    "TIERS",
+    "Label",
+    "Lang",
+    "Objective",
+    "ServiceMode",
+    "Tier",
+    "VillageStatus",
+    "label",
+]

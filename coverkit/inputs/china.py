@@ -67,7 +67,7 @@ from coverkit.inputs.tables import (
     villages_from_table,
     villages_with_townships,
 )
-from coverkit.vocab import Tier
+from coverkit.vocab import Tier, VillageStatus
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,10 @@ RURAL_UR_CODES: tuple[int, ...] = (210, 220)
 #: development zones), are urban communities served by community health
 #: services, not by the village rule.
 FRINGE_UR_CODES: tuple[int, ...] = (112, 121, 122)
+
+#: A town-level unit that is a sub-district (街道): 街道, 街道办事处, 街道办, 地区办事处
+#: and the other 办事处 of the NBS table (4,416 towns end in 街道办事处, not 街道).
+SUBDISTRICT_PATTERN = re.compile(r"街道|办事处$")
 
 _COMMITTEE = re.compile(r"(?:村委会|村民委员会|嘎查委员会|嘎查|村)$")
 _QUALIFIED = re.compile(r"^\s*(?P<outer>.+?)\s*[/／|,，\s]\s*(?P<county>[^/／|,，\s]+)\s*$")
@@ -444,7 +448,7 @@ def townships_from_towns(
             "id": t["town_code"].to_numpy(),
             "name": t["town"].to_numpy(),
             "urban_share": share,
-            "is_subdistrict": t["town"].str.endswith("街道").to_numpy(dtype=bool),
+            "is_subdistrict": t["town"].str.contains(SUBDISTRICT_PATTERN).to_numpy(dtype=bool),
         },
         geometry=_points_wgs84(t),
         crs=WGS84,
@@ -497,10 +501,53 @@ def seat_town_radius_m() -> float:
     return 2 * settings.seat_exclusion_radius_m if radius is None else radius
 
 
+#: How the seat point was found, in the order tried (the note names the one used).
+SEAT_SOURCES: dict[str, str] = {
+    "county_hospital": "the county hospital of the facility table",
+    "subdistricts": "the centre of the county's sub-districts (街道): the 街道 centre point "
+    "nearest all the others (their medoid)",
+    "county_point": "the county's Amap centre point (its outline centre)",
+    "most_urban_township": "the centre of the most urban township (the county has no point)",
+}
+
+
+def _medoid(points: gpd.GeoDataFrame) -> int:
+    """Position of the point with the least summed distance to the others (ties: first)."""
+    xy = shapely.get_coordinates(points.to_crs(metric_crs(points)).geometry.values)
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1]).sum(axis=1)
+    return int(np.argmin(d))
+
+
+def _seat_point(
+    county: pd.Series, centres: gpd.GeoDataFrame, hospital: shapely.Point | None
+) -> tuple[shapely.Point, str]:
+    """The seat point and its source: hospital, 街道 medoid, Amap point, most urban town."""
+    if hospital is not None:
+        return hospital, "county_hospital"
+    sub = centres[centres["is_subdistrict"].to_numpy(dtype=bool)]
+    if len(sub):
+        return sub.geometry.iat[_medoid(sub)], "subdistricts"
+    if pd.notna(county["lon_gcj02"]) and pd.notna(county["lat_gcj02"]):
+        lon, lat = gcj02_to_wgs84(float(county["lon_gcj02"]), float(county["lat_gcj02"]))
+        return shapely.Point(float(lon), float(lat)), "county_point"
+    k = int(np.lexsort((centres["id"].to_numpy(), -centres["urban_share"].to_numpy()))[0])
+    return centres.geometry.iat[k], "most_urban_township"
+
+
 def seat_from_county(
-    county: pd.Series, centres: gpd.GeoDataFrame, *, radius_m: float | None = None
+    county: pd.Series,
+    centres: gpd.GeoDataFrame,
+    *,
+    radius_m: float | None = None,
+    hospital: shapely.Point | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """The county seat point and the townships that make up the county seat.
+
+    The point is, in this order: the county hospital of the planner's facility
+    table (``hospital``); else the medoid of the sub-district (街道) centres
+    (the urban core: the outline's centre can fall in a port zone or a
+    mountain); else the county's Amap centre point; else the centre of the
+    most urban township. :data:`SEAT_SOURCES` says which in words.
 
     Parameters
     ----------
@@ -514,24 +561,20 @@ def seat_from_county(
         there: twice :data:`coverkit.settings.seat_exclusion_radius_m`). The
         share that makes a town urban-majority is
         :data:`coverkit.settings.seat_urban_share`.
+    hospital
+        The county hospital's point (WGS84) when a facility table has one.
 
     Returns
     -------
     seat : geopandas.GeoDataFrame
-        One row: ``id, name, township, geometry`` (WGS84 point). The point is the
-        county's Amap centre converted from GCJ-02; without one, the centre of
-        the most urban township.
+        One row: ``id, name, township, source, geometry`` (WGS84 point);
+        ``source`` is a key of :data:`SEAT_SOURCES`.
     seat_townships : list of str
         Names of the seat township, every 街道, and the urban-majority towns
         near the seat, in code order.
     """
     radius = seat_town_radius_m() if radius_m is None else radius_m
-    if pd.notna(county["lon_gcj02"]) and pd.notna(county["lat_gcj02"]):
-        lon, lat = gcj02_to_wgs84(float(county["lon_gcj02"]), float(county["lat_gcj02"]))
-        pt = shapely.Point(float(lon), float(lat))
-    else:
-        k = int(np.lexsort((centres["id"].to_numpy(), -centres["urban_share"].to_numpy()))[0])
-        pt = centres.geometry.iat[k]
+    pt, source = _seat_point(county, centres, hospital)
     metric = metric_crs(centres)
     seat_xy = shapely.get_coordinates(gpd.GeoSeries([pt], crs=WGS84).to_crs(metric).values)[0]
     cxy = shapely.get_coordinates(centres.to_crs(metric).geometry.values)
@@ -545,6 +588,7 @@ def seat_from_county(
             "id": [str(county["county_adcode"])],
             "name": [f"{county['county']}县城"],
             "township": [centres["name"].iat[nearest]],
+            "source": [source],
         },
         geometry=[pt],
         crs=WGS84,
@@ -793,31 +837,78 @@ def _china_facilities(
     coords: str,
     bnd: gpd.GeoDataFrame,
     seat: gpd.GeoDataFrame,
-    seat_towns: list[str],
     townships: gpd.GeoDataFrame,
     centres: gpd.GeoDataFrame,
     notes: list[str],
     encoding: str | None = None,
     buffer_m: float = 5_000.0,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame | None]:
-    """The planner's facilities, else assumed ones; those in the seat marked ``in_seat``.
+    """The planner's facilities, else assumed ones (the county hospital at ``seat``).
 
     Also the table's hospitals outside the county within ``buffer_m`` (None: none).
     """
-    outside = None
-    if facilities is None:
-        fac, mapping = facilities_from_township_centres(centres, seat)
-        notes.append(
-            f"facilities ASSUMED: no facility table was given, so a county hospital (县级医院) "
-            f"is assumed at the county seat and a township health centre (乡镇卫生院) at the "
-            f"centre of each of the {len(fac) - 1} townships that are not sub-districts "
-            "(assumed=True, none central); give facilities= with the real ones"
-        )
-        notes.append(f"facility standards: {NO_STANDARD_COLUMN}")
-    else:
-        fac, mapping, outside = _user_facilities(
-            facilities, coords, bnd, seat, townships, notes, encoding, buffer_m
-        )
+    if facilities is not None:
+        return _user_facilities(facilities, coords, bnd, seat, townships, notes, encoding, buffer_m)
+    fac, mapping = facilities_from_township_centres(centres, seat)
+    notes.append(
+        f"facilities ASSUMED: no facility table was given, so a county hospital (县级医院) "
+        f"is assumed at the county seat and a township health centre (乡镇卫生院) at the "
+        f"centre of each of the {len(fac) - 1} townships that are not sub-districts "
+        "(assumed=True, none central); give facilities= with the real ones"
+    )
+    notes.append(f"facility standards: {NO_STANDARD_COLUMN}")
+    return fac, mapping, None
+
+
+def _table_hospital(fac: gpd.GeoDataFrame, seat: gpd.GeoDataFrame) -> shapely.Point | None:
+    """The facility table's county hospital nearest the provisional seat (None: none given).
+
+    A hospital promoted by coverkit (``promoted-seat-hospital``) or assumed is not
+    the table's: it was placed from the seat, so it cannot place the seat.
+    """
+    own = (
+        (fac["tier"] == Tier.COUNTY_HOSPITAL).to_numpy()
+        & (fac["mapping_rule"] != "promoted-seat-hospital").to_numpy()
+        & ~fac["assumed"].to_numpy(dtype=bool)
+    )
+    if not own.any():
+        return None
+    hosp = fac[own]
+    metric = metric_crs(hosp)
+    xy = shapely.get_coordinates(hosp.to_crs(metric).geometry.values)
+    s_xy = shapely.get_coordinates(seat.to_crs(metric).geometry.values)[0]
+    k = int(np.lexsort((hosp["id"].astype(str).to_numpy(), np.hypot(*(xy - s_xy).T)))[0])
+    return hosp.geometry.iat[k]
+
+
+def _seat_and_facilities(
+    row: pd.Series,
+    facilities: str | Path | None,
+    coords: str,
+    bnd: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    centres: gpd.GeoDataFrame,
+    notes: list[str],
+    encoding: str | None,
+    buffer_m: float,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame | None]:
+    """The seat (from the table's county hospital when it has one) and the facilities.
+
+    The facilities in the seat townships are marked ``in_seat`` (not candidates:
+    在县城之外选建).
+    """
+    seat, seat_towns = seat_from_county(row, centres)
+    fac, mapping, outside = _china_facilities(
+        facilities, coords, bnd, seat, townships, centres, notes, encoding, buffer_m
+    )
+    hospital = _table_hospital(fac, seat) if facilities is not None else None
+    if hospital is not None:
+        seat, seat_towns = seat_from_county(row, centres, hospital=hospital)
+    source = str(seat["source"].iat[0])
+    notes.append(
+        f"county seat (县城): {SEAT_SOURCES[source]}, in {seat['township'].iat[0]}; townships "
+        f"taken as the county seat: {', '.join(seat_towns)}"
+    )
     seat_fac = fac["township"].isin(seat_towns) & (fac["tier"] == Tier.TOWNSHIP_CENTRE)
     fac["in_seat"] = fac["township"].isin(seat_towns).to_numpy()
     if seat_fac.any():
@@ -826,21 +917,54 @@ def _china_facilities(
             f"({', '.join(fac.loc[seat_fac, 'name'])}) and are not sub-centre candidates "
             "(在县城之外选建)"
         )
-    return fac, mapping, outside
+    return seat, fac, mapping, outside
 
 
-def _nbs_villages(
+def nbs_villages(
     code: str,
     cname: str,
     towns: pd.DataFrame,
     bnd: gpd.GeoDataFrame,
-    data_dir: str | Path | None,
-    notes: list[str],
-) -> gpd.GeoDataFrame:
-    """The located NBS villages of the county, with notes on what was left out."""
+    data_dir: str | Path | None = None,
+    notes: list[str] | None = None,
+) -> tuple[gpd.GeoDataFrame, VillageStatus]:
+    """The located NBS villages of the county and the village status, with notes.
+
+    The status is ``located`` (some villages have a point), ``no_location``
+    (administrative villages exist, none with a point: the plan runs with an
+    empty village section) or ``not_applicable`` (no administrative village at
+    all, only 街道/社区: an urban district, 城区).
+
+    Parameters
+    ----------
+    code, cname
+        The county's code and name.
+    towns
+        Rows of the towns table of the county.
+    bnd
+        County boundary (EPSG:4326).
+    data_dir
+        Data directory holding the shipped NBS tables.
+    notes
+        User notes, appended to (a new list when None).
+
+    Returns
+    -------
+    villages : geopandas.GeoDataFrame
+        As :func:`villages_from_nbs`.
+    status : VillageStatus
+    """
+    notes = [] if notes is None else notes
     vtab = china_table("villages", data_dir=data_dir)
     vtab = vtab[vtab["county_adcode"] == code]
     vil, counts = villages_from_nbs(vtab, towns, bnd)
+    if counts["villages"] == 0:
+        notes.append(
+            f"villages: {cname} has no administrative village (行政村) in the NBS table, only "
+            f"urban communities (街道/社区, {counts['rows']} rows): village service does not "
+            "apply (城区, not applicable); sub-centre eligibility is assessed as usual"
+        )
+        return vil, VillageStatus.NOT_APPLICABLE
     notes.append(
         f"villages: {counts['villages']} administrative villages (行政村: urban–rural code "
         "210/220, or a village committee coded 112/121/122) of "
@@ -858,11 +982,13 @@ def _nbs_villages(
         "taken as without a clinic ('none') and its population is estimated from the raster"
     )
     if len(vil) == 0:
-        raise EmptyInputError(
-            f"none of the {counts['villages']} villages of {cname} has a location in the "
-            "NBS/Amap data; give villages= with a table of villages and their coordinates"
+        notes.append(
+            f"villages: none of the {counts['villages']} administrative villages of {cname} "
+            "has a location, so the village section is empty; give a village table with "
+            "coordinates (--villages FILE) to plan village service"
         )
-    return vil
+        return vil, VillageStatus.NO_LOCATION
+    return vil, VillageStatus.LOCATED
 
 
 def _table_villages(
@@ -956,17 +1082,13 @@ def load_china_county(
             "boundary= to use an official one"
         )
     towns, townships, centres = _county_towns(code, cname, bnd, data_dir, notes)
-    seat, seat_towns = seat_from_county(row, centres)
-    notes.append(
-        f"county seat (县城): the Amap centre point of {cname}, in {seat['township'].iat[0]}; "
-        f"townships taken as the county seat: {', '.join(seat_towns)}"
-    )
     buffer_m = io.check_buffer_m(5_000.0 if road_buffer_m is None else road_buffer_m)
-    fac, mapping, outside = _china_facilities(
-        facilities, coords, bnd, seat, seat_towns, townships, centres, notes, encoding, buffer_m
+    seat, fac, mapping, outside = _seat_and_facilities(
+        row, facilities, coords, bnd, townships, centres, notes, encoding, buffer_m
     )
+    village_status = VillageStatus.LOCATED
     if villages is None:
-        vil = _nbs_villages(code, cname, towns, bnd, data_dir, notes)
+        vil, village_status = nbs_villages(code, cname, towns, bnd, data_dir, notes)
     else:
         vil = _table_villages(villages, coords, fac, bnd, cname, townships, notes, encoding)
     pop = io.read_population(population, bnd)
@@ -995,6 +1117,7 @@ def load_china_county(
         notes=notes,
         region=REGION_NAME,
         outside_hospitals=outside,
+        village_status=village_status,
     )
 
 
@@ -1006,6 +1129,8 @@ __all__ = [
     "REGION_CONFIG",
     "REGION_NAME",
     "RURAL_UR_CODES",
+    "SEAT_SOURCES",
+    "SUBDISTRICT_PATTERN",
     "WORLDPOP_HINT",
     "china_boundary",
     "china_table",
@@ -1013,6 +1138,7 @@ __all__ = [
     "facilities_from_township_centres",
     "find_county",
     "load_china_county",
+    "nbs_villages",
     "seat_from_county",
     "seat_town_radius_m",
     "townships_from_towns",

@@ -95,6 +95,11 @@ class CountyInputs:
         buffer (周边二级以上综合医院, 001 §2): the facility columns with
         ``outside`` True. They count as existing county-level cover only when a
         plan asks (``count_outside_hospitals``); never candidates. ``None``: none.
+    village_status
+        ``located`` (villages with points, or the planner's table),
+        ``no_location`` (administrative villages exist but none has a point: the
+        village section is empty and says why) or ``not_applicable`` (no
+        administrative village: an urban district, 城区).
     """
 
     county_id: str
@@ -110,6 +115,7 @@ class CountyInputs:
     notes: list[str] = field(default_factory=list)
     region: str = ""
     outside_hospitals: gpd.GeoDataFrame | None = None
+    village_status: str = "located"
 
 
 def default_data_dir(data_dir: str | Path | None = None) -> Path:

@@ -71,7 +71,7 @@ def walking_minutes(
             "joint_travel_mode='walk' needs the villages' locations (a GeoDataFrame with a CRS) "
             "or village_walk_min; give one, or set joint_travel_mode='drive'"
         )
-    if geom.crs.is_geographic:
+    if geom.crs.is_geographic and len(geom):  # no village, no CRS to pick
         geom = geom.to_crs(metric_crs(geom))
     empty = geom.isna().to_numpy() | geom.is_empty.to_numpy()
     pts = geom[~empty].representative_point()
