@@ -55,6 +55,7 @@ from coverkit.inputs.model import (
     CountyInputs,
     default_data_dir,
 )
+from coverkit.inputs.places import places_path, villages_with_places
 from coverkit.inputs.tables import (
     NO_STANDARD_COLUMN,
     assign_township,
@@ -668,6 +669,28 @@ def _user_facilities(
 # --------------------------------------------------------------------------- villages
 
 
+def administrative_villages(villages: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the NBS village table that are administrative villages (行政村).
+
+    A row is one when its urban–rural code is in :data:`RURAL_UR_CODES`, or in
+    :data:`FRINGE_UR_CODES` and its name is a village committee (村委会, 村民委员会, 嘎查).
+
+    Parameters
+    ----------
+    villages
+        Rows of the villages table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Those rows, sorted by ``village_code``, re-indexed from 0.
+    """
+    ur = pd.to_numeric(villages["ur_code"], errors="coerce").to_numpy()
+    committee = villages["village"].astype(str).str.contains(_COMMITTEE).to_numpy(dtype=bool)
+    keep = np.isin(ur, RURAL_UR_CODES) | (np.isin(ur, FRINGE_UR_CODES) & committee)
+    return villages[keep].sort_values("village_code", kind="stable").reset_index(drop=True)
+
+
 def villages_from_nbs(
     villages: pd.DataFrame,
     towns: pd.DataFrame,
@@ -701,11 +724,7 @@ def villages_from_nbs(
         ``rows`` (all rows), ``villages`` (administrative villages),
         ``located``, ``unlocated``, ``outside``.
     """
-    ur = pd.to_numeric(villages["ur_code"], errors="coerce").to_numpy()
-    name = villages["village"].astype(str)
-    committee = name.str.contains(_COMMITTEE).to_numpy(dtype=bool)
-    keep = np.isin(ur, RURAL_UR_CODES) | (np.isin(ur, FRINGE_UR_CODES) & committee)
-    v = villages[keep].sort_values("village_code", kind="stable").reset_index(drop=True)
+    v = administrative_villages(villages)
     has = (v["lon_gcj02"].notna() & v["lat_gcj02"].notna()).to_numpy()
     located = v[has].reset_index(drop=True)
     town_name = dict(zip(towns["town_code"], towns["town"], strict=False))
@@ -882,9 +901,28 @@ def _table_villages(
     return villages_with_townships(vil, townships, villages)
 
 
+def _villages_placed_from(
+    places: str | Path | None,
+    located: gpd.GeoDataFrame,
+    code: str,
+    towns: pd.DataFrame,
+    centres: gpd.GeoDataFrame,
+    bnd: gpd.GeoDataFrame,
+    data_dir: str | Path | None,
+    notes: list[str],
+    **read: str | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
+    """The NBS villages, those without a point placed at named places where unambiguous."""
+    vtab = china_table("villages", data_dir=data_dir)
+    todo = administrative_villages(vtab[vtab["county_adcode"] == code])
+    todo = todo[todo["lon_gcj02"].isna() | todo["lat_gcj02"].isna()]
+    return villages_with_places(located, todo, towns, centres, bnd, places, notes, **read)
+
+
 def load_china_county(
     county: str | int | None,
     *,
+    places: str | Path | None = None,
     population: str | Path | None,
     roads: str | Path | None,
     facilities: str | Path | None = None,
@@ -913,7 +951,14 @@ def load_china_county(
         乡镇卫生院, 村卫生室...); default: facilities assumed at the county and
         township seats.
     villages
-        Village table (CSV/XLSX/GPKG); default: the located NBS villages.
+        Village table (CSV/XLSX/GPKG); default: the located NBS villages, and
+        those without a point placed at OpenStreetMap places of the same name
+        (:mod:`coverkit.inputs.places`).
+    places
+        Named places for the NBS villages without a point: an OSM extract or
+        a point file (GeoParquet/GPKG/GeoJSON/CSV/XLSX with a name column);
+        default: the ``roads`` extract when it is an OSM file; ``'none'``: no
+        matching. Ignored (with a note) when ``villages`` is given.
     coords
         Coordinate system of the facility and village tables (``wgs84``,
         ``cgcs2000``, ``gcj02``, ``bd09``).
@@ -965,10 +1010,17 @@ def load_china_county(
     fac, mapping, outside = _china_facilities(
         facilities, coords, bnd, seat, seat_towns, townships, centres, notes, encoding, buffer_m
     )
+    matching = None
     if villages is None:
         vil = _nbs_villages(code, cname, towns, bnd, data_dir, notes)
+        where = places_path(places, roads)
+        vil, matching = _villages_placed_from(
+            where, vil, code, towns, centres, bnd, data_dir, notes, coords=coords, encoding=encoding
+        )
     else:
         vil = _table_villages(villages, coords, fac, bnd, cname, townships, notes, encoding)
+        if places_path(places, None) is not None:
+            notes.append(f"places ignored: the village table {villages} gives every village")
     pop = io.read_population(population, bnd)
     io.population_checks(pop, bnd, notes)
     road_lines = io.read_roads(roads, bnd, buffer_m=buffer_m)
@@ -995,6 +1047,7 @@ def load_china_county(
         notes=notes,
         region=REGION_NAME,
         outside_hospitals=outside,
+        village_matching=matching,
     )
 
 
@@ -1007,6 +1060,7 @@ __all__ = [
     "REGION_NAME",
     "RURAL_UR_CODES",
     "WORLDPOP_HINT",
+    "administrative_villages",
     "china_boundary",
     "china_table",
     "cnmaps_boundary_path",
