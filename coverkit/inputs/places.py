@@ -372,9 +372,8 @@ def _statuses(
         status.append("too_far" if n == 0 else "ambiguous" if n > 1 else "matched")
         if n == 1:
             choice[i] = int(cands[ok][0])
-    claimed = choice[choice >= 0]
-    shared = set(np.unique(claimed)[np.bincount(np.unique(claimed, return_inverse=True)[1]) > 1])
-    for i in np.flatnonzero(np.isin(choice, list(shared))):
+    claimed, claims = np.unique(choice[choice >= 0], return_counts=True)
+    for i in np.flatnonzero(np.isin(choice, claimed[claims > 1])):  # one place, two villages
         status[i], choice[i] = "ambiguous", -1
     return status, choice
 
