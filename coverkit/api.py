@@ -216,6 +216,7 @@ def _run_plan(
         data_dir=config.data_dir,
         road_buffer_m=config.road_buffer_m,
         encoding=config.encoding,
+        places=config.places,
     )
     plan = plan_county(
         inputs,

@@ -8,6 +8,8 @@ Example ``plan.toml``::
     roads = "roads.osm.pbf"
     facilities = "facilities.csv"
     villages = "villages.csv"
+    places = "places.gpkg"      # named places for NBS villages without a point (China;
+                                # default: the roads extract if OSM; "none": no matching)
     coords = "wgs84"            # wgs84 | cgcs2000 | gcj02 | bd09 (for the point tables)
     subcentres = [1, 2]         # or one number
     minutes = 30                # threshold T
@@ -75,7 +77,7 @@ from coverkit import settings
 from coverkit.errors import ConfigError, InputFileError
 from coverkit.vocab import Objective
 
-_PATH_KEYS = ("population", "roads", "facilities", "villages", "out", "data_dir")
+_PATH_KEYS = ("population", "roads", "facilities", "villages", "places", "out", "data_dir")
 #: Path values that name no file and are kept as they are (``roads = "none"``).
 _PATH_WORDS = ("download", "none")
 #: Siting objectives, coordinate systems, travel modes and candidate rules accepted.
@@ -115,6 +117,8 @@ class RunConfig:
     roads: str | None = None
     facilities: str | None = None
     villages: str | None = None
+    #: Named places (OSM extract or point file) placing NBS villages without a point.
+    places: str | None = None
     coords: str = "wgs84"
     subcentres: tuple[int, ...] | None = None
     minutes: float | None = None

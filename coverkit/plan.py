@@ -162,6 +162,11 @@ class CountyPlan:
         For the recommended p, each objective's optimum (p-median, MCLP,
         p-center) with all three objectives' figures, so a planner sees where
         they disagree.
+    village_matching
+        Chinese counties whose NBS villages without a point were matched to
+        OpenStreetMap places: per township ``township, villages, located_nbs,
+        matched_osm, ambiguous, too_far, unmatched, match_rate`` (``None``: no
+        matching).
     """
 
     county_id: str
@@ -193,6 +198,7 @@ class CountyPlan:
     facility_mapping: pd.DataFrame | None = None
     reach: pd.DataFrame | None = None
     objectives: pd.DataFrame | None = None
+    village_matching: pd.DataFrame | None = None
 
 
 def _note(notes: list[str], message: str) -> None:
@@ -1109,6 +1115,7 @@ def _county_plan(
         facility_mapping=inputs.facility_mapping,
         reach=effect.reach,
         objectives=sites.comparison,
+        village_matching=inputs.village_matching,
     )
 
 

@@ -280,6 +280,7 @@ def _blocks(plan: CountyPlan, tables: dict[str, pd.DataFrame]) -> list[Block]:
     )
     blocks.append(("ul", items))
     blocks += _table_blocks(plan, tables, modes)
+    blocks += _matching_blocks(plan.village_matching)
     if plan.notes:
         blocks += [("h2", "说明 Notes"), ("ul", [str(n) for n in plan.notes])]
     return blocks
@@ -370,6 +371,27 @@ def _eligibility_rule_text(plan: CountyPlan) -> str:
         "Tianjin's 001 §2 joins population and area by AND）. 阈值为规划惯例 The thresholds "
         "are planning conventions (eligibility_thresholds; see the rule register)."
     )
+
+
+def _matching_blocks(matching: pd.DataFrame | None) -> list[Block]:
+    """The section on villages placed from OpenStreetMap: per township, and a county total."""
+    if matching is None:
+        return []
+    table = matching.copy()
+    if len(table):
+        total = table.drop(columns=["township", "match_rate"]).sum()
+        row = {"township": label("matching.total", "both"), **total.to_dict()}
+        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+        looked = table["villages"] - table["located_nbs"]
+        rate = table["matched_osm"] / looked.where(looked > 0)
+        table["match_rate"] = [
+            "—" if pd.isna(r) else f"{100 * float(r):.1f}%" for r in rate.to_numpy()
+        ]
+    return [
+        ("h2", label("matching.section", "both")),
+        ("p", label("matching.text", "both")),
+        ("table", table),
+    ]
 
 
 def _register_display(rules: pd.DataFrame) -> pd.DataFrame:
@@ -545,7 +567,8 @@ def save_report(
     dict of str to Path
         ``report_md``, ``report_html``, ``xlsx``, ``gpkg``, ``time_before``,
         ``time_after``, ``map`` and one ``csv_<table>`` per table of
-        :func:`tables_from_plan`.
+        :func:`tables_from_plan`, and ``csv_village_matching`` when the plan
+        matched villages to OpenStreetMap places.
 
     Raises
     ------
@@ -580,6 +603,11 @@ def save_report(
                 f"{key}.csv",
                 lambda p, k=key: write_csv(tables[k], p),
             )
+        )
+    if plan.village_matching is not None:
+        matching = _plain(plan.village_matching)
+        jobs.append(
+            ("csv_village_matching", "village_matching.csv", lambda p: write_csv(matching, p))
         )
     jobs += [
         ("gpkg", "plan.gpkg", lambda p: _write_gpkg(plan, p)),

@@ -344,3 +344,19 @@ eligibility_rule: str = "any"
 #: 不足) and a neighbour's hospital is not under the county's plan. The plan always
 #: states which. Per run: ``PlanParameters.count_outside_hospitals``.
 count_outside_hospitals: bool = False
+
+
+# --- villages placed from OpenStreetMap places (issue 17, item 2: places helper) ---
+
+#: An NBS village without a point is placed at an OSM place of the same name only
+#: when that place lies within this distance of its township centre, km. Planning
+#: convention: a township (乡镇) of rural China spans some 10–30 km, so a village
+#: of it lies within about 15 km of its seat; a namesake farther away is more
+#: likely another village of the same common name (新村, 石门) than this one.
+osm_village_max_km: float = 15.0
+
+#: OSM places of the same (normalised) name closer than this are one place (a
+#: village mapped as a node and as an area), metres. Planning convention: a
+#: village's houses lie within a few hundred metres of its centre; two
+#: namesakes farther apart are two places and make a match ambiguous.
+osm_place_duplicate_m: float = 500.0

@@ -203,6 +203,22 @@ LABELS: dict[str, Label] = {
     "column.indicator_source": Label("指标依据", "indicator source"),
     "column.threshold_kind": Label("阈值性质", "threshold kind"),
     "column.eligibility_rule": Label("组合规则", "combination rule"),
+    # villages placed from OpenStreetMap places (issue 17)
+    "column.located_nbs": Label("统计局坐标", "located (NBS)"),
+    "column.matched_osm": Label("OSM匹配", "placed from OSM"),
+    "column.ambiguous": Label("重名无法确定", "ambiguous"),
+    "column.too_far": Label("同名但过远", "too far"),
+    "column.unmatched": Label("无同名地点", "no namesake"),
+    "column.match_rate": Label("匹配率", "match rate"),
+    "matching.section": Label("村位置匹配（OpenStreetMap）", "Villages placed from OpenStreetMap"),
+    "matching.text": Label(
+        "统计局表中无坐标的行政村，按名称（去除“村委会”等后缀）与同乡镇附近唯一的 OSM 地点匹配；"
+        "重名、过远或无同名地点的村不作猜测，仍未定位。匹配率 = OSM匹配 / 无坐标村数。",
+        "NBS villages without a point, matched by name (suffixes such as 村委会 removed) to the "
+        "one OSM place near their township; ambiguous, too-far and unnamed ones are not "
+        "guessed and stay unplaced. Match rate = placed from OSM / villages without a point.",
+    ),
+    "matching.total": Label("合计", "total"),
 }
 
 

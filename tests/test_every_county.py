@@ -82,7 +82,7 @@ def test_a_county_without_a_located_village_plans_exit_0(inputs, tmp_path, capsy
     assert summary["p"] >= 1  # the sub-centre part still ran
     report = (tmp_path / "outputs" / "桥东区" / "report.md").read_text("utf-8")
     assert "--villages" in report
-    assert "none of the 7 administrative villages" in report
+    assert "none of the administrative villages of 桥东区 has a location" in report
     villages = pd.read_csv(tmp_path / "outputs" / "桥东区" / "villages.csv")
     assert len(villages) == 0
 

@@ -45,7 +45,7 @@ FACILITY_COLUMNS = [
     "source",
     "geometry",
 ]
-VILLAGE_COLUMNS = ["id", "name", "township", "population", "clinic", "geometry"]
+VILLAGE_COLUMNS = ["id", "name", "township", "population", "clinic", "source", "geometry"]
 
 
 # --------------------------------------------------------------------------- config

@@ -279,6 +279,14 @@ def _add_input_options(plan: argparse.ArgumentParser) -> None:
         help="village table CSV/XLSX/GPKG (行政村)",
     )
     plan.add_argument(
+        "--places",
+        type=flag_type("places", "--places"),
+        metavar="FILE",
+        help="named places (OSM extract or GeoParquet/GPKG/GeoJSON/CSV with a name column) "
+        "placing the NBS villages without a point (Chinese counties; default: the --roads "
+        "extract when it is OSM; 'none': no matching)",
+    )
+    plan.add_argument(
         "--encoding",
         type=flag_type("encoding", "--encoding"),
         metavar="NAME",
@@ -625,6 +633,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         roads=args.roads,
         facilities=args.facilities,
         villages=args.villages,
+        places=args.places,
         coords=args.coords,
         subcentres=args.subcentres,
         minutes=args.minutes,

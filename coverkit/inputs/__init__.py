@@ -14,6 +14,7 @@ village tables (:mod:`coverkit.inputs.tables`).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,6 +45,8 @@ from coverkit.inputs.region import (
 from coverkit.inputs.tables import TIER_ALIASES
 from coverkit.io import check_buffer_m
 
+logger = logging.getLogger(__name__)
+
 
 class Loader(Protocol):
     """A county loader: the region's config, the name it was given by, the county, options."""
@@ -57,8 +60,23 @@ class Loader(Protocol):
 def _load_toml(
     cfg: dict, region: str | Path, county: str | None, options: dict[str, Any]
 ) -> CountyInputs:
-    """A county of a TOML region (:func:`coverkit.inputs.region.load_region_county`)."""
-    return load_region_county(cfg, region=region, county=county, **options)
+    """A county of a TOML region (:func:`coverkit.inputs.region.load_region_county`).
+
+    ``places`` is for Chinese counties (their NBS villages without a point); a TOML
+    region takes its villages from its own OSM places already, so it is ignored
+    with a note.
+    """
+    options = dict(options)
+    places = options.pop("places", None)
+    inputs = load_region_county(cfg, region=region, county=county, **options)
+    if places is not None:
+        note = (
+            f"places ignored: {places} places the NBS villages of Chinese counties; "
+            f"{inputs.county_name} takes its villages from the region's own data"
+        )
+        logger.warning(note)
+        inputs.notes.append(note)
+    return inputs
 
 
 def _load_china(
@@ -133,6 +151,7 @@ def load_county(
     data_dir: str | Path | None = None,
     road_buffer_m: float | None = None,
     encoding: str | None = None,
+    places: str | Path | None = None,
 ) -> CountyInputs:
     """Load every input of one county of a region.
 
@@ -164,6 +183,11 @@ def load_county(
         Text encoding of CSV facility/village tables (e.g. ``'gbk'``); default:
         recognised from a byte-order mark (UTF-8, UTF-16 as Excel's "Unicode
         text" writes it), else UTF-8 then GB18030.
+    places
+        Chinese counties: named places for the NBS villages without a point
+        (an OSM extract or a point file, :func:`coverkit.inputs.places.read_places`);
+        default: the ``roads`` extract when it is an OSM file; ``'none'``: no
+        matching. A TOML region ignores it (with a note).
 
     Returns
     -------
@@ -194,6 +218,7 @@ def load_county(
         "data_dir": data_dir,
         "road_buffer_m": road_buffer_m,
         "encoding": encoding,
+        "places": places,
     }
     return _loader(cfg, region)(cfg, region, county, options)
 

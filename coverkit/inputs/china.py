@@ -40,6 +40,7 @@ import importlib.util
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +56,7 @@ from coverkit.inputs.model import (
     CountyInputs,
     default_data_dir,
 )
+from coverkit.inputs.places import places_path, villages_with_places
 from coverkit.inputs.tables import (
     NO_STANDARD_COLUMN,
     assign_township,
@@ -712,6 +714,28 @@ def _user_facilities(
 # --------------------------------------------------------------------------- villages
 
 
+def administrative_villages(villages: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the NBS village table that are administrative villages (行政村).
+
+    A row is one when its urban–rural code is in :data:`RURAL_UR_CODES`, or in
+    :data:`FRINGE_UR_CODES` and its name is a village committee (村委会, 村民委员会, 嘎查).
+
+    Parameters
+    ----------
+    villages
+        Rows of the villages table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Those rows, sorted by ``village_code``, re-indexed from 0.
+    """
+    ur = pd.to_numeric(villages["ur_code"], errors="coerce").to_numpy()
+    committee = villages["village"].astype(str).str.contains(_COMMITTEE).to_numpy(dtype=bool)
+    keep = np.isin(ur, RURAL_UR_CODES) | (np.isin(ur, FRINGE_UR_CODES) & committee)
+    return villages[keep].sort_values("village_code", kind="stable").reset_index(drop=True)
+
+
 def villages_from_nbs(
     villages: pd.DataFrame,
     towns: pd.DataFrame,
@@ -745,11 +769,7 @@ def villages_from_nbs(
         ``rows`` (all rows), ``villages`` (administrative villages),
         ``located``, ``unlocated``, ``outside``.
     """
-    ur = pd.to_numeric(villages["ur_code"], errors="coerce").to_numpy()
-    name = villages["village"].astype(str)
-    committee = name.str.contains(_COMMITTEE).to_numpy(dtype=bool)
-    keep = np.isin(ur, RURAL_UR_CODES) | (np.isin(ur, FRINGE_UR_CODES) & committee)
-    v = villages[keep].sort_values("village_code", kind="stable").reset_index(drop=True)
+    v = administrative_villages(villages)
     has = (v["lon_gcj02"].notna() & v["lat_gcj02"].notna()).to_numpy()
     located = v[has].reset_index(drop=True)
     town_name = dict(zip(towns["town_code"], towns["town"], strict=False))
@@ -1012,14 +1032,7 @@ def nbs_villages(
         "villages: the NBS table has no clinic or population information: every village is "
         "taken as without a clinic ('none') and its population is estimated from the raster"
     )
-    if len(vil) == 0:
-        notes.append(
-            f"villages: none of the {counts['villages']} administrative villages of {cname} "
-            "has a location, so the village section is empty; give a village table with "
-            "coordinates (--villages FILE) to plan village service"
-        )
-        return vil, VillageStatus.NO_LOCATION
-    return vil, VillageStatus.LOCATED
+    return vil, VillageStatus.LOCATED if len(vil) else VillageStatus.NO_LOCATION
 
 
 def _table_villages(
@@ -1039,9 +1052,71 @@ def _table_villages(
     return villages_with_townships(vil, townships, villages)
 
 
+def _villages_placed_from(
+    places: str | Path | None,
+    located: gpd.GeoDataFrame,
+    code: str,
+    towns: pd.DataFrame,
+    centres: gpd.GeoDataFrame,
+    bnd: gpd.GeoDataFrame,
+    data_dir: str | Path | None,
+    notes: list[str],
+    **read: str | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
+    """The NBS villages, those without a point placed at named places where unambiguous."""
+    vtab = china_table("villages", data_dir=data_dir)
+    todo = administrative_villages(vtab[vtab["county_adcode"] == code])
+    todo = todo[todo["lon_gcj02"].isna() | todo["lat_gcj02"].isna()]
+    return villages_with_places(located, todo, towns, centres, bnd, places, notes, **read)
+
+
+def _county_villages(
+    row: pd.Series,
+    towns: pd.DataFrame,
+    townships: gpd.GeoDataFrame,
+    centres: gpd.GeoDataFrame,
+    fac: gpd.GeoDataFrame,
+    bnd: gpd.GeoDataFrame,
+    notes: list[str],
+    **given: Any,
+) -> tuple[gpd.GeoDataFrame, VillageStatus, pd.DataFrame | None]:
+    """The county's villages, their status and the OSM match table (None: no matching).
+
+    ``given`` holds the loader's ``villages, places, roads, coords, encoding,
+    data_dir``. The planner's village table wins; else the NBS villages with a
+    point, plus those placed at OpenStreetMap places where unambiguous.
+    """
+    code, cname = str(row["county_adcode"]), str(row["county"])
+    villages, places, encoding = given["villages"], given["places"], given["encoding"]
+    if villages is not None:
+        vil = _table_villages(
+            villages, given["coords"], fac, bnd, cname, townships, notes, encoding
+        )
+        if places_path(places, None) is not None:
+            notes.append(f"places ignored: the village table {villages} gives every village")
+        return vil, VillageStatus.LOCATED, None
+    vil, status = nbs_villages(code, cname, towns, bnd, given["data_dir"], notes)
+    if status == VillageStatus.NOT_APPLICABLE:
+        return vil, status, None
+    where = places_path(places, given["roads"])
+    vil, matching = _villages_placed_from(
+        where, vil, code, towns, centres, bnd, given["data_dir"], notes,
+        coords=given["coords"], encoding=encoding,
+    )  # fmt: skip
+    if len(vil) == 0:
+        notes.append(
+            f"villages: none of the administrative villages of {cname} has a location (NBS "
+            "or OpenStreetMap), so the village section is empty; give a village table with "
+            "coordinates (--villages FILE) to plan village service"
+        )
+        return vil, VillageStatus.NO_LOCATION, matching
+    return vil, VillageStatus.LOCATED, matching
+
+
 def load_china_county(
     county: str | int | None,
     *,
+    places: str | Path | None = None,
     population: str | Path | None,
     roads: str | Path | None,
     facilities: str | Path | None = None,
@@ -1070,7 +1145,14 @@ def load_china_county(
         乡镇卫生院, 村卫生室...); default: facilities assumed at the county and
         township seats.
     villages
-        Village table (CSV/XLSX/GPKG); default: the located NBS villages.
+        Village table (CSV/XLSX/GPKG); default: the located NBS villages, and
+        those without a point placed at OpenStreetMap places of the same name
+        (:mod:`coverkit.inputs.places`).
+    places
+        Named places for the NBS villages without a point: an OSM extract or
+        a point file (GeoParquet/GPKG/GeoJSON/CSV/XLSX with a name column);
+        default: the ``roads`` extract when it is an OSM file; ``'none'``: no
+        matching. Ignored (with a note) when ``villages`` is given.
     coords
         Coordinate system of the facility and village tables (``wgs84``,
         ``cgcs2000``, ``gcj02``, ``bd09``).
@@ -1117,11 +1199,10 @@ def load_china_county(
     seat, fac, mapping, outside = _seat_and_facilities(
         row, facilities, coords, bnd, townships, centres, notes, encoding, buffer_m
     )
-    village_status = VillageStatus.LOCATED
-    if villages is None:
-        vil, village_status = nbs_villages(code, cname, towns, bnd, data_dir, notes)
-    else:
-        vil = _table_villages(villages, coords, fac, bnd, cname, townships, notes, encoding)
+    vil, village_status, matching = _county_villages(
+        row, towns, townships, centres, fac, bnd, notes, villages=villages, places=places,
+        roads=roads, coords=coords, encoding=encoding, data_dir=data_dir,
+    )  # fmt: skip
     pop = io.read_population(population, bnd)
     io.population_checks(pop, bnd, notes)
     road_lines = io.read_roads(roads, bnd, buffer_m=buffer_m)
@@ -1149,6 +1230,7 @@ def load_china_county(
         region=REGION_NAME,
         outside_hospitals=outside,
         village_status=village_status,
+        village_matching=matching,
     )
 
 
@@ -1163,6 +1245,7 @@ __all__ = [
     "SEAT_SOURCES",
     "SUBDISTRICT_PATTERN",
     "WORLDPOP_HINT",
+    "administrative_villages",
     "china_boundary",
     "china_table",
     "cnmaps_boundary_path",

@@ -39,8 +39,19 @@ FACILITY_COLUMNS: list[str] = [
     "geometry",
 ]
 
-#: Columns of ``CountyInputs.villages``, in order.
-VILLAGE_COLUMNS: list[str] = ["id", "name", "township", "population", "clinic", "geometry"]
+#: Columns of ``CountyInputs.villages``, in order. ``source`` says where a village's
+#: point comes from: ``'nbs'`` (the NBS/Amap table), ``'osm'`` (an OpenStreetMap place:
+#: the embedded regions, or a Chinese village placed by name, issue 17) or ``'table'``
+#: (the planner's village table, or that table's own ``source`` column).
+VILLAGE_COLUMNS: list[str] = [
+    "id",
+    "name",
+    "township",
+    "population",
+    "clinic",
+    "source",
+    "geometry",
+]
 
 #: Columns of ``CountyInputs.facility_mapping``, in order.
 MAPPING_COLUMNS: list[str] = [
@@ -82,7 +93,8 @@ class CountyInputs:
         (人员/编制) float, NaN unknown; ``outside`` False (the county's own).
     villages
         ``id, name, township, population`` (NaN if unknown), ``clinic``
-        (``'standard'``/``'weak'``/``'none'``), ``geometry``.
+        (``'standard'``/``'weak'``/``'none'``), ``source`` (``'nbs'``, ``'osm'``
+        or ``'table'``: where the point comes from), ``geometry``.
     facility_mapping
         One row per mapping rule: ``rule_id, tier, description, features,
         facilities, examples`` (what was mapped how).
@@ -100,6 +112,11 @@ class CountyInputs:
         ``no_location`` (administrative villages exist but none has a point: the
         village section is empty and says why) or ``not_applicable`` (no
         administrative village: an urban district, 城区).
+    village_matching
+        Chinese counties whose villages were matched to OpenStreetMap places:
+        one row per township, ``township, villages, located_nbs, matched_osm,
+        ambiguous, too_far, unmatched, match_rate``
+        (:func:`coverkit.inputs.places.place_villages`). ``None``: no matching.
     """
 
     county_id: str
@@ -116,6 +133,7 @@ class CountyInputs:
     region: str = ""
     outside_hospitals: gpd.GeoDataFrame | None = None
     village_status: str = "located"
+    village_matching: pd.DataFrame | None = None
 
 
 def default_data_dir(data_dir: str | Path | None = None) -> Path:

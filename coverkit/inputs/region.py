@@ -603,6 +603,7 @@ def _villages(
             "place": v["place"].to_numpy(),
             "population": np.full(len(v), np.nan),
             "clinic": np.where(d <= radius, "standard", "none"),
+            "source": "osm",
         },
         geometry=v.geometry.values,
         crs=WGS84,

@@ -299,7 +299,8 @@ def villages_from_table(
     -------
     geopandas.GeoDataFrame
         ``id, name, population`` (NaN when not given), ``clinic``,
-        ``given_township`` (the table's township or None), geometry; EPSG:4326.
+        ``given_township`` (the table's township or None), ``source`` (the
+        table's ``source`` column, else ``'table'``), geometry; EPSG:4326.
     """
     pts = io.read_points(path, kind="villages", coords=coords, encoding=encoding)
     pop = pts["population"] if "population" in pts.columns else pd.Series(np.nan, index=pts.index)
@@ -314,6 +315,9 @@ def villages_from_table(
             "population": pop.to_numpy(dtype="float64"),
             "clinic": clinic,
             "given_township": pts["township"].to_numpy() if "township" in pts else None,
+            "source": (
+                pts["source"].fillna("table").astype(str).to_numpy() if "source" in pts else "table"
+            ),
         },
         geometry=pts.geometry.values,
         crs=WGS84,
