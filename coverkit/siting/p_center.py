@@ -280,11 +280,28 @@ def _cover_rows(C: np.ndarray, b: np.ndarray, r: float, *, reduce: bool) -> np.n
         return A.astype(bool)
     A, _ = _aggregate(A)
     if reduce and 1 < A.shape[0] <= DOMINANCE_ROW_LIMIT:
-        Af = A.astype(np.float32)
-        extra = Af @ (1.0 - Af).T  # extra[i, k] = |A_i \ A_k|
-        np.fill_diagonal(extra, 1.0)
-        A = A[~(extra == 0).any(axis=0)]
+        within = _subsets(A.astype(bool))
+        np.fill_diagonal(within, False)
+        A = A[~within.any(axis=0)]
     return A.astype(bool)
+
+
+def _subsets(A: np.ndarray) -> np.ndarray:
+    """``S[i, l]``: the set of row ``i`` of the 0/1 matrix ``A`` is within that of row ``l``.
+
+    On bitmask words (64 columns each), in blocks of rows; no BLAS (its
+    threads only add contention on these small products).
+    """
+    n = A.shape[0]
+    packed = np.packbits(A.astype(bool), axis=1)
+    width = -(-packed.shape[1] // 8) * 8
+    words = np.ascontiguousarray(np.pad(packed, ((0, 0), (0, width - packed.shape[1]))))
+    words = words.view(np.uint64)
+    out = np.empty((n, n), dtype=bool)
+    step = max(1, 2_000_000 // max(1, n * words.shape[1]))
+    for s0 in range(0, n, step):
+        out[s0 : s0 + step] = ~(words[s0 : s0 + step, None, :] & ~words[None, :, :]).any(axis=2)
+    return out
 
 
 def _undominated_columns(A: np.ndarray) -> np.ndarray:
@@ -295,10 +312,8 @@ def _undominated_columns(A: np.ndarray) -> np.ndarray:
     k = A.shape[1]
     if k > DOMINANCE_ROW_LIMIT:
         return np.arange(k)
-    Af = A.astype(np.float32)
-    extra = (1.0 - Af).T @ Af  # extra[l, j] = |A_j \ A_l|
-    size = Af.sum(axis=0)
-    contains = extra == 0  # contains[l, j]: column l covers every row column j covers
+    contains = _subsets(A.T).T  # contains[l, j]: column l covers every row column j covers
+    size = A.sum(axis=0)
     bigger = size[:, None] > size[None, :]
     earlier = np.arange(k)[:, None] < np.arange(k)[None, :]
     dominated = (contains & (bigger | earlier)).any(axis=0) | (size == 0)
