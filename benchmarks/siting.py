@@ -5,6 +5,15 @@ Run from the repository root::
     python benchmarks/siting.py            # all instances
     python benchmarks/siting.py --quick    # pmed1-5 and a smaller synthetic county
 
+The p-centre section (``--pcenter-only`` runs it alone) times, in the same
+run, the radius search that ``PCenter`` used before issue 17 (a binary search
+over the distinct minutes, each radius tested by a maximal-covering MIP:
+coverkit's public ``MCLP`` with unit weights, as the old code did
+internally) against the set-cover search of ``PCenter.solve(tie_break=False)``
+and prints the ratio; then the full solve (the same p-median tie-break as
+before follows either search). Radii are checked against each other and
+against ``pcenter_optima.txt``.
+
 For each OR-Library instance pmed1-10 (every vertex a demand point and a
 candidate, weight 1) and for synthetic county-like matrices (~5,000
 population cells x 30 township centres, and the county scale: 120,000 cells
@@ -33,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from coverkit.siting import MCLP, PMedian  # noqa: E402
+from coverkit.siting import MCLP, PCenter, PMedian  # noqa: E402
 
 ORLIB = Path("/work/shared/data/orlib")
 CBC_TIME_LIMIT_S = 300
@@ -186,6 +195,80 @@ def compare(
     )
 
 
+def old_pcenter_radius(cost: np.ndarray, w: np.ndarray, base: np.ndarray | None, p: int) -> float:
+    """The least radius by the pre-issue-17 search: one maximal-covering MIP per radius.
+
+    A radius ``r`` is feasible when ``p`` sites bring as many populated rows
+    within ``r`` as can be reached at all (the MCLP at the largest finite time).
+    """
+    b = np.full(cost.shape[0], np.inf) if base is None else base
+    ones = (w > 0).astype(float)
+    E = np.minimum(cost, b[:, None])
+    best = E.min(axis=1)[np.isfinite(b) & (w > 0)]
+    lower = float(best.max()) if best.size else 0.0
+    values = np.unique(E[(w > 0)][np.isfinite(E[w > 0])])
+    values = values[values >= lower]
+
+    def within(T: float) -> float:
+        model = MCLP.from_cost_matrix(cost, ones, p=p, baseline_min=b, threshold_min=T)
+        return model.solve(tie_break=False, method="mip").objective
+
+    reachable = within(float(values[-1]))
+    lo, hi = 0, values.size - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if within(float(values[mid])) >= reachable - 0.5:
+            hi = mid
+        else:
+            lo = mid + 1
+    return float(values[lo])
+
+
+def pcenter_optima() -> dict[str, float]:
+    """The published p-centre optima of pmed1-10 (empty when the file is absent)."""
+    path = ORLIB / "pcenter_optima.txt"
+    if not path.exists():
+        return {}
+    rows = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+    return {r[0]: float(r[1]) for r in rows if not r[0].startswith("#") and r[0] != "instance"}
+
+
+def compare_pcenter(name: str, n_cells: int, p: int) -> None:
+    """Time the old radius search, the set-cover search and the full solve; print one line."""
+    cost, w, base, p_file = _instance(name, n_cells)
+    p = p or p_file
+    t0 = time.perf_counter()
+    r_old = old_pcenter_radius(cost, w, base, p)
+    t_old = time.perf_counter() - t0
+    model = PCenter.from_cost_matrix(cost, w, p=p, baseline_min=base)
+    t0 = time.perf_counter()
+    r_new = model.solve(tie_break=False).objective
+    t_new = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    full = model.solve()
+    t_full = time.perf_counter() - t0
+    known = pcenter_optima().get(name)
+    check = "EQUAL" if r_old == r_new == full.objective else "DIFFER"
+    if known is not None:
+        check += " optimum " + ("OK" if known == r_new else f"WRONG (published {known:g})")
+    print(
+        f"{name + ' pcenter':<20} p={p:<3} MCLP/radius {t_old:7.2f} s  set cover {t_new:6.2f} s  "
+        f"ratio {t_old / t_new:6.1f}x  full {t_full:6.2f} s  r {r_old:g} vs {r_new:g} {check}",
+        flush=True,
+    )
+
+
+def pcenter_section(quick: bool, county_only: bool) -> None:
+    """The p-centre comparison: OR-Library pmed1-10 (pmed1-5 with ``quick``) and the county."""
+    print("== p-centre: old search (MCLP per radius) vs set-cover search", flush=True)
+    if not county_only:
+        for k in range(1, 6 if quick else 11):
+            if (ORLIB / f"pmed{k}.txt").exists():
+                compare_pcenter(f"pmed{k}", 0, 0)
+    for p in (1, 2, 3):
+        compare_pcenter("county", 2000 if quick else 5000, p)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print one line per instance."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -197,11 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--big-wall", type=float, default=120.0, help="spopt cap on the 120,000-cell case"
     )
+    parser.add_argument("--pcenter-only", action="store_true", help="only the p-centre comparison")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         kind, name, n_cells, p, T = args.child
         spopt_child(kind, name, int(n_cells), int(p), float(T))
+        return 0
+    pcenter_section(args.quick, args.county_only)
+    if args.pcenter_only:
         return 0
     if _spopt() is None:
         print("spopt/pulp not installed (pip install spopt pulp): timing coverkit only")
