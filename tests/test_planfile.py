@@ -535,6 +535,7 @@ def test_index_geometry_and_odd_labels_round_trip(tmp_path):
     assert _typed(df[1]) == _typed(back[1])
 
 
+PYTHON_STRINGS = pd.Series(["a"], dtype="str").dtype.storage == "python"
 EDGE_TABLES = {
     "empty GeoDataFrame": gpd.GeoDataFrame(
         {"id": pd.Series([], dtype="str"), "n": pd.Series([], dtype="int64")},
@@ -556,7 +557,9 @@ EDGE_TABLES = {
             "i8": np.array([-3, 4], dtype="int8"),
             "b": pd.array([True, None], dtype="boolean"),
             "s": pd.array(["x", None], dtype="string"),
-            "nul": pd.Series(["a\x00b", "\ud800"], dtype="str"),
+            # a lone surrogate cannot live in a pyarrow-backed str column (pandas 3 with
+            # pyarrow installed refuses it at construction), only in python storage
+            "nul": pd.Series(["a\x00b", chr(0xD800) if PYTHON_STRINGS else "\ufffd"], dtype="str"),
         }
     ),
 }
