@@ -189,6 +189,10 @@ LABELS: dict[str, Label] = {
     "column.indicator_source": Label("指标依据", "indicator source"),
     "column.threshold_kind": Label("阈值性质", "threshold kind"),
     "column.eligibility_rule": Label("组合规则", "combination rule"),
+    # province runs (coverkit batch): the status of each county
+    "batch.status.ok": Label("正常", "ok"),
+    "batch.status.not_applicable": Label("不适用（城区）", "not applicable (urban district)"),
+    "batch.status.failed": Label("失败", "failed"),
 }
 
 
