@@ -22,7 +22,7 @@ realistic size:
   buildings and their nodes and its size is what a scan costs.
 
 ``--run`` first times the split pass (issue 17: the extract read once and cut
-into per-county GeoParquet pieces, for all counties of the province, in a fresh
+into per-county GeoPackage pieces, for all counties of the province, in a fresh
 process, with its peak RSS), and one per-county bounding-box scan of the extract
 (what every county paid before). Then it plans the first N counties (default
 all 111) with 1 and 2 local worker processes into fresh output folders, each
@@ -254,7 +254,12 @@ def _timed(codes: list[str], folder: Path, out: Path, nw: int, *, split: bool) -
     pieces = batch_module.with_extract_pieces
     if not split:  # the baseline: every county scans the extract with its bbox
         batch_module.with_extract_pieces = lambda todo, cache: todo
-    cluster = LocalCluster(n_workers=nw, threads_per_worker=1, dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=nw,
+        threads_per_worker=1,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+    )
     client = Client(cluster)
     try:
         start = time.perf_counter()

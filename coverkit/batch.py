@@ -8,7 +8,7 @@ No worker ever loads the whole raster or road file.
 
 An OSM extract (``.osm.pbf``) is read ONCE for the whole batch (issue 17): before
 the tasks start, :func:`with_extract_pieces` cuts it into per-county pieces
-(``out/.extract/<code>/roads.parquet`` and ``places.parquet``, the features
+(``out/.extract/<code>/roads.gpkg`` and ``places.gpkg``, the features
 meeting the county outline buffered by the road buffer; reused by a rerun while
 the extract is unchanged) and each task plans from its piece. A line file
 (GeoPackage …) is read by each task with a bounding-box filter, as before.
@@ -274,6 +274,8 @@ def plan_one_county(config: RunConfig) -> dict[str, Any]:
 #: not apply (an urban district: only 街道/社区, no 行政村); failed (the one-line
 #: reason is in ``error``).
 STATUSES = ("ok", "not_applicable", "failed")
+#: The statuses of a county that was planned (drawn on the overview map).
+PLANNED = ("ok", "not_applicable")
 
 
 def county_status(entry: dict[str, Any]) -> str:
@@ -356,7 +358,7 @@ def with_extract_pieces(
 
     Each extract is read once (:func:`coverkit.osm_split.split_extract`; pieces
     made before from the same extract are reused), and each county is then
-    planned from ``cache/<code>/roads.parquet``: the roads that meet its outline
+    planned from ``cache/<code>/roads.gpkg``: the roads that meet its outline
     buffered by its road buffer, the same lines the county's own bounding-box
     read of the extract would keep. Only Chinese counties whose roads are an
     OSM extract are split; line files and GraphML are read as before. A county
@@ -377,16 +379,8 @@ def with_extract_pieces(
     list
         ``todo`` with the ``roads`` of split counties pointing to their piece.
     """
-    import importlib.util
-
     from coverkit.osm import is_osm_file
     from coverkit.osm_split import split_extract
-
-    if importlib.util.find_spec("pyarrow") is None:
-        logger.warning(
-            'pyarrow is missing: each county reads the OSM extract (pip install "coverkit[batch]")'
-        )
-        return todo
 
     areas: dict[str, dict[str, Any]] = {}  # extract → county code → area
     codes: dict[str, str] = {}  # the batch's code (a query) → county code
@@ -412,11 +406,11 @@ def with_extract_pieces(
 
 def _piece_config(config: RunConfig, piece: Path) -> RunConfig:
     """The county's config reading its piece instead of the extract (if the piece has roads)."""
-    import pyarrow.parquet as pq
+    import pyogrio
 
     from coverkit.osm_split import ROADS_FILE
 
-    if pq.read_metadata(piece / ROADS_FILE).num_rows == 0:
+    if pyogrio.read_info(piece / ROADS_FILE)["features"] == 0:
         return config  # the county's own read then says the extract holds no road near it
     config = replace(config, roads=str(piece / ROADS_FILE))
     # LEAD-MERGE: config = replace(config, places=config.places or str(piece / PLACES_FILE))
@@ -638,6 +632,9 @@ def _client(scheduler: str | None, n_workers: int | None, processes: bool) -> An
         threads_per_worker=1,
         processes=processes,
         dashboard_address=None,
+        # the scheduler's HTTP server (metrics) on a free port: its default 8787 may be
+        # held by another cluster on the machine, and then it warns and moves anyway
+        scheduler_kwargs={"dashboard_address": ":0"},
     )
     return Client(cluster), cluster
 
@@ -1027,7 +1024,7 @@ def write_overview_map(
     bounds = []
     for r in table.itertuples():
         geom = _outline(manifest.get(r.code, {}).get("summary", {}).get("outline"))
-        if r.status == "failed" or geom is None:
+        if r.status not in PLANNED or geom is None:
             continue
         bounds.append(geom.bounds)
         popup = (
@@ -1064,7 +1061,7 @@ def write_overview_map(
         )
         m.add_child(layer)
         layer.add_child(binder("Popup", f["popup"], {"maxWidth": 320}))
-    failed = [r for r in table.itertuples() if r.status == "failed"]
+    failed = [r for r in table.itertuples() if r.status not in PLANNED]  # failed (or old "error")
     if failed:
         items = "".join(
             f"<li>{html_text(r.county)} ({html_text(r.code)}): {html_text(r.error)}</li>"

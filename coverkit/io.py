@@ -375,7 +375,7 @@ def read_roads(
         ``.osm.pbf`` / ``.osm`` extract (read with pyosmium; only ways whose
         ``highway`` is a road or path class, no areas, no proposed/construction/
         abandoned ways), an osmnx ``.graphml`` file (its edges), or a
-        GeoPackage/Shapefile/GeoJSON/GeoParquet of lines with a ``highway`` column (or
+        GeoPackage/Shapefile/GeoJSON of lines with a ``highway`` column (or
         the column named by ``class_column``).
     boundary
         County boundary; when given, ways are first filtered by its bounding
@@ -469,20 +469,11 @@ def _read_vector(path: Path, what: str, **kwargs: object) -> gpd.GeoDataFrame:
     import pyogrio
 
     try:
-        if path.name.lower().endswith(".parquet"):  # GeoParquet, e.g. a batch's county pieces
-            gdf = gpd.read_parquet(path)
-        else:
-            gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
-    except (
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        ValueError,
-        OSError,
-        ImportError,
-    ) as exc:
+        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise InputFileError(
-            f"cannot read '{path}' as a {what} layer ({exc}); give a GeoPackage, GeoJSON, "
-            "GeoParquet or Shapefile"
+            f"cannot read '{path}' as a {what} layer ({exc}); give a GeoPackage, GeoJSON or "
+            "Shapefile"
         ) from exc
     if len(gdf) == 0:
         raise EmptyInputError(f"'{path}' has no features; give a {what} layer with at least one")

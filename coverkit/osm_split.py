@@ -5,12 +5,12 @@ box filter still scans the whole file). :func:`split_extract` reads it ONCE
 (:func:`coverkit.osm.iter_roads_and_places`, chunk by chunk), gives each road line
 and place point to every area (a county outline buffered by the road buffer) it
 intersects, found with a shapely ``STRtree`` over the chunk queried by the prepared
-areas, and writes per area ``roads.parquet`` and ``places.parquet`` (GeoParquet,
+areas, and writes per area ``roads.gpkg`` and ``places.gpkg`` (GeoPackage,
 EPSG:4326) into ``folder/<key>/``.
 
 Only one chunk of features (:data:`coverkit.settings.extract_split_chunk_features`)
-is held at a time: each chunk's share of an area goes to a part file at once, and
-an area's parts are joined at the end, one area at a time.
+is held at a time: each chunk's share of an area is appended at once to the
+area's partial piece, moved in place when the pass ends.
 
 The pieces are a cache: ``piece.json`` in each area's folder records the extract's
 stamp (:func:`extract_stamp`: size, modification time and a hash of the first and
@@ -25,13 +25,12 @@ import hashlib
 import itertools
 import json
 import logging
-from collections.abc import Callable, Mapping
-from functools import partial
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from coverkit import settings
@@ -45,8 +44,11 @@ logger = logging.getLogger(__name__)
 PIECE_VERSION = 1
 #: Bytes hashed at each end of the extract for its stamp.
 STAMP_BYTES = 1 << 20
-#: The file names of an area's pieces.
-ROADS_FILE, PLACES_FILE, RECORD_FILE = "roads.parquet", "places.parquet", "piece.json"
+#: The file names of an area's pieces (GeoPackage: GeoParquet would need pyarrow,
+#: which turns pandas 3's ``str`` dtype into Arrow strings everywhere).
+ROADS_FILE, PLACES_FILE, RECORD_FILE = "roads.gpkg", "places.gpkg", "piece.json"
+#: A piece being written, chunk by chunk (moved in place when complete).
+PARTIAL = ".partial-{}"
 
 
 def extract_stamp(path: str | Path) -> str:
@@ -101,16 +103,11 @@ def _is_current(folder: Path, key: dict[str, object]) -> bool:
     return files and record == key
 
 
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write one file atomically with ``write(tmp)`` (an OutputError line if it cannot be)."""
-    try:
-        with atomic_path(path) as tmp:
-            write(tmp)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write '{path}' ({exc.strerror or exc}); check free space and permissions "
-            "of the batch output folder"
-        ) from exc
+def _output_error(path: Path, exc: BaseException) -> OutputError:
+    return OutputError(
+        f"cannot write '{path}' ({getattr(exc, 'strerror', None) or exc}); check free space and "
+        "permissions of the batch output folder"
+    )
 
 
 def _assign(geoms: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,30 +120,39 @@ def _assign(geoms: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return a_idx[order], g_idx[order]
 
 
-def _write_parts(
-    frame: gpd.GeoDataFrame, areas: np.ndarray, folders: list[Path], kind: str, chunk: int
+def _append_parts(
+    frame: gpd.GeoDataFrame, areas: np.ndarray, folders: list[Path], kind: str
 ) -> None:
-    """Write each area's share of one chunk's frame as a part file."""
+    """Append each area's share of one chunk's frame to its partial piece of ``kind``."""
+    import pyogrio
+
     a_idx, g_idx = _assign(frame.geometry.to_numpy(), areas)
     bounds = np.flatnonzero(np.r_[True, a_idx[1:] != a_idx[:-1], True]) if len(a_idx) else []
     for lo, hi in itertools.pairwise(bounds):
-        part = frame.iloc[g_idx[lo:hi]]
-        _write_atomic(
-            folders[a_idx[lo]] / f".part-{chunk:05d}.{kind}",
-            partial(part.to_parquet, index=False),
-        )
+        target = folders[a_idx[lo]] / PARTIAL.format(kind)
+        try:
+            pyogrio.write_dataframe(
+                frame.iloc[g_idx[lo:hi]],
+                target,
+                driver="GPKG",
+                layer=Path(kind).stem,
+                append=target.exists(),
+            )
+        except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise _output_error(target, exc) from exc
 
 
-def _join_parts(folder: Path, kind: str, empty: gpd.GeoDataFrame) -> None:
-    """Join an area's part files of ``kind`` into its piece, then remove them."""
-    parts = sorted(folder.glob(f".part-*.{kind}"))
-    frames = [gpd.read_parquet(p) for p in parts]
-    joined = pd.concat(frames, ignore_index=True) if frames else empty
-    joined = gpd.GeoDataFrame(joined, geometry="geometry", crs="EPSG:4326")
-    joined = joined.sort_values("id", kind="stable").reset_index(drop=True)
-    _write_atomic(folder / kind, partial(joined.to_parquet, index=False))
-    for p in parts:
-        p.unlink()
+def _finish_piece(folder: Path, kind: str, empty: gpd.GeoDataFrame) -> None:
+    """Move an area's partial piece of ``kind`` in place (an empty layer if it got nothing)."""
+    import pyogrio
+
+    partial, final = folder / PARTIAL.format(kind), folder / kind
+    try:
+        if not partial.exists():
+            pyogrio.write_dataframe(empty, partial, driver="GPKG", layer=Path(kind).stem)
+        os.replace(partial, final)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise _output_error(final, exc) from exc
 
 
 def _one_pass(path: Path, areas: Mapping[str, shapely.Geometry], folders: dict[str, Path]) -> None:
@@ -156,20 +162,20 @@ def _one_pass(path: Path, areas: Mapping[str, shapely.Geometry], folders: dict[s
     targets = [folders[c] for c in codes]
     for f in targets:
         (f / RECORD_FILE).unlink(missing_ok=True)
-        for old in f.glob(".part-*"):
-            old.unlink()
+        for kind in (ROADS_FILE, PLACES_FILE):
+            (f / PARTIAL.format(kind)).unlink(missing_ok=True)
     chunk_size = int(settings.extract_split_chunk_features)
     empty: dict[str, gpd.GeoDataFrame] = {}
     for k, (roads, places) in enumerate(iter_roads_and_places(path, chunk_size=chunk_size)):
         empty = {ROADS_FILE: roads.iloc[0:0], PLACES_FILE: places.iloc[0:0]}
-        _write_parts(roads, geoms, targets, ROADS_FILE, k)
-        _write_parts(places, geoms, targets, PLACES_FILE, k)
+        _append_parts(roads, geoms, targets, ROADS_FILE)
+        _append_parts(places, geoms, targets, PLACES_FILE)
         logger.info(
             "%s: chunk %d split (%d roads, %d places)", path.name, k, len(roads), len(places)
         )
     for f in targets:
         for kind in (ROADS_FILE, PLACES_FILE):
-            _join_parts(f, kind, empty[kind])
+            _finish_piece(f, kind, empty[kind])
 
 
 def split_extract(
@@ -191,8 +197,8 @@ def split_extract(
     Returns
     -------
     dict of str to Path
-        Key → its folder, holding ``roads.parquet`` (columns of
-        :func:`coverkit.osm.roads_from_osm`) and ``places.parquet`` (``id, name,
+        Key → its folder, holding ``roads.gpkg`` (columns of
+        :func:`coverkit.osm.roads_from_osm`) and ``places.gpkg`` (``id, name,
         place, geometry``). Pieces made earlier from the same extract and area are
         reused without reading the extract.
 
@@ -215,8 +221,11 @@ def split_extract(
         make_folder(folders[code])
     _one_pass(p, stale, folders)
     for code in stale:
-        text = json.dumps(keys[code], sort_keys=True)
-        _write_atomic(folders[code] / RECORD_FILE, lambda t, s=text: t.write_text(s, "utf-8"))
+        try:
+            with atomic_path(folders[code] / RECORD_FILE) as tmp:
+                tmp.write_text(json.dumps(keys[code], sort_keys=True), encoding="utf-8")
+        except OSError as exc:
+            raise _output_error(folders[code] / RECORD_FILE, exc) from exc
     logger.info("%s: split into %d pieces (%d reused)", p.name, len(stale), len(areas) - len(stale))
     return folders
 

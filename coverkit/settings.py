@@ -357,6 +357,6 @@ count_outside_hospitals: bool = False
 extract_split_chunk_features: int = 500_000
 
 #: Folder inside a batch's output folder that caches the per-county pieces of the
-#: OSM extract (``<out>/<name>/<county code>/roads.parquet``, ``places.parquet``).
+#: OSM extract (``<out>/<name>/<county code>/roads.gpkg``, ``places.gpkg``).
 #: Planning convention: hidden (a dot name) so it is not mistaken for results.
 extract_cache_folder: str = ".extract"
