@@ -2,10 +2,20 @@
 
 ``run_batch`` plans many counties at once. Each county is one Dask task that
 calls :func:`coverkit.api.run_plan`: it reads only the window of the
-province-wide population raster that covers the county and only the roads in
-the county's bounding box plus the loader's buffer (5 km, see
-:func:`coverkit.io.read_roads`), runs the full plan and writes the county's map
-and report under ``out/``. No worker ever loads the whole raster or road file.
+province-wide population raster that covers the county and only the roads near
+it, runs the full plan and writes the county's map and report under ``out/``.
+No worker ever loads the whole raster or road file.
+
+An OSM extract (``.osm.pbf``) is read ONCE for the whole batch (issue 17): before
+the tasks start, :func:`with_extract_pieces` cuts it into per-county pieces
+(``out/.extract/<code>/roads.gpkg`` and ``places.gpkg``, the features
+meeting the county outline buffered by the road buffer; reused by a rerun while
+the extract is unchanged) and each task plans from its piece. A line file
+(GeoPackage …) is read by each task with a bounding-box filter, as before.
+
+Each county's ``status`` in the province table is ``ok``, ``not_applicable``
+(planned, but village service does not apply: an urban district with only
+街道/社区) or ``failed`` (with its one-line ``error``).
 
 Resumable: ``out/manifest.json`` records every county with the hash of its
 inputs and parameters (:func:`input_hash`: sha256 over the run options and, for
@@ -48,7 +58,7 @@ from coverkit import settings
 from coverkit.atomic import make_folder
 from coverkit.config import RunConfig
 from coverkit.errors import ConfigError, CoverkitError, InputFileError
-from coverkit.vocab import Objective, ServiceMode
+from coverkit.vocab import LABELS, Objective, ServiceMode, label
 from coverkit.writers import html_text, write_csv, write_text, write_xlsx
 
 logger = logging.getLogger(__name__)
@@ -177,8 +187,9 @@ def input_hash(config: RunConfig) -> str:
     """
     opts = asdict(config)
     opts.pop("out", None)
-    for key in ("population", "roads", "facilities", "villages"):
-        opts[key] = _file_stamp(opts[key])
+    for key in ("population", "roads", "facilities", "villages", "places"):
+        if key in opts:  # places: once RunConfig has it (issue 17)
+            opts[key] = _file_stamp(opts[key])
     payload = json.dumps(
         {"v": MANIFEST_VERSION, "options": opts}, sort_keys=True, ensure_ascii=False, default=str
     )
@@ -241,6 +252,7 @@ def plan_one_county(config: RunConfig) -> dict[str, Any]:
         "within_after": float(s.get("within_after", 0.0)),
         "share_before": float(s.get("share_before", 0.0)),
         "share_after": float(s.get("share_after", 0.0)),
+        "village_service": str(s.get("village_service", "applicable")),
         "villages": int(sum(modes.values())),
         **{f"villages_{m}": int(modes.get(m, 0)) for m in ServiceMode},
         "staffing_flags": int(staffing["flag"].fillna(False).astype(bool).sum())
@@ -256,6 +268,153 @@ def plan_one_county(config: RunConfig) -> dict[str, Any]:
         "outputs": {k: os.path.relpath(v, out) for k, v in sorted(run.files.items())},
         "outline": outline.simplify(OUTLINE_TOLERANCE_DEG).wkt,
     }
+
+
+#: The statuses of the province table: planned; planned, but village service does
+#: not apply (an urban district: only 街道/社区, no 行政村); failed (the one-line
+#: reason is in ``error``).
+STATUSES = ("ok", "not_applicable", "failed")
+#: The statuses of a county that was planned (drawn on the overview map).
+PLANNED = ("ok", "not_applicable")
+
+
+def county_status(entry: dict[str, Any]) -> str:
+    """The province-table status of one county's manifest entry.
+
+    Parameters
+    ----------
+    entry
+        The manifest entry (``{}`` for a county the run never recorded).
+
+    Returns
+    -------
+    str
+        One of :data:`STATUSES`: ``failed`` unless the entry's status is ``ok``;
+        ``not_applicable`` when its summary says ``village_service`` is
+        ``"not_applicable"`` (a missing key counts as applicable); else ``ok``.
+    """
+    if entry.get("status") != "ok":
+        return "failed"
+    summary = entry.get("summary") or {}
+    return "not_applicable" if summary.get("village_service") == "not_applicable" else "ok"
+
+
+def status_counts(table: pd.DataFrame) -> dict[str, int]:
+    """How many counties of a province table have each status.
+
+    Parameters
+    ----------
+    table
+        The province table (its ``status`` column).
+
+    Returns
+    -------
+    dict of str to int
+        Every status of :data:`STATUSES`, in that order (0 when none).
+    """
+    found = table["status"].value_counts() if len(table) else {}
+    return {st: int(found.get(st, 0)) for st in STATUSES}
+
+
+def status_label(status: str) -> str:
+    """The English and Chinese label of a status, e.g. ``"failed 失败"``.
+
+    Parameters
+    ----------
+    status
+        One of :data:`STATUSES` (anything else comes back unchanged).
+
+    Returns
+    -------
+    str
+    """
+    key = f"batch.status.{status}"
+    if key not in LABELS:
+        return str(status)
+    return f"{label(key, 'en')} {label(key, 'zh')}"
+
+
+def _county_area(config: RunConfig) -> tuple[str, Any] | None:
+    """``(county code, outline buffered by the road buffer)`` as the loader will use them.
+
+    ``None`` when the county or its outline cannot be found: its task then reads
+    the extract itself and reports the error in its own words.
+    """
+    from coverkit.inputs.china import china_boundary, find_county
+    from coverkit.io import buffered_boundary, check_buffer_m
+
+    try:
+        code = str(find_county(config.county, data_dir=config.data_dir)["county_adcode"])
+        buffer_m = check_buffer_m(5_000.0 if config.road_buffer_m is None else config.road_buffer_m)
+        return code, buffered_boundary(china_boundary(code), buffer_m)
+    except CoverkitError:
+        return None
+
+
+def with_extract_pieces(
+    todo: list[tuple[RunConfig, str, str]], cache: Path
+) -> list[tuple[RunConfig, str, str]]:
+    """Give each county whose roads are an OSM extract its own piece of it.
+
+    Each extract is read once (:func:`coverkit.osm_split.split_extract`; pieces
+    made before from the same extract are reused), and each county is then
+    planned from ``cache/<code>/roads.gpkg``: the roads that meet its outline
+    buffered by its road buffer, the same lines the county's own bounding-box
+    read of the extract would keep. Only Chinese counties whose roads are an
+    OSM extract are split; line files and GraphML are read as before. A county
+    whose outline is unknown, or whose piece holds no road, keeps the extract
+    (its task then reports the problem naming the extract); an extract that
+    cannot be read is left to each county's task to report.
+
+    Parameters
+    ----------
+    todo
+        ``(config, code, input hash)`` of each county to run; the hash stays the
+        one of the extract (:func:`input_hash` of the config as given).
+    cache
+        The pieces' folder (``out/.extract``).
+
+    Returns
+    -------
+    list
+        ``todo`` with the ``roads`` of split counties pointing to their piece.
+    """
+    from coverkit.osm import is_osm_file
+    from coverkit.osm_split import split_extract
+
+    areas: dict[str, dict[str, Any]] = {}  # extract → county code → area
+    codes: dict[str, str] = {}  # the batch's code (a query) → county code
+    for cfg, code, _h in todo:
+        if cfg.region != "china" or not cfg.roads or not is_osm_file(cfg.roads):
+            continue
+        found = _county_area(cfg)
+        if found is not None:
+            areas.setdefault(cfg.roads, {})[found[0]] = found[1]
+            codes[code] = found[0]
+    pieces: dict[str, Path] = {}
+    for extract, by_code in areas.items():
+        try:
+            pieces.update(split_extract(extract, by_code, cache))
+        except CoverkitError as exc:
+            logger.warning("%s was not split (%s); each county reads it", extract, _one_line(exc))
+    out = []
+    for cfg, code, h in todo:
+        piece = pieces.get(codes.get(code, ""))
+        out.append((_piece_config(cfg, piece) if piece is not None else cfg, code, h))
+    return out
+
+
+def _piece_config(config: RunConfig, piece: Path) -> RunConfig:
+    """The county's config reading its piece instead of the extract (if the piece has roads)."""
+    import pyogrio
+
+    from coverkit.osm_split import PLACES_FILE, ROADS_FILE
+
+    if pyogrio.read_info(piece / ROADS_FILE)["features"] == 0:
+        return config  # the county's own read then says the extract holds no road near it
+    config = replace(config, roads=str(piece / ROADS_FILE))
+    config = replace(config, places=config.places or str(piece / PLACES_FILE))
+    return config
 
 
 def read_manifest(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -473,6 +632,9 @@ def _client(scheduler: str | None, n_workers: int | None, processes: bool) -> An
         threads_per_worker=1,
         processes=processes,
         dashboard_address=None,
+        # the scheduler's HTTP server (metrics) on a free port: its default 8787 may be
+        # held by another cluster on the machine, and then it warns and moves anyway
+        scheduler_kwargs={"dashboard_address": ":0"},
     )
     return Client(cluster), cluster
 
@@ -569,10 +731,11 @@ def run_batch(
     todo, skipped = _split_done(jobs, manifest)
     logger.info("batch: %d counties, %d done before, %d to run", len(jobs), len(skipped), len(todo))
     if todo:
+        todo = with_extract_pieces(todo, out / settings.extract_cache_folder)
         cluster_options = {"scheduler": scheduler, "n_workers": n_workers, "processes": processes}
         _run_counties(todo, manifest, manifest_path, cluster_options, progress=progress)
     table = _province_table(jobs, manifest)
-    failed = [(r.code, r.county, r.error) for r in table.itertuples() if r.status != "ok"]
+    failed = [(r.code, r.county, r.error) for r in table.itertuples() if r.status == "failed"]
     table_paths = write_province_tables(table, out)
     overview = write_overview_map(table, manifest, out / "province.html")
     return BatchResult(
@@ -743,7 +906,7 @@ def _province_table(
         summary.pop("outline", None)
         summary.setdefault("county", name)
         summary["code"] = code
-        summary["status"] = entry.get("status", "error")
+        summary["status"] = county_status(entry)
         summary["error"] = entry.get("error", "")
         rows.append(summary)
     mode_cols = [f"villages_{m}" for m in ServiceMode]
@@ -861,11 +1024,12 @@ def write_overview_map(
     bounds = []
     for r in table.itertuples():
         geom = _outline(manifest.get(r.code, {}).get("summary", {}).get("outline"))
-        if r.status != "ok" or geom is None:
+        if r.status not in PLANNED or geom is None:
             continue
         bounds.append(geom.bounds)
         popup = (
             f"<b>{html_text(r.county)}</b> ({html_text(r.code)})<br>"
+            f"{html_text(status_label(r.status))}<br>"
             f"share within T: {_share(r.share_before)} → {_share(r.share_after)}<br>"
             f"sub-centres: {html_text(str(r.subcentres) or '—')}<br>" + _map_link(r.map)
         )
@@ -897,7 +1061,7 @@ def write_overview_map(
         )
         m.add_child(layer)
         layer.add_child(binder("Popup", f["popup"], {"maxWidth": 320}))
-    failed = [r for r in table.itertuples() if r.status != "ok"]
+    failed = [r for r in table.itertuples() if r.status not in PLANNED]  # failed (or old "error")
     if failed:
         items = "".join(
             f"<li>{html_text(r.county)} ({html_text(r.code)}): {html_text(r.error)}</li>"
@@ -907,23 +1071,28 @@ def write_overview_map(
             folium.Element(
                 '<div style="position:fixed;bottom:10px;left:10px;z-index:1000;'
                 'background:white;padding:6px;max-width:40%;font:12px sans-serif">'
-                f"<b>failed 失败 ({len(failed)})</b><ul>{items}</ul></div>"
+                f"<b>{html_text(status_label('failed'))} ({len(failed)})</b><ul>{items}</ul></div>"
             )
         )
     return save_map(m, path)
 
 
 __all__ = [
+    "STATUSES",
     "BatchResult",
     "check_scheduler_address",
     "check_workers",
     "counties_of_province",
+    "county_status",
     "input_hash",
     "manifest_entry_problem",
     "plan_one_county",
     "read_manifest",
     "run_batch",
     "share_colour",
+    "status_counts",
+    "status_label",
+    "with_extract_pieces",
     "write_overview_map",
     "write_province_tables",
 ]

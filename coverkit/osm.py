@@ -1,9 +1,11 @@
 """Read OpenStreetMap extracts (``.osm.pbf``, ``.osm``, ``.osm.bz2``) with pyosmium.
 
-Three readers share one pass style (:class:`osmium.FileProcessor` with node
+The readers share one pass style (:class:`osmium.FileProcessor` with node
 locations, geometries built by :class:`osmium.geom.WKBFactory`):
 
 - :func:`roads_from_osm`: ways with a road/path ``highway`` class;
+- :func:`roads_and_places_from_osm` (:func:`iter_roads_and_places` in chunks):
+  those roads and the named ``place`` nodes in the same pass;
 - :func:`features_from_osm`: nodes and way centroids carrying given tag keys
   (health facilities, places);
 - :func:`admin_areas_from_osm`: boundary relations/closed ways of an
@@ -16,6 +18,7 @@ north)`` filters early (a way is kept if any of its nodes falls inside).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +121,195 @@ def _in_bbox(lons: np.ndarray, lats: np.ndarray, bbox: BBox | None) -> bool:
     return bool(np.any((lons >= w) & (lons <= e) & (lats >= s) & (lats <= n)))
 
 
+#: ``place`` values read as settlements by :func:`roads_and_places_from_osm`
+#: (villages, hamlets and the like, down to a single dwelling, and the urban
+#: ones a village name can also be mapped as).
+PLACE_CLASSES: frozenset[str] = frozenset(
+    {
+        "village",
+        "hamlet",
+        "isolated_dwelling",
+        "locality",
+        "neighbourhood",
+        "suburb",
+        "quarter",
+        "town",
+        "city",
+    }
+)
+
+#: One road way: OSM id, ``highway``, ``maxspeed``, ``name``, WKB line.
+_RoadRecord = tuple[int, str, str | None, str | None, bytes]
+#: One place node: OSM id, name, ``place``, lon, lat.
+_PlaceRecord = tuple[int, str, str, float, float]
+
+
+def _road_record(way: Any, wkb: Any, bbox: BBox | None) -> _RoadRecord | None:
+    """The record of a road way, or ``None`` for a way that is not kept."""
+    import osmium
+
+    tags = way.tags
+    cls = tags.get("highway")
+    if cls not in ROAD_CLASSES or tags.get("area") == "yes":
+        return None
+    nodes = way.nodes
+    if len(nodes) < 2:
+        return None
+    if bbox is not None:
+        try:
+            lons = np.fromiter((n.lon for n in nodes), float, len(nodes))
+            lats = np.fromiter((n.lat for n in nodes), float, len(nodes))
+        except osmium.InvalidLocationError:
+            return None
+        if not _in_bbox(lons, lats, bbox):
+            return None
+    try:
+        g = wkb.create_linestring(way)
+    except (osmium.InvalidLocationError, RuntimeError):
+        return None
+    geom = bytes.fromhex(g) if isinstance(g, str) else g
+    return (way.id, cls, tags.get("maxspeed"), tags.get("name"), geom)
+
+
+def _place_record(node: Any, bbox: BBox | None) -> _PlaceRecord | None:
+    """The record of a named place node, or ``None`` for one that is not kept."""
+    tags = node.tags
+    cls = tags.get("place")
+    name = tags.get("name:zh") or tags.get("name")
+    if cls not in PLACE_CLASSES or not name or not node.location.valid():
+        return None
+    lon, lat = node.location.lon, node.location.lat
+    if not _in_bbox(np.array([lon]), np.array([lat]), bbox):
+        return None
+    return (node.id, name, cls, lon, lat)
+
+
+def _road_frame(recs: list[_RoadRecord]) -> gpd.GeoDataFrame:
+    """The road records as the frame :func:`roads_from_osm` returns."""
+    ids, hw, ms, names, geoms = (list(c) for c in zip(*recs, strict=True)) if recs else ([],) * 5
+    gdf = gpd.GeoDataFrame(
+        {
+            "id": np.asarray(ids, dtype="int64"),
+            "highway": pd.Series(hw, dtype="object"),
+            "maxspeed": pd.Series(ms, dtype="object"),
+            "name": pd.Series(names, dtype="object"),
+        },
+        geometry=shapely.from_wkb(geoms) if geoms else gpd.GeoSeries([], crs=4326).values,
+        crs="EPSG:4326",
+    )
+    return gdf.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def _place_frame(recs: list[_PlaceRecord]) -> gpd.GeoDataFrame:
+    """The place records as the frame :func:`roads_and_places_from_osm` returns."""
+    ids, names, cls, lons, lats = (list(c) for c in zip(*recs, strict=True)) if recs else ([],) * 5
+    gdf = gpd.GeoDataFrame(
+        {
+            "id": np.asarray(ids, dtype="int64"),
+            "name": pd.Series(names, dtype="object"),
+            "place": pd.Series(cls, dtype="object"),
+        },
+        geometry=shapely.points(np.asarray(lons, float), np.asarray(lats, float))
+        if recs
+        else gpd.GeoSeries([], crs=4326).values,
+        crs="EPSG:4326",
+    )
+    return gdf.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def iter_roads_and_places(
+    path: str | Path,
+    *,
+    bbox: BBox | None = None,
+    places: bool = True,
+    chunk_size: int | None = None,
+) -> Iterator[tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]]:
+    """Read road ways and place nodes in ONE pass, in chunks of at most ``chunk_size``.
+
+    Only the kept features are held (plus pyosmium's node-location index), so a
+    country extract can be split chunk by chunk (see :mod:`coverkit.osm_split`).
+
+    Parameters
+    ----------
+    path
+        OSM extract.
+    bbox
+        ``(west, south, east, north)``: a way is kept if any node is inside, a
+        place if its point is.
+    places
+        Read the place nodes too (``False``: roads only, the places frames are empty).
+    chunk_size
+        Features (roads plus places) per yielded pair; ``None``: one pair for the file.
+
+    Yields
+    ------
+    tuple of GeoDataFrame
+        ``(roads, places)`` as :func:`roads_and_places_from_osm` returns them;
+        at least one pair (empty frames for an extract with nothing kept).
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or unreadable.
+    """
+    import osmium
+
+    p = _check(path)
+    wkb = osmium.geom.WKBFactory()
+    roads: list[_RoadRecord] = []
+    found: list[_PlaceRecord] = []
+    kinds = osmium.osm.WAY | osmium.osm.NODE if places else osmium.osm.WAY
+    keys = ("highway", "place") if places else ("highway",)
+    try:
+        fp = _processor(p, osmium.filter.EntityFilter(kinds), osmium.filter.KeyFilter(*keys))
+        for obj in fp:
+            if obj.is_way():
+                rec = _road_record(obj, wkb, bbox)
+                if rec is not None:
+                    roads.append(rec)
+            elif places and obj.is_node():
+                place = _place_record(obj, bbox)
+                if place is not None:
+                    found.append(place)
+            if chunk_size and len(roads) + len(found) >= chunk_size:
+                yield _road_frame(roads), _place_frame(found)
+                roads, found = [], []
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise _open_error(p, exc) from exc
+    logger.debug("%s: %d road ways and %d places in the last chunk", p.name, len(roads), len(found))
+    yield _road_frame(roads), _place_frame(found)
+
+
+def roads_and_places_from_osm(
+    path: str | Path, *, bbox: BBox | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Read the road ways and the place nodes of an OSM extract in one pass.
+
+    Parameters
+    ----------
+    path
+        ``.osm.pbf``, ``.osm`` or ``.osm.bz2`` file.
+    bbox
+        ``(west, south, east, north)`` in degrees; ways with no node inside and
+        places outside are skipped. ``None`` keeps everything.
+
+    Returns
+    -------
+    tuple of GeoDataFrame
+        The roads as :func:`roads_from_osm` returns them, and the places:
+        ``id`` (OSM node id, int64), ``name`` (``name:zh``, else ``name``;
+        unnamed places are left out), ``place`` (one of :data:`PLACE_CLASSES`)
+        and ``geometry`` (Point), EPSG:4326, sorted by ``id``.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or unreadable.
+    """
+    ((roads, places),) = iter_roads_and_places(path, bbox=bbox)
+    return roads, places
+
+
 def roads_from_osm(path: str | Path, *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
     """Read the road and path ways of an OSM extract.
 
@@ -141,63 +333,8 @@ def roads_from_osm(path: str | Path, *, bbox: BBox | None = None) -> gpd.GeoData
     InputFileError
         If the file is missing or unreadable.
     """
-    import osmium
-
-    p = _check(path)
-    wkb = osmium.geom.WKBFactory()
-    ids: list[int] = []
-    hw: list[str] = []
-    ms: list[str | None] = []
-    names: list[str | None] = []
-    geoms: list[bytes] = []
-    skipped = 0
-    try:
-        fp = _processor(
-            p, osmium.filter.EntityFilter(osmium.osm.WAY), osmium.filter.KeyFilter("highway")
-        )
-        for way in fp:
-            if not way.is_way():
-                continue
-            tags = way.tags
-            cls = tags.get("highway")
-            if cls not in ROAD_CLASSES or tags.get("area") == "yes":
-                skipped += 1
-                continue
-            nodes = way.nodes
-            if len(nodes) < 2:
-                continue
-            if bbox is not None:
-                try:
-                    lons = np.fromiter((n.lon for n in nodes), float, len(nodes))
-                    lats = np.fromiter((n.lat for n in nodes), float, len(nodes))
-                except osmium.InvalidLocationError:
-                    continue
-                if not _in_bbox(lons, lats, bbox):
-                    continue
-            try:
-                g = wkb.create_linestring(way)
-            except (osmium.InvalidLocationError, RuntimeError):
-                skipped += 1
-                continue
-            ids.append(way.id)
-            hw.append(cls)
-            ms.append(tags.get("maxspeed"))
-            names.append(tags.get("name"))
-            geoms.append(bytes.fromhex(g) if isinstance(g, str) else g)
-    except (RuntimeError, ValueError, OSError) as exc:
-        raise _open_error(p, exc) from exc
-    logger.debug("%s: %d road ways read, %d highway ways skipped", p.name, len(ids), skipped)
-    gdf = gpd.GeoDataFrame(
-        {
-            "id": np.asarray(ids, dtype="int64"),
-            "highway": pd.Series(hw, dtype="object"),
-            "maxspeed": pd.Series(ms, dtype="object"),
-            "name": pd.Series(names, dtype="object"),
-        },
-        geometry=shapely.from_wkb(geoms) if geoms else gpd.GeoSeries([], crs=4326).values,
-        crs="EPSG:4326",
-    )
-    return gdf.sort_values("id", kind="stable").reset_index(drop=True)
+    ((roads, _places),) = iter_roads_and_places(path, bbox=bbox, places=False)
+    return roads
 
 
 def features_from_osm(
@@ -350,10 +487,13 @@ def admin_areas_from_osm(
 
 __all__ = [
     "OSM_SUFFIXES",
+    "PLACE_CLASSES",
     "ROAD_CLASSES",
     "BBox",
     "admin_areas_from_osm",
     "features_from_osm",
     "is_osm_file",
+    "iter_roads_and_places",
+    "roads_and_places_from_osm",
     "roads_from_osm",
 ]

@@ -360,3 +360,17 @@ osm_village_max_km: float = 15.0
 #: village's houses lie within a few hundred metres of its centre; two
 #: namesakes farther apart are two places and make a match ambiguous.
 osm_place_duplicate_m: float = 500.0
+# --- province runs: one pass over the OSM extract (issue 17: split helper) ---
+
+#: Road ways plus place nodes held in memory at once while a province or country
+#: extract is split into per-county pieces (:mod:`coverkit.osm_split`). Planning
+#: convention (engineering, not policy): 500,000 features are about 0.3–0.5 GB of
+#: Python records and shapely lines, well inside an 8 GB laptop, and few enough
+#: chunks (a China extract has a few million road ways) that the per-county part
+#: files stay few.
+extract_split_chunk_features: int = 500_000
+
+#: Folder inside a batch's output folder that caches the per-county pieces of the
+#: OSM extract (``<out>/<name>/<county code>/roads.gpkg``, ``places.gpkg``).
+#: Planning convention: hidden (a dot name) so it is not mistaken for results.
+extract_cache_folder: str = ".extract"

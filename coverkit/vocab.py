@@ -219,6 +219,10 @@ LABELS: dict[str, Label] = {
         "guessed and stay unplaced. Match rate = placed from OSM / villages without a point.",
     ),
     "matching.total": Label("合计", "total"),
+    # province runs (coverkit batch): the status of each county
+    "batch.status.ok": Label("正常", "ok"),
+    "batch.status.not_applicable": Label("不适用（城区）", "not applicable (urban district)"),
+    "batch.status.failed": Label("失败", "failed"),
 }
 
 

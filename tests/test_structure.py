@@ -24,7 +24,7 @@ MAX_FUNCTION_LINES = 80
 #: or from an earlier one, never from a later one (lazy imports inside functions too).
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "settings", "vocab", "crs", "atomic", "rules"}),
-    frozenset({"io", "osm", "writers"}),
+    frozenset({"io", "osm", "osm_split", "writers"}),
     frozenset({"inputs", "region", "china"}),
     frozenset({"network"}),
     frozenset({"surface"}),

@@ -546,7 +546,9 @@ def _add_batch_command(sub: argparse._SubParsersAction) -> None:
         description=(
             "Plan many counties, one Dask task each, from province-wide inputs; writes "
             "out/manifest.json (re-runs skip finished counties), province.csv/.xlsx and "
-            "province.html. Exits 2 when any county failed."
+            "province.html, each county with a status: ok, not_applicable (an urban district: "
+            "no village service) or failed. An .osm.pbf is read once and cut into per-county "
+            "pieces (out/.extract). Exits 0 when no county failed, 2 otherwise."
         ),
     )
     which = batch_cmd.add_mutually_exclusive_group(required=True)
@@ -686,8 +688,8 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    """``coverkit batch``: plan many counties; exit 2 when any failed."""
-    from coverkit.batch import run_batch
+    """``coverkit batch``: plan many counties, count each status; exit 2 when any failed."""
+    from coverkit.batch import run_batch, status_counts, status_label
     from coverkit.config import read_config
 
     res = run_batch(
@@ -705,10 +707,11 @@ def _run_batch(args: argparse.Namespace) -> int:
         road_buffer_m=args.road_buffer_m,
         progress=not args.quiet,
     )
-    done = len(res.table) - len(res.failed)
-    print(f"县 Counties: {done} ok, {len(res.failed)} failed; map {res.overview_path}")
+    counts = status_counts(res.table)
+    said = ", ".join(f"{n} {status_label(st)}" for st, n in counts.items())
+    print(f"县 Counties: {said}; map {res.overview_path}")
     for code, name, err in res.failed:
-        print(f"失败 failed: {name} ({code}): {err}", file=sys.stderr)
+        print(f"{status_label('failed')}: {name} ({code}): {err}", file=sys.stderr)
     return EXIT_USER_ERROR if res.failed else 0
 
 

@@ -9,6 +9,8 @@ from the shipped NBS table): 450203 鱼峰区, 450204 柳南区, 450206 柳江�
   township centres of ``PEAK_PER_CELL`` · exp(-d² / (2 · SIGMA_M²)).
 * ``roads.gpkg``: one road file for all six: a ``LATTICE_DEG`` lattice of
   ``tertiary`` lines over the same bounds (every lattice line is one way).
+* ``roads.osm.pbf``: the same lattice as an OSM extract (ways with the same
+  ids), with a named ``place=village`` node at each township centre.
 * ``facilities_broken.csv``: the deliberately broken input: a facility table
   without coordinate columns (one county of the test uses it).
 
@@ -102,6 +104,42 @@ def make_roads(path: Path, box: tuple[float, float, float, float]) -> int:
     return len(gdf)
 
 
+def make_roads_pbf(path: Path, box: tuple[float, float, float, float]) -> int:
+    """Write the same lattice as an OSM extract, plus place nodes; return the way count.
+
+    Node ``j * nx + i + 1`` is lattice point (lons[i], lats[j]); the ways are the
+    lattice segments in the order and with the ids of :func:`make_roads` (all
+    horizontal ones row by row, then all vertical ones). One named
+    ``place=village`` node sits at each township centre (ids from 10,000,000).
+    """
+    import osmium
+
+    w, s, e, n = box
+    lons = np.arange(np.ceil(w / LATTICE_DEG), np.floor(e / LATTICE_DEG) + 1) * LATTICE_DEG
+    lats = np.arange(np.ceil(s / LATTICE_DEG), np.floor(n / LATTICE_DEG) + 1) * LATTICE_DEG
+    nx, ny = len(lons), len(lats)
+    node = lambda i, j: j * nx + i + 1  # noqa: E731
+    segs = [(node(i, j), node(i + 1, j)) for j in range(ny) for i in range(nx - 1)]
+    segs += [(node(i, j), node(i, j + 1)) for j in range(ny - 1) for i in range(nx)]
+    path.unlink(missing_ok=True)
+    writer = osmium.SimpleWriter(str(path))
+    try:
+        for j in range(ny):
+            for i in range(nx):
+                loc = (float(lons[i]), float(lats[j]))
+                writer.add_node(osmium.osm.mutable.Node(id=node(i, j), location=loc, version=1))
+        for k, (lon, lat) in enumerate(town_points()):
+            tags = {"place": "village", "name": f"合成村{k}", "source": LABEL + "place"}
+            loc = (float(lon), float(lat))
+            writer.add_node(osmium.osm.mutable.Node(id=10_000_000 + k, location=loc, tags=tags))
+        for k, (a, b) in enumerate(segs):
+            tags = {"highway": "tertiary", "name": LABEL + "lattice"}
+            writer.add_way(osmium.osm.mutable.Way(id=k + 1, nodes=[a, b], version=1, tags=tags))
+    finally:
+        writer.close()
+    return len(segs)
+
+
 def build(out: Path) -> dict[str, Path]:
     """Write every fixture file into ``out``; return their paths by key."""
     out.mkdir(parents=True, exist_ok=True)
@@ -109,10 +147,12 @@ def build(out: Path) -> dict[str, Path]:
     paths = {
         "population": out / "population.tif",
         "roads": out / "roads.gpkg",
+        "roads_pbf": out / "roads.osm.pbf",
         "facilities_broken": out / "facilities_broken.csv",
     }
     make_population(paths["population"], box)
     make_roads(paths["roads"], box)
+    make_roads_pbf(paths["roads_pbf"], box)
     pd.DataFrame({"名称": ["坏表（合成）"], "类型": ["乡镇卫生院"]}).to_csv(
         paths["facilities_broken"], index=False
     )
