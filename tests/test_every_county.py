@@ -220,3 +220,36 @@ def test_a_facility_tables_county_hospital_places_the_seat(inputs, tmp_path):
         "county seat (县城): the county hospital of the facility table" in n for n in ci.notes
     )
     assert ci.village_status == VillageStatus.NO_LOCATION
+
+
+# --------------------------------------------------------------------------- a province run
+
+TIANJIN = ("120101", "120102", "120106", "120110")  # 和平区 河东区 红桥区 (urban), 东丽区
+
+
+def test_a_tianjin_style_province_run_fails_no_urban_district(tmp_path, capsys):
+    """Three urban districts and one with villages, on one raster and one road file.
+
+    Before issue 17 each urban district failed ("none of the 0 villages … has a
+    location") and the run exited 2.
+    """
+    from coverkit.cli.main import main
+
+    files = _builder().build(tmp_path / "in", *TIANJIN, cell_deg=0.004, lattice_deg=0.02)
+    tomls = []
+    for code in TIANJIN:
+        p = tmp_path / f"{code}.toml"
+        p.write_text(f'region = "china"\ncounty = "{code}"\n', encoding="utf-8")
+        tomls.append(str(p))
+    argv = ["-q", "batch", "--configs", *tomls, "--population", str(files["population"])]
+    argv += ["--roads", str(files["roads"]), "--out", str(tmp_path / "out"), "--workers", "1"]
+    assert main(argv) == 0
+    assert "3 not applicable (urban district)" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "out" / "province.csv", dtype={"code": str})
+    status = dict(zip(table["code"], table["status"], strict=True))
+    assert status == {
+        "120101": "not_applicable",
+        "120102": "not_applicable",
+        "120106": "not_applicable",
+        "120110": "ok",  # 东丽区: 66 administrative villages
+    }
