@@ -342,7 +342,8 @@ def build(folder: Path, cells_m: float) -> dict:
     meta = {**spec, "window_cells": cells, "road_nodes": nodes, "clinics": int(clinic.sum())}
     meta_path.write_text(json.dumps(meta))
     print(
-        f"built SYNTHETIC county {folder.name}: {cells / 1e6:.1f} M cells (raster {t1 - t0:.0f} s), "
+        f"built SYNTHETIC county {folder.name}: {cells / 1e6:.1f} M cells "
+        f"(raster {t1 - t0:.0f} s), "
         f"{nodes:,} road nodes, {spec['townships']} townships, {spec['villages']} villages",
         flush=True,
     )
@@ -376,7 +377,7 @@ def run_one(folder: Path) -> None:
 
     real_save_map = coverkit.maps.save_map
 
-    def save_map(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def save_map(*a, **k):
         mark()
         return real_save_map(*a, **k)
 
@@ -442,7 +443,8 @@ def main() -> None:
         r = _measure(folder / f"synthetic_{c:g}M")
         rows.append((c, meta, r))
         print(
-            f"\n{meta['area_km2']:,.0f} km², {meta['window_cells'] / 1e6:.1f} M cells in the window "
+            f"\n{meta['area_km2']:,.0f} km², "
+            f"{meta['window_cells'] / 1e6:.1f} M cells in the window "
             f"({r['cells'] / 1e6:.1f} M in the county), {meta['road_nodes']:,} road nodes, "
             f"{r['villages']} villages; sub-centres {', '.join(r['subcentres'])}"
         )
@@ -452,9 +454,10 @@ def main() -> None:
         print(f"| **total** | **{r['total_s']:.1f}** | **{max(r['peak_mb']):,.0f}** |", flush=True)
     if len(rows) > 1:
         print(
-            "\n| M cells (window) | km² | road nodes | total s | peak RSS MB |\n|---:|---:|---:|---:|---:|"
+            "\n| M cells (window) | km² | road nodes | total s | peak RSS MB |"
+            "\n|---:|---:|---:|---:|---:|"
         )
-        for c, meta, r in rows:
+        for _c, meta, r in rows:
             print(
                 f"| {meta['window_cells'] / 1e6:.1f} | {meta['area_km2']:,.0f} | "
                 f"{meta['road_nodes']:,} | {r['total_s']:.1f} | {max(r['peak_mb']):,.0f} |"
