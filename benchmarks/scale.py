@@ -32,7 +32,8 @@ cells it mimics the issue's 鄂伦春自治旗 measurement (59,800 km², a World
 Each size runs in a fresh process through :func:`coverkit.api.run_plan` (the code
 the CLI runs). Its ``progress`` callback marks the stages (load, travel times,
 siting, villages, then report and map, split where :func:`coverkit.maps.save_map`
-starts); at every mark the peak RSS is read (``VmHWM``) and reset (writing ``5``
+starts); at every mark the wall time, the process CPU time (all threads: the
+figure to read on a shared machine) and the peak RSS are read (``VmHWM``) and reset (writing ``5``
 to ``/proc/self/clear_refs``), so each stage's peak is its own.
 """
 
@@ -369,10 +370,10 @@ def run_one(folder: Path) -> None:
     from coverkit.api import run_plan
     from coverkit.config import RunConfig
 
-    marks: list[tuple[float, int]] = []
+    marks: list[tuple[float, int, float]] = []
 
     def mark() -> None:
-        marks.append((time.perf_counter(), _hwm_kb()))
+        marks.append((time.perf_counter(), _hwm_kb(), time.process_time()))
         _reset_hwm()
 
     real_save_map = coverkit.maps.save_map
@@ -385,19 +386,22 @@ def run_one(folder: Path) -> None:
     out = folder / "out"
     shutil.rmtree(out, ignore_errors=True)
     _reset_hwm()
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     run = run_plan(
         RunConfig(region=str(folder / "synthetic_county.toml"), data_dir=str(folder), out=str(out)),
         progress=lambda i, n, label: mark() if i > 1 else None,
     )
     mark()
-    times = np.diff([start] + [t for t, _ in marks])
-    peaks = [kb / 1024 for _, kb in marks]
+    times = np.diff([start] + [t for t, _, _ in marks])
+    cpu = np.diff([cpu0] + [c for _, _, c in marks])
+    peaks = [kb / 1024 for _, kb, _ in marks]
     s = run.plan.summary
     print(
         json.dumps(
             {
                 "seconds": times.tolist(),
+                "cpu_s": cpu.tolist(),
+                "total_cpu_s": float(cpu.sum()),
                 "peak_mb": peaks,
                 "total_s": marks[-1][0] - start,
                 "cells": int(run.plan.population.mask.sum()),
@@ -448,19 +452,24 @@ def main() -> None:
             f"({r['cells'] / 1e6:.1f} M in the county), {meta['road_nodes']:,} road nodes, "
             f"{r['villages']} villages; sub-centres {', '.join(r['subcentres'])}"
         )
-        print("| stage | seconds | peak RSS MB |\n|---|---:|---:|")
-        for name, sec, mb in zip(STAGE_NAMES, r["seconds"], r["peak_mb"], strict=True):
-            print(f"| {name} | {sec:.1f} | {mb:,.0f} |")
-        print(f"| **total** | **{r['total_s']:.1f}** | **{max(r['peak_mb']):,.0f}** |", flush=True)
+        print("| stage | wall s | CPU s | peak RSS MB |\n|---|---:|---:|---:|")
+        for row in zip(STAGE_NAMES, r["seconds"], r["cpu_s"], r["peak_mb"], strict=True):
+            print("| {} | {:.1f} | {:.1f} | {:,.0f} |".format(*row))
+        print(
+            f"| **total** | **{r['total_s']:.1f}** | **{r['total_cpu_s']:.1f}** | "
+            f"**{max(r['peak_mb']):,.0f}** |",
+            flush=True,
+        )
     if len(rows) > 1:
         print(
-            "\n| M cells (window) | km² | road nodes | total s | peak RSS MB |"
-            "\n|---:|---:|---:|---:|---:|"
+            "\n| M cells (window) | km² | road nodes | wall s | CPU s | peak RSS MB |"
+            "\n|---:|---:|---:|---:|---:|---:|"
         )
         for _c, meta, r in rows:
             print(
                 f"| {meta['window_cells'] / 1e6:.1f} | {meta['area_km2']:,.0f} | "
-                f"{meta['road_nodes']:,} | {r['total_s']:.1f} | {max(r['peak_mb']):,.0f} |"
+                f"{meta['road_nodes']:,} | {r['total_s']:.1f} | {r['total_cpu_s']:.1f} | "
+                f"{max(r['peak_mb']):,.0f} |"
             )
 
 
