@@ -206,7 +206,10 @@ def _candidate_ids(candidate_ids: Sequence[Any] | None, m: int) -> tuple[Any, ..
 
 def _usable_candidates(C: np.ndarray, w: np.ndarray, ids: tuple[Any, ...]) -> np.ndarray:
     """Candidates that reach some populated demand row; the others are logged."""
-    usable = np.isfinite(C[w > 0]).any(axis=0)
+    pos = w > 0
+    usable = np.zeros(C.shape[1], dtype=bool)
+    for r in range(0, C.shape[0], SET_MODEL_BLOCK):  # blocks: no copy of the whole matrix
+        usable |= np.isfinite(C[r : r + SET_MODEL_BLOCK][pos[r : r + SET_MODEL_BLOCK]]).any(axis=0)
     if not usable.all():
         bad = [ids[j] for j in np.flatnonzero(~usable)]
         logger.warning(
