@@ -762,7 +762,10 @@ def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
         if ri.size == 0:
             continue
         keys = _set_keys(order, ri, pos, m)
-        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        if keys.shape[1] == 1:  # one word: a plain sort of integers (the same order)
+            _, first, inv = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+        else:
+            _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
         pe, col_y, length = _first_rows(order, ri, pos, prev, first)
         pred = np.where(pe >= 0, inv[np.maximum(pe, 0)], -1)
