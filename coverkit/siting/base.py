@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import weakref
 from collections.abc import Sequence
@@ -462,6 +463,7 @@ def _milp(
 MEMO_SIZE: int = 16
 
 _MEMO: dict[tuple, tuple[tuple[weakref.ref, ...], Any]] = {}
+_MEMO_LOCK = threading.Lock()  # plans in threads of one process share the memo
 
 
 def _frozen_owner(a: np.ndarray) -> np.ndarray | None:
@@ -492,15 +494,17 @@ def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> 
         ),
         extra,
     )
-    hit = _MEMO.get(key)
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
     if hit is not None and all(r() is not None for r in hit[0]):
         return hit[1]
     value = build()
-    for k in [k for k, (refs, _) in _MEMO.items() if any(r() is None for r in refs)]:
-        del _MEMO[k]
-    while len(_MEMO) >= MEMO_SIZE:
-        del _MEMO[next(iter(_MEMO))]
-    _MEMO[key] = (tuple(weakref.ref(o) for o in owners), value)
+    with _MEMO_LOCK:
+        for k in [k for k, (refs, _) in _MEMO.items() if any(r() is None for r in refs)]:
+            del _MEMO[k]
+        while len(_MEMO) >= MEMO_SIZE:
+            del _MEMO[next(iter(_MEMO))]
+        _MEMO[key] = (tuple(weakref.ref(o) for o in owners), value)
     return value
 
 
