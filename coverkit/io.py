@@ -439,7 +439,12 @@ def _clip_roads(
         w, s, e, n = bbox  # type: ignore[misc]
         roads = roads.cx[w:e, s:n]
         area = buffered_boundary(boundary, buffer_m)
-        roads = roads.clip(area)
+        # only lines crossing the edge (or crossing themselves) are cut; a prepared test
+        # finds the simple ones wholly inside, which clipping would return unchanged
+        shapely.prepare(area)
+        lines = roads.geometry.values
+        whole = shapely.contains_properly(area, lines) & shapely.is_simple(lines)
+        roads = pd.concat([roads[whole], roads[~whole].clip(area)]).sort_index(kind="stable")
         roads = roads[roads.geom_type.isin(["LineString", "MultiLineString"])]
         roads = roads.explode(index_parts=False, ignore_index=True)
         roads = roads[~roads.geometry.is_empty]

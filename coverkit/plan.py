@@ -730,6 +730,7 @@ def _travel_times(
         ]
     )
     od = _od(county.network, county.cell_xy, sites_xy, **_walk(params))
+    od.flags.writeable = False  # read-only: the siting models reuse what they derive from it
     if n_h:
         baseline = od[:, :n_h].min(axis=1)
         nearest_h = od[:, :n_h].argmin(axis=1)
@@ -743,6 +744,8 @@ def _travel_times(
     populated = county.cell_pop > 0
     _check_hospitals_reached(inputs, county, od[:, :n_h], populated, params)
     w = county.cell_pop[populated]
+    for a in (baseline, w):
+        a.flags.writeable = False
     return _TravelTimes(
         od=od,
         n_hospitals=n_h,
@@ -850,7 +853,9 @@ def _choose_sites(
     candidates = county.candidates
     cand_ids = candidates["id"].astype(str).tolist()
     cand_names = candidates["name"].astype(str).tolist()
-    cost = times.cost[times.populated]
+    # every cell populated (a WorldPop-like raster): the OD matrix's columns, not a copy
+    cost = times.cost if times.populated.all() else times.cost[times.populated]
+    cost.flags.writeable = False
     usable = np.isfinite(cost).any(axis=0) if len(candidates) else np.zeros(0, bool)
     n_usable = int(usable.sum())
     if params.standard_only and n_usable < min(params.p_values):
@@ -918,6 +923,8 @@ def _solve_sites(
     T = float(params.threshold_min)
     w = times.weights
     baseline = times.baseline_populated
+    if baseline is not None:
+        baseline.flags.writeable = False
     names = {"candidate_ids": cand_ids, "candidate_names": cand_names}
     choice = siting.choose_subcentres(
         cost,

@@ -187,26 +187,28 @@ def od_matrix(
     dist_t = np.ascontiguousarray(
         dijkstra(aug, directed=True, indices=virt)[:, : network.n_nodes].T
     )
-    # each origin takes the better end of its edge; in blocks so temporaries stay in cache
-    best = np.empty((rows.size, cols.size))
+    # each origin takes the better end of its edge; in blocks so temporaries stay in cache,
+    # written straight into the result (off-network origins keep their row of inf)
+    out = np.empty(shape) if (rows.size, cols.size) == shape else np.full(shape, np.inf)
+    blk = np.empty((min(_OD_BLOCK, rows.size), cols.size))
     for start in range(0, rows.size, _OD_BLOCK):
         r = rows[start : start + _OD_BLOCK]
-        blk = best[start : start + r.size]
-        np.take(dist_t, network.edge_u[oe[r]], axis=0, out=blk)
-        blk += ou[r, None]
+        b = blk[: r.size]
+        np.take(dist_t, network.edge_u[oe[r]], axis=0, out=b)
+        b += ou[r, None]
         via_v = np.take(dist_t, network.edge_v[oe[r]], axis=0)
         via_v += ov[r, None]
-        np.minimum(blk, via_v, out=blk)
+        np.minimum(b, via_v, out=b)
+        if cols.size == shape[1]:
+            out[r] = b
+        else:
+            out[np.ix_(r, cols)] = b
     # origin and destination on the same edge: the direct ride along it may be shorter
     i, j = np.nonzero(oe[rows, None] == de[None, cols])
     if i.size:
         r, c = rows[i], cols[j]
         direct = ow[r] + dw[c] + np.abs(of_[r] - df[c]) * ot[r]
-        best[i, j] = np.minimum(best[i, j], direct)
-    if (rows.size, cols.size) == shape:
-        return best
-    out = np.full(shape, np.inf)
-    out[np.ix_(rows, cols)] = best
+        out[r, c] = np.minimum(out[r, c], direct)
     return out
 
 

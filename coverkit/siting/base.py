@@ -10,8 +10,11 @@ status over the sub-solves.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -204,7 +207,10 @@ def _candidate_ids(candidate_ids: Sequence[Any] | None, m: int) -> tuple[Any, ..
 
 def _usable_candidates(C: np.ndarray, w: np.ndarray, ids: tuple[Any, ...]) -> np.ndarray:
     """Candidates that reach some populated demand row; the others are logged."""
-    usable = np.isfinite(C[w > 0]).any(axis=0)
+    pos = w > 0
+    usable = np.zeros(C.shape[1], dtype=bool)
+    for r in range(0, C.shape[0], SET_MODEL_BLOCK):  # blocks: no copy of the whole matrix
+        usable |= np.isfinite(C[r : r + SET_MODEL_BLOCK][pos[r : r + SET_MODEL_BLOCK]]).any(axis=0)
     if not usable.all():
         bad = [ids[j] for j in np.flatnonzero(~usable)]
         logger.warning(
@@ -270,10 +276,16 @@ def _after(C: np.ndarray, b: np.ndarray, selected: Sequence[int]) -> tuple[np.nd
     sel = np.unique(np.asarray(list(selected), dtype=int))
     if sel.size == 0:
         return b.copy(), np.full(b.shape[0], -1, dtype=int)
-    sub = C[:, sel]
-    k = np.argmin(sub, axis=1)  # first minimum: lowest column of `sel` (sorted)
-    best = sub[np.arange(sub.shape[0]), k]
-    assign = np.where(best < b, sel[k], -1)
+    # column by column (no rows x p copy); a strictly smaller time takes over, so ties
+    # stay with the lowest column of `sel` (sorted), as argmin's first minimum
+    best = C[:, sel[0]].copy()
+    who = np.full(best.shape[0], sel[0])
+    for j in sel[1:]:
+        col = C[:, j]
+        better = col < best
+        np.copyto(best, col, where=better)
+        who[better] = j
+    assign = np.where(best < b, who, -1)
     return np.minimum(b, best), assign
 
 
@@ -443,6 +455,84 @@ def _milp(
     raise _milp_failure(res, gap, time_limit_s=time_limit_s, what=what)
 
 
+# ---------------------------------------------------------------------------------------
+# reuse of the heavy per-matrix steps (large counties solve many models on one matrix)
+# ---------------------------------------------------------------------------------------
+
+#: Most results :func:`_memo` keeps (the oldest are dropped first).
+MEMO_SIZE: int = 16
+
+_MEMO: dict[tuple, tuple[tuple[weakref.ref, ...], Any]] = {}
+_MEMO_LOCK = threading.Lock()  # plans in threads of one process share the memo
+
+
+def _frozen_owner(a: np.ndarray) -> np.ndarray | None:
+    """The array owning ``a``'s memory when ``a`` and every base up to it are read-only."""
+    while isinstance(a, np.ndarray) and not a.flags.writeable:
+        if a.base is None:
+            return a
+        a = a.base
+    return None
+
+
+def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> Any:
+    """``build()``, reused while the same read-only ``arrays`` live (else always built).
+
+    A planner's matrices (the plan's OD matrix, populations, baselines) are made
+    read-only once computed, so a result derived from them stays valid while they
+    live; the key is their memory (owner, address, shape, strides, dtype) and
+    ``extra``. Writable arrays are never memoised: their content could change.
+    """
+    owners = [_frozen_owner(a) for a in arrays]
+    if any(o is None for o in owners):
+        return build()
+    key = (
+        kind,
+        tuple(
+            (id(o), a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str)
+            for o, a in zip(owners, arrays, strict=True)
+        ),
+        extra,
+    )
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+    if hit is not None and all(r() is not None for r in hit[0]):
+        return hit[1]
+    value = build()
+    with _MEMO_LOCK:
+        for k in [k for k, (refs, _) in _MEMO.items() if any(r() is None for r in refs)]:
+            del _MEMO[k]
+        while len(_MEMO) >= MEMO_SIZE:
+            del _MEMO[next(iter(_MEMO))]
+        _MEMO[key] = (tuple(weakref.ref(o) for o in owners), value)
+    return value
+
+
+def _digest(*arrays: np.ndarray) -> bytes:
+    """A content hash of ``arrays`` (bool arrays are packed to bits first)."""
+    h = hashlib.sha1(usedforsecurity=False)
+    for a in arrays:
+        h.update(repr((a.shape, a.dtype.str)).encode())
+        a = np.packbits(a.ravel()) if a.dtype == bool else np.ascontiguousarray(a)
+        h.update(memoryview(a).cast("B"))
+    return h.digest()
+
+
+def _aggregate_small_keys(rows: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_aggregate` of rows with small integer keys, by a bitmap instead of a sort.
+
+    The same result as ``np.unique``: distinct rows in the order of their keys and
+    the inverse index (each distinct row is taken from one of its occurrences).
+    """
+    present = np.zeros(int(keys.max()) + 1, dtype=bool)
+    present[keys] = True
+    rank = np.cumsum(present) - 1
+    inverse = rank[keys]
+    rep = np.empty(int(present.sum()), dtype=np.int64)
+    rep[inverse] = np.arange(keys.size)
+    return rows[rep], inverse
+
+
 def _aggregate(rows: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
     """Unique rows of ``[rows | extra...]`` and the inverse index.
 
@@ -455,6 +545,8 @@ def _aggregate(rows: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
         width = -(-packed.shape[1] // 8) * 8
         packed = np.pad(packed, ((0, 0), (0, width - packed.shape[1])))
         keys = np.ascontiguousarray(packed).view(np.uint64)
+        if keys.shape[1] == 1 and int(keys.max()) < 1 << 25:
+            return _aggregate_small_keys(rows, keys[:, 0])
         if keys.shape[1] == 1:
             _, first, inverse = np.unique(keys[:, 0], return_index=True, return_inverse=True)
         else:
@@ -541,6 +633,79 @@ def _set_index(
     return first, inv.reshape(-1)
 
 
+#: Demand rows per block when building a large set model: bounds its temporaries
+#: (about 60 bytes per row and candidate) without changing the model (only the
+#: order of floating-point sums of ``z_cost`` and ``const`` across blocks).
+SET_MODEL_BLOCK: int = 250_000
+
+
+def _row_levels(E: np.ndarray, cap: np.ndarray, w: np.ndarray, p: int) -> tuple[np.ndarray, ...]:
+    """Sorted order, constant, and the kept levels of rows: ``ri, pos, coef, prev``, count.
+
+    A level ends where the sorted minutes change, below the cap; levels holding
+    ``m - p + 1`` or more candidates are dropped; ``prev`` is the previous kept
+    level of the same row (-1 for a row's first).
+    """
+    m = E.shape[1]
+    order = np.argsort(E, axis=1, kind="stable")
+    S = np.take_along_axis(E, order, axis=1)
+    const = float(w @ np.minimum(S[:, 0], cap)) if m else float(w @ cap)
+    # level ends below the cap: each is one set {j: E_ij <= D}
+    ends = np.ones_like(S, dtype=bool)
+    ends[:, :-1] = S[:, 1:] != S[:, :-1]
+    ends &= cap[:, None] > S
+    ri, pos = np.nonzero(ends)  # row-major: by row, then increasing level
+    n_levels = int(ri.size)
+    nxt = np.minimum(S[ri, np.minimum(pos + 1, m - 1)], cap[ri])
+    nxt = np.where(pos + 1 < m, nxt, cap[ri])
+    coef = w[ri] * (nxt - S[ri, pos])
+    del S, ends, nxt
+    # p-truncation: z = 0 once >= m - p + 1 candidates are in the set (any p sites hit it)
+    keep = pos + 1 < m - p + 1
+    ri, pos, coef = ri[keep], pos[keep], coef[keep]
+    k = ri.size
+    prev = np.full(k, -1)
+    if k:
+        same = np.zeros(k, dtype=bool)
+        same[1:] = ri[1:] == ri[:-1]
+        prev[same] = np.flatnonzero(same) - 1
+    return order, const, ri, pos, coef, prev, n_levels
+
+
+def _first_rows(
+    order: np.ndarray, ri: np.ndarray, pos: np.ndarray, prev: np.ndarray, first: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per set (its first level): previous level (-1), and the candidates it adds, as
+    ``(pe, col_y, length)`` with ``col_y`` concatenated set by set."""
+    pe = prev[first]
+    start = np.where(pe >= 0, pos[np.maximum(pe, 0)] + 1, 0)
+    length = pos[first] - start + 1
+    within = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    col_y = order[np.repeat(ri[first], length), np.repeat(start, length) + within]
+    return pe, col_y, length
+
+
+def _assemble(
+    m: int,
+    z_cost: np.ndarray,
+    const: float,
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_levels: int,
+) -> SetModel:
+    """The model from each set's predecessor set (-1 none), added candidates and count."""
+    pred_all, col_y, length = parts
+    n_sets = z_cost.size
+    has_prev = pred_all >= 0
+    pred = pred_all[has_prev]
+    row_y = np.repeat(np.arange(n_sets), length)
+    # one constraint per set, from its first occurrence: z_S - z_S' + sum_{S \ S'} y >= [no S']
+    rows = np.concatenate([row_y, np.arange(n_sets), np.flatnonzero(has_prev)])
+    cols = np.concatenate([col_y, m + np.arange(n_sets), m + pred])
+    vals = np.concatenate([np.ones(row_y.size), np.ones(n_sets), -np.ones(pred.size)])
+    lb = np.where(has_prev, 0.0, 1.0)
+    return SetModel(m, z_cost, const, rows, cols, vals, lb, n_levels)
+
+
 def set_model(
     E: np.ndarray, cap: np.ndarray, w: np.ndarray, p: int, *, aggregate: bool = True
 ) -> SetModel:
@@ -563,46 +728,73 @@ def set_model(
     -------
     SetModel
         Solve it with :func:`solve_set_model`.
+
+    Notes
+    -----
+    More than :data:`SET_MODEL_BLOCK` rows are taken block by block (the same
+    sets, in the same order, with the same constraints), so the temporaries stay
+    bounded whatever the number of rows.
     """
     m = E.shape[1]
-    order = np.argsort(E, axis=1, kind="stable")
-    S = np.take_along_axis(E, order, axis=1)
-    const = float(w @ np.minimum(S[:, 0], cap)) if m else float(w @ cap)
-    # level ends below the cap: each is one set {j: E_ij <= D}
-    ends = np.ones_like(S, dtype=bool)
-    ends[:, :-1] = S[:, 1:] != S[:, :-1]
-    ends &= cap[:, None] > S
-    ri, pos = np.nonzero(ends)  # row-major: by row, then increasing level
-    n_levels = int(ri.size)
-    nxt = np.minimum(S[ri, np.minimum(pos + 1, m - 1)], cap[ri])
-    nxt = np.where(pos + 1 < m, nxt, cap[ri])
-    coef = w[ri] * (nxt - S[ri, pos])
-    # p-truncation: z = 0 once >= m - p + 1 candidates are in the set (any p sites hit it)
-    keep = pos + 1 < m - p + 1
-    ri, pos, coef = ri[keep], pos[keep], coef[keep]
-    k = ri.size
-    prev = np.full(k, -1)
-    if k:
-        same = np.zeros(k, dtype=bool)
-        same[1:] = ri[1:] == ri[:-1]
-        prev[same] = np.flatnonzero(same) - 1
+    if aggregate and E.shape[0] > SET_MODEL_BLOCK:
+        n = E.shape[0]
+        blocks = (
+            (E[r : r + SET_MODEL_BLOCK], cap[r : r + SET_MODEL_BLOCK], w[r : r + SET_MODEL_BLOCK])
+            for r in range(0, n, SET_MODEL_BLOCK)
+        )
+        return _blocked_set_model(blocks, m, p)
+    order, const, ri, pos, coef, prev, n_levels = _row_levels(E, cap, w, p)
     first, inv = _set_index(order, ri, pos, m, aggregate)
-    n_sets = first.size
-    z_cost = np.bincount(inv, weights=coef, minlength=n_sets)
-    # one constraint per set, from its first occurrence: z_S - z_S' + sum_{S \ S'} y >= [no S']
-    pe = prev[first]
-    has_prev = pe >= 0
-    start = np.where(has_prev, pos[np.maximum(pe, 0)] + 1, 0)
-    length = pos[first] - start + 1
-    row_y = np.repeat(np.arange(n_sets), length)
-    within = np.arange(row_y.size) - np.repeat(np.cumsum(length) - length, length)
-    col_y = order[np.repeat(ri[first], length), np.repeat(start, length) + within]
-    pred = inv[pe[has_prev]]
-    rows = np.concatenate([row_y, np.arange(n_sets), np.flatnonzero(has_prev)])
-    cols = np.concatenate([col_y, m + np.arange(n_sets), m + pred])
-    vals = np.concatenate([np.ones(row_y.size), np.ones(n_sets), -np.ones(pred.size)])
-    lb = np.where(has_prev, 0.0, 1.0)
-    return SetModel(m, z_cost, const, rows, cols, vals, lb, n_levels)
+    z_cost = np.bincount(inv, weights=coef, minlength=first.size)
+    pe, col_y, length = _first_rows(order, ri, pos, prev, first)
+    pred_all = np.where(pe >= 0, inv[np.maximum(pe, 0)], -1)
+    return _assemble(m, z_cost, const, (pred_all, col_y, length), n_levels)
+
+
+def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
+    """:func:`set_model` (aggregated) of many rows, from ``(E, cap, w)`` blocks of rows.
+
+    Each block gives its distinct sets (keys), their costs, and per set its first
+    level's predecessor and added candidates; the blocks are merged in row order,
+    so every set keeps its first occurrence, as in one pass.
+    """
+    const, n_levels = 0.0, 0
+    merged = []
+    for E, cap, w in blocks:
+        order, c, ri, pos, coef, prev, nl = _row_levels(E, cap, w, p)
+        const, n_levels = const + c, n_levels + nl
+        if ri.size == 0:
+            continue
+        keys = _set_keys(order, ri, pos, m)
+        if keys.shape[1] == 1:  # one word: a plain sort of integers (the same order)
+            _, first, inv = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+        else:
+            _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+        pe, col_y, length = _first_rows(order, ri, pos, prev, first)
+        pred = np.where(pe >= 0, inv[np.maximum(pe, 0)], -1)
+        zc = np.bincount(inv, weights=coef, minlength=first.size)
+        merged.append((keys[first], zc, pred, np.split(col_y, np.cumsum(length)[:-1])))
+    if not merged:
+        return _assemble(m, np.zeros(0), const, (np.zeros(0, int),) * 3, n_levels)
+    _, ginv = np.unique(np.vstack([b[0] for b in merged]), axis=0, return_inverse=True)
+    ginv = ginv.reshape(-1)
+    n_sets = int(ginv.max()) + 1
+    z_cost = np.zeros(n_sets)
+    pred_all = np.full(n_sets, -1)
+    segs: list[np.ndarray | None] = [None] * n_sets
+    at = 0
+    for _keys, zc, pred, cols in merged:
+        g = ginv[at : at + zc.size]
+        at += zc.size
+        z_cost += np.bincount(g, weights=zc, minlength=n_sets)
+        for local in range(zc.size):
+            if segs[g[local]] is None:  # first occurrence: earliest block wins
+                segs[g[local]] = cols[local]
+                pred_all[g[local]] = g[pred[local]] if pred[local] >= 0 else -1
+    length = np.array([s.size for s in segs])
+    col_y = np.concatenate(segs)
+    return _assemble(m, z_cost, const, (pred_all, col_y, length), n_levels)
 
 
 def _cover_rows(
@@ -747,9 +939,24 @@ def _pmedian_rows(
 def _set_model_for(
     C: np.ndarray, b: np.ndarray, w: np.ndarray, usable: np.ndarray, p: int
 ) -> SetModel:
-    """The set-aggregated p-median model of a cost matrix (usable columns, populated rows)."""
-    E, cap, wr, _ = _pmedian_rows(C, b, w, usable)
-    return set_model(E, cap, wr, p)
+    """The set-aggregated p-median model of a cost matrix (usable columns, populated rows).
+
+    Built once per read-only ``C, b, w`` and ``usable, p`` (see :func:`_memo`).
+    """
+
+    def build() -> SetModel:
+        if C.shape[0] <= SET_MODEL_BLOCK:
+            E, cap, wr, _ = _pmedian_rows(C, b, w, usable)
+            return set_model(E, cap, wr, p)
+        # many rows: the rows are cut out block by block, never all at once
+        blocks = (
+            _pmedian_rows(C[r : r + SET_MODEL_BLOCK], b[r : r + SET_MODEL_BLOCK],
+                          w[r : r + SET_MODEL_BLOCK], usable)[:3]
+            for r in range(0, C.shape[0], SET_MODEL_BLOCK)
+        )  # fmt: skip
+        return _blocked_set_model(blocks, int(usable.sum()), p)
+
+    return _memo("set_model", (C, b, w), (usable.tobytes(), int(p)), build)
 
 
 #: The p-median MIP is solved directly on the set-aggregated radius model
@@ -772,6 +979,30 @@ def _direct(model: SetModel) -> bool:
     return model.n_z <= SET_MODEL_LIMIT or model.n_levels >= SET_MODEL_MIN_MERGE * model.n_z
 
 
+def _coverage_groups(
+    within: np.ndarray, base_within: np.ndarray, w: np.ndarray, usable: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray, float]:
+    """Distinct coverage rows of the rows still to cover, their weights, and the weight
+    no usable candidate reaches; ``None`` rows when nothing is left to cover.
+
+    Kept by a hash of the contents (:func:`_memo`): the many covering models of one
+    county (thresholds x p, objectives, tie-breaks) share it.
+    """
+
+    def build() -> tuple[np.ndarray | None, np.ndarray, float]:
+        reach = within[:, usable].any(axis=1)
+        keep = (~base_within) & (w > 0) & reach
+        outside_const = float(w[(~base_within) & ~reach].sum())
+        if not keep.any():
+            return None, np.zeros(0), outside_const
+        uniq, inv = _aggregate(within[keep].astype(np.int8))
+        return uniq, np.bincount(inv, weights=w[keep]), outside_const
+
+    if _frozen_owner(w) is None:
+        return build()
+    return _memo("coverage_groups", (w,), (_digest(within, base_within, usable),), build)
+
+
 def _mclp_select(
     within: np.ndarray,
     base_within: np.ndarray,
@@ -789,13 +1020,9 @@ def _mclp_select(
     ``within[i, j]``: candidate j serves i; ``base_within[i]``: i is already covered.
     Identical coverage rows are aggregated before solving.
     """
-    keep = (~base_within) & (w > 0) & within[:, usable].any(axis=1)
-    outside_const = float(w[(~base_within) & ~within[:, usable].any(axis=1)].sum())
-    if not keep.any():
+    uniq, wa, outside_const = _coverage_groups(within, base_within, w, usable)
+    if uniq is None:
         return np.flatnonzero(usable)[:p], outside_const
-    rows = within[keep].astype(np.int8)
-    uniq, inv = _aggregate(rows)
-    wa = np.bincount(inv, weights=w[keep])
     cols = np.flatnonzero(usable)
     # a p-median on 0/1 costs (0 = covered) capped at 1: one z per covering set
     model = set_model(np.where(uniq[:, cols].astype(bool), 0.0, 1.0), np.ones(uniq.shape[0]), wa, p)
