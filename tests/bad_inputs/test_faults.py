@@ -445,7 +445,7 @@ def test_interrupted_report_leaves_no_temporary_file(tmp_path, reference):
     time.sleep(0.3)  # some files staged
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=60)
-    # 130, or (seen twice on a loaded 2-core machine, after coverkit printed its one
+    # 130, or (seen on a loaded 2-core machine, after coverkit printed its one
     # line) death by SIGINT: CPython ends a run whose KeyboardInterrupt once passed
     # through C code that flags it as unhandled by killing itself with SIGINT. The
     # shell reports both as 130; the outputs are what this test is about.
