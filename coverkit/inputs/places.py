@@ -48,24 +48,14 @@ from coverkit.inputs.model import VILLAGE_COLUMNS
 
 logger = logging.getLogger(__name__)
 
-#: OSM ``place`` values read as possible villages. Villages, hamlets and single
+#: OSM ``place`` values read as possible villages: those the extract reader keeps
+#: (:data:`coverkit.osm.PLACE_CLASSES`) but ``city``. Villages, hamlets and single
 #: farms (``isolated_dwelling``) are what NBS villages usually are in OSM;
 #: ``locality`` (a named spot, often an abandoned or unmapped village),
 #: ``neighbourhood``, ``suburb`` and ``quarter`` (villages swallowed by a town
 #: are often mapped so) and ``town`` (a 村 that is a township seat) are kept too:
-#: a name must still match exactly and uniquely. ``city`` is left out.
-PLACE_KINDS: frozenset[str] = frozenset(
-    {
-        "village",
-        "hamlet",
-        "isolated_dwelling",
-        "locality",
-        "neighbourhood",
-        "suburb",
-        "quarter",
-        "town",
-    }
-)
+#: a name must still match exactly and uniquely.
+PLACE_KINDS: frozenset[str] = osm.PLACE_CLASSES - {"city"}
 
 #: Administrative suffixes stripped from village names, longest first.
 NAME_SUFFIXES: tuple[str, ...] = tuple(
