@@ -729,7 +729,16 @@ def _travel_times(
             _xy(candidates, county.metric) if len(candidates) else np.zeros((0, 2)),
         ]
     )
-    od = _od(county.network, county.cell_xy, sites_xy, **_walk(params))
+    # a large matrix is stored in float32 (times to 1e-7 relative, far below the 0.1 min
+    # shown); a small one keeps float64, so small counties' figures keep every digit
+    big = len(county.cell_xy) * len(sites_xy) >= settings.od_float32_min_entries
+    od = _od(
+        county.network,
+        county.cell_xy,
+        sites_xy,
+        dtype=np.float32 if big else np.float64,
+        **_walk(params),
+    )
     od.flags.writeable = False  # read-only: the siting models reuse what they derive from it
     if n_h:
         baseline = od[:, :n_h].min(axis=1)
@@ -1131,7 +1140,8 @@ def _od(net: Any, origins_xy: np.ndarray, destinations_xy: np.ndarray, **kwargs:
     from coverkit.network import od_matrix, od_matrix_euclidean
 
     if net is None:
-        return od_matrix_euclidean(origins_xy, destinations_xy)
+        dtype = kwargs.get("dtype", np.float64)
+        return od_matrix_euclidean(origins_xy, destinations_xy).astype(dtype, copy=False)
     return od_matrix(net, origins_xy, destinations_xy, **kwargs)
 
 

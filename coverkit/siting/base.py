@@ -116,7 +116,9 @@ def _check_p(p: Any) -> int:
 def _cost_matrix(cost: Any) -> np.ndarray:
     """The demand × candidate minutes as a non-empty float array without NaN or negatives."""
     try:
-        C = np.asarray(cost, dtype="float64")
+        C = np.asarray(cost)
+        if C.dtype != np.float32:  # float32 (a large county's matrix) is read as it is
+            C = np.asarray(C, dtype="float64")
     except (TypeError, ValueError) as exc:
         raise InvalidValueError(
             f"cost matrix is not numeric ({exc}); pass a demand x candidate array of minutes"
@@ -331,7 +333,8 @@ def evaluate_selection(
     """
     if thresholds_min is None:
         thresholds_min = settings.thresholds_min
-    C = np.asarray(cost, dtype="float64")
+    C = np.asarray(cost)
+    C = C if C.dtype == np.float32 else np.asarray(C, dtype="float64")
     w = np.asarray(weights, dtype="float64").reshape(-1)
     b = np.full(w.shape[0], np.inf) if baseline_min is None else np.asarray(baseline_min, float)
     t, _ = _after(C, b, selected)
