@@ -741,7 +741,8 @@ def _travel_times(
     )
     od.flags.writeable = False  # read-only: the siting models reuse what they derive from it
     if n_h:
-        baseline = od[:, :n_h].min(axis=1)
+        # float64 (exact copies of float32 minutes): siting reads it as it is, no new copy
+        baseline = od[:, :n_h].min(axis=1).astype(np.float64)
         nearest_h = od[:, :n_h].argmin(axis=1)
     else:
         baseline = np.full(len(county.cell_xy), np.inf)
