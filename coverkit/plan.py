@@ -528,6 +528,8 @@ def plan_county(
     eligibility = _eligibility(inputs, county, times, params)
     sites = _choose_sites(county, times, params, notes)
     effect = _plan_effect(inputs, county, times, sites, params)
+    # nothing reads the OD matrix from here on: free it (and what siting derived from it)
+    times = dataclasses.replace(times, od=np.empty((0, times.od.shape[1]), times.od.dtype))
     stage(3)
     service = _village_service(inputs, county, params, effect.subcentres)
     summary = _summary(inputs, county, times, sites, effect, eligibility, service, params)

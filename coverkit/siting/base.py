@@ -478,6 +478,15 @@ def _frozen_owner(a: np.ndarray) -> np.ndarray | None:
     return None
 
 
+def _forgetter(key: tuple) -> Any:
+    """A weakref callback dropping the memo entry ``key`` (no lock: it may run in GC)."""
+
+    def forget(_ref: weakref.ref) -> None:
+        _MEMO.pop(key, None)
+
+    return forget
+
+
 def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> Any:
     """``build()``, reused while the same read-only ``arrays`` live (else always built).
 
@@ -507,7 +516,8 @@ def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> 
             del _MEMO[k]
         while len(_MEMO) >= MEMO_SIZE:
             del _MEMO[next(iter(_MEMO))]
-        _MEMO[key] = (tuple(weakref.ref(o) for o in owners), value)
+        # an entry goes as soon as one of its arrays does (its derived arrays with it)
+        _MEMO[key] = (tuple(weakref.ref(o, _forgetter(key)) for o in owners), value)
     return value
 
 
