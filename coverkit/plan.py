@@ -407,7 +407,9 @@ class _TravelTimes:
     Attributes
     ----------
     od
-        ``(n_cells, n_hospitals + n_candidates)`` minutes, hospitals first.
+        ``(n_cells, n_hospitals + n_candidates)`` minutes, hospitals first; float32
+        from :data:`coverkit.settings.od_float32_min_entries` entries, else float64.
+        Emptied (0 rows) once the plan's effect is computed.
     n_hospitals
         Number of county hospitals (the first columns of ``od``).
     baseline
@@ -742,6 +744,8 @@ def _travel_times(
         **_walk(params),
     )
     od.flags.writeable = False  # read-only: the siting models reuse what they derive from it
+    if county.network is not None:  # the cells are snapped once: drop their cached snap
+        county.network.snap_cache.clear()
     if n_h:
         # float64 (exact copies of float32 minutes): siting reads it as it is, no new copy
         baseline = od[:, :n_h].min(axis=1).astype(np.float64)
