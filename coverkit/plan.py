@@ -407,7 +407,9 @@ class _TravelTimes:
     Attributes
     ----------
     od
-        ``(n_cells, n_hospitals + n_candidates)`` minutes, hospitals first.
+        ``(n_cells, n_hospitals + n_candidates)`` minutes, hospitals first; float32
+        from :data:`coverkit.settings.od_float32_min_entries` entries, else float64.
+        Emptied (0 rows) once the plan's effect is computed.
     n_hospitals
         Number of county hospitals (the first columns of ``od``).
     baseline
@@ -528,6 +530,8 @@ def plan_county(
     eligibility = _eligibility(inputs, county, times, params)
     sites = _choose_sites(county, times, params, notes)
     effect = _plan_effect(inputs, county, times, sites, params)
+    # nothing reads the OD matrix from here on: free it (and what siting derived from it)
+    times = dataclasses.replace(times, od=np.empty((0, times.od.shape[1]), times.od.dtype))
     stage(3)
     service = _village_service(inputs, county, params, effect.subcentres)
     summary = _summary(inputs, county, times, sites, effect, eligibility, service, params)
@@ -729,10 +733,22 @@ def _travel_times(
             _xy(candidates, county.metric) if len(candidates) else np.zeros((0, 2)),
         ]
     )
-    od = _od(county.network, county.cell_xy, sites_xy, **_walk(params))
+    # a large matrix is stored in float32 (times to 1e-7 relative, far below the 0.1 min
+    # shown); a small one keeps float64, so small counties' figures keep every digit
+    big = len(county.cell_xy) * len(sites_xy) >= settings.od_float32_min_entries
+    od = _od(
+        county.network,
+        county.cell_xy,
+        sites_xy,
+        dtype=np.float32 if big else np.float64,
+        **_walk(params),
+    )
     od.flags.writeable = False  # read-only: the siting models reuse what they derive from it
+    if county.network is not None:  # the cells are snapped once: drop their cached snap
+        county.network.snap_cache.clear()
     if n_h:
-        baseline = od[:, :n_h].min(axis=1)
+        # float64 (exact copies of float32 minutes): siting reads it as it is, no new copy
+        baseline = od[:, :n_h].min(axis=1).astype(np.float64)
         nearest_h = od[:, :n_h].argmin(axis=1)
     else:
         baseline = np.full(len(county.cell_xy), np.inf)
@@ -1131,7 +1147,8 @@ def _od(net: Any, origins_xy: np.ndarray, destinations_xy: np.ndarray, **kwargs:
     from coverkit.network import od_matrix, od_matrix_euclidean
 
     if net is None:
-        return od_matrix_euclidean(origins_xy, destinations_xy)
+        dtype = kwargs.get("dtype", np.float64)
+        return od_matrix_euclidean(origins_xy, destinations_xy).astype(dtype, copy=False)
     return od_matrix(net, origins_xy, destinations_xy, **kwargs)
 
 

@@ -374,3 +374,13 @@ extract_split_chunk_features: int = 500_000
 #: OSM extract (``<out>/<name>/<county code>/roads.gpkg``, ``places.gpkg``).
 #: Planning convention: hidden (a dot name) so it is not mistaken for results.
 extract_cache_folder: str = ".extract"
+
+# --- scale: large counties (issue 17, item 4: scale helper) ---
+
+#: A plan's cells x (hospitals + candidates) travel-time matrix with at least this many
+#: entries is stored in float32 instead of float64. Planning convention (engineering,
+#: not policy): float32 keeps minutes to 1e-7 relative, far below the 0.1 min shown,
+#: and halves the plan's largest array (1.8 -> 0.9 GB for a 60,000 km² county at
+#: 100 m); below it (about 1.2 M populated cells x 20 sites, 200 MB in float64) every
+#: figure keeps all its float64 digits.
+od_float32_min_entries: int = 25_000_000

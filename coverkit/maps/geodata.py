@@ -82,7 +82,9 @@ def located_subcentres(plan: CountyPlan) -> gpd.GeoDataFrame | None:
     return out[located]
 
 
-def geojson_of(gdf: gpd.GeoDataFrame | None, *, simplify: bool = True) -> dict[str, Any]:
+def geojson_of(
+    gdf: gpd.GeoDataFrame | None, *, simplify: bool = True, merge: bool = False
+) -> dict[str, Any]:
     """A geometry-only GeoJSON FeatureCollection, simplified and rounded (no user strings).
 
     Parameters
@@ -92,6 +94,10 @@ def geojson_of(gdf: gpd.GeoDataFrame | None, *, simplify: bool = True) -> dict[s
     simplify
         Simplify to :data:`~coverkit.maps.styles.SIMPLIFY_TOLERANCE_M` metres
         first (when the table has a CRS).
+    merge
+        Lines only: one feature, a MultiLineString of every line (the same
+        coordinates drawn the same way; one feature instead of one per road
+        keeps a large county's map fast to write and to open).
 
     Returns
     -------
@@ -117,6 +123,9 @@ def geojson_of(gdf: gpd.GeoDataFrame | None, *, simplify: bool = True) -> dict[s
     elif gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         geoms = geoms.to_crs("EPSG:4326")
     arr = shapely.transform(np.asarray(geoms.values), lambda c: np.round(c, COORD_DECIMALS))
+    if merge:
+        parts = shapely.get_parts(arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))])
+        arr = np.array([shapely.multilinestrings(parts)], dtype=object) if parts.size else arr[:0]
     for geom in arr:
         if geom is None or geom.is_empty:
             continue

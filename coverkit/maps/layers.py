@@ -221,7 +221,7 @@ def add_roads(fmap: folium.Map, plan: CountyPlan) -> None:
         if len(selected):
             weight, colour = ROAD_STYLES[key]
             style = {"color": colour, "weight": weight, "opacity": 0.9}
-            add_geojson(group, geojson_of(selected), style)
+            add_geojson(group, geojson_of(selected, merge=True), style)
 
 
 # --------------------------------------------------------------------------- rasters

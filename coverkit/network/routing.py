@@ -141,6 +141,7 @@ def od_matrix(
     *,
     walk_speed_kph: float | None = None,
     max_walk_m: float | None = None,
+    dtype: type = np.float64,
 ) -> np.ndarray:
     """Door-to-door travel minutes from every origin to every destination.
 
@@ -159,11 +160,15 @@ def od_matrix(
         Off-road walking speed; default :data:`coverkit.settings.walk_speed_kph`.
     max_walk_m
         Longest off-road walk; default :data:`coverkit.settings.max_walk_m`.
+    dtype
+        Storage of the result: ``numpy.float64`` (default) or ``numpy.float32``
+        (half the memory; each time computed in float64, then rounded to 1e-7
+        relative).
 
     Returns
     -------
     ndarray
-        float64 ``(n_origins, n_destinations)`` minutes; ``inf`` when either
+        ``(n_origins, n_destinations)`` minutes of ``dtype``; ``inf`` when either
         point is off-network or no path exists. Never NaN.
 
     Notes
@@ -181,7 +186,7 @@ def od_matrix(
     rows = np.flatnonzero(oe >= 0)
     cols = np.flatnonzero(de >= 0)
     if rows.size == 0 or cols.size == 0:
-        return np.full(shape, np.inf)
+        return np.full(shape, np.inf, dtype=dtype)
     aug, virt = _augmented(network, de, du, dv)
     # (n_nodes, k) C-ordered so that gathering rows by node is contiguous
     dist_t = np.ascontiguousarray(
@@ -189,7 +194,8 @@ def od_matrix(
     )
     # each origin takes the better end of its edge; in blocks so temporaries stay in cache,
     # written straight into the result (off-network origins keep their row of inf)
-    out = np.empty(shape) if (rows.size, cols.size) == shape else np.full(shape, np.inf)
+    full = (rows.size, cols.size) == shape
+    out = np.empty(shape, dtype=dtype) if full else np.full(shape, np.inf, dtype=dtype)
     blk = np.empty((min(_OD_BLOCK, rows.size), cols.size))
     for start in range(0, rows.size, _OD_BLOCK):
         r = rows[start : start + _OD_BLOCK]
@@ -204,9 +210,11 @@ def od_matrix(
         else:
             out[np.ix_(r, cols)] = b
     # origin and destination on the same edge: the direct ride along it may be shorter
-    i, j = np.nonzero(oe[rows, None] == de[None, cols])
+    # (only the origins on some destination's edge: no dense origins x destinations mask)
+    hit = rows[np.isin(oe[rows], de[cols])]
+    i, j = np.nonzero(oe[hit, None] == de[None, cols])
     if i.size:
-        r, c = rows[i], cols[j]
+        r, c = hit[i], cols[j]
         direct = ow[r] + dw[c] + np.abs(of_[r] - df[c]) * ot[r]
         out[r, c] = np.minimum(out[r, c], direct)
     return out

@@ -116,7 +116,9 @@ def _check_p(p: Any) -> int:
 def _cost_matrix(cost: Any) -> np.ndarray:
     """The demand × candidate minutes as a non-empty float array without NaN or negatives."""
     try:
-        C = np.asarray(cost, dtype="float64")
+        C = np.asarray(cost)
+        if C.dtype != np.float32:  # float32 (a large county's matrix) is read as it is
+            C = np.asarray(C, dtype="float64")
     except (TypeError, ValueError) as exc:
         raise InvalidValueError(
             f"cost matrix is not numeric ({exc}); pass a demand x candidate array of minutes"
@@ -131,6 +133,9 @@ def _cost_matrix(cost: Any) -> np.ndarray:
             f"cost matrix is empty ({n} demand x {m} candidates); give at least one "
             "demand point and one candidate"
         )
+    # a read-only matrix (the plan's) is checked once for all the models reading it
+    if not _memo("cost-checked", [C], (), lambda: _has_nan_or_negative(C)):
+        return C
     if np.isnan(C).any():
         i, j = np.argwhere(np.isnan(C))[0]
         raise InvalidValueError(
@@ -140,6 +145,15 @@ def _cost_matrix(cost: Any) -> np.ndarray:
         i, j = np.argwhere(C < 0)[0]
         raise InvalidValueError(f"cost[{i}, {j}] = {C[i, j]:g} is negative; minutes must be >= 0")
     return C
+
+
+def _has_nan_or_negative(C: np.ndarray) -> bool:
+    """Whether some minutes of ``C`` are NaN or negative (rows in blocks: no full mask)."""
+    for r in range(0, C.shape[0], SET_MODEL_BLOCK):
+        block = C[r : r + SET_MODEL_BLOCK]
+        if np.isnan(block).any() or (block < 0).any():
+            return True
+    return False
 
 
 def _demand_weights(weights: Any, n: int) -> np.ndarray:
@@ -205,12 +219,18 @@ def _candidate_ids(candidate_ids: Sequence[Any] | None, m: int) -> tuple[Any, ..
     return ids
 
 
-def _usable_candidates(C: np.ndarray, w: np.ndarray, ids: tuple[Any, ...]) -> np.ndarray:
-    """Candidates that reach some populated demand row; the others are logged."""
+def _reaching_columns(C: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Columns of ``C`` with a finite time to some row of positive ``w``."""
     pos = w > 0
     usable = np.zeros(C.shape[1], dtype=bool)
     for r in range(0, C.shape[0], SET_MODEL_BLOCK):  # blocks: no copy of the whole matrix
         usable |= np.isfinite(C[r : r + SET_MODEL_BLOCK][pos[r : r + SET_MODEL_BLOCK]]).any(axis=0)
+    return usable
+
+
+def _usable_candidates(C: np.ndarray, w: np.ndarray, ids: tuple[Any, ...]) -> np.ndarray:
+    """Candidates that reach some populated demand row; the others are logged."""
+    usable = _memo("usable", [C, w], (), lambda: _reaching_columns(C, w)).copy()
     if not usable.all():
         bad = [ids[j] for j in np.flatnonzero(~usable)]
         logger.warning(
@@ -331,7 +351,8 @@ def evaluate_selection(
     """
     if thresholds_min is None:
         thresholds_min = settings.thresholds_min
-    C = np.asarray(cost, dtype="float64")
+    C = np.asarray(cost)
+    C = C if C.dtype == np.float32 else np.asarray(C, dtype="float64")
     w = np.asarray(weights, dtype="float64").reshape(-1)
     b = np.full(w.shape[0], np.inf) if baseline_min is None else np.asarray(baseline_min, float)
     t, _ = _after(C, b, selected)
@@ -460,7 +481,7 @@ def _milp(
 # ---------------------------------------------------------------------------------------
 
 #: Most results :func:`_memo` keeps (the oldest are dropped first).
-MEMO_SIZE: int = 16
+MEMO_SIZE: int = 24
 
 _MEMO: dict[tuple, tuple[tuple[weakref.ref, ...], Any]] = {}
 _MEMO_LOCK = threading.Lock()  # plans in threads of one process share the memo
@@ -473,6 +494,15 @@ def _frozen_owner(a: np.ndarray) -> np.ndarray | None:
             return a
         a = a.base
     return None
+
+
+def _forgetter(key: tuple) -> Any:
+    """A weakref callback dropping the memo entry ``key`` (no lock: it may run in GC)."""
+
+    def forget(_ref: weakref.ref) -> None:
+        _MEMO.pop(key, None)
+
+    return forget
 
 
 def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> Any:
@@ -504,7 +534,8 @@ def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> 
             del _MEMO[k]
         while len(_MEMO) >= MEMO_SIZE:
             del _MEMO[next(iter(_MEMO))]
-        _MEMO[key] = (tuple(weakref.ref(o) for o in owners), value)
+        # an entry goes as soon as one of its arrays does (its derived arrays with it)
+        _MEMO[key] = (tuple(weakref.ref(o, _forgetter(key)) for o in owners), value)
     return value
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from coverkit import settings
 from coverkit.errors import InvalidValueError
 from coverkit.siting.base import (
+    SET_MODEL_BLOCK,
     SitingResult,
     _after,
     _check_p,
@@ -428,21 +429,26 @@ def _ranked(sites: pd.DataFrame) -> pd.DataFrame:
 
 
 def _swap_figures(
-    t_rest: np.ndarray, C_others: np.ndarray, w: np.ndarray, T: float
+    t_rest: np.ndarray, C: np.ndarray, others: np.ndarray, w: np.ndarray, T: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Population within ``T`` and weighted mean minutes with each other candidate swapped in.
 
-    ``t_rest``: minutes of each row without the site swapped out; ``C_others``:
-    rows × the other usable candidates.
+    ``t_rest``: minutes of each row without the site swapped out; ``others``: the
+    columns of ``C`` (rows x candidates) to swap in. Rows are taken
+    :data:`SET_MODEL_BLOCK` at a time (no rows x others copy), each block's sums
+    added to the running ones (one block: the plain column sums).
     """
-    tt = np.minimum(t_rest[:, None], C_others)  # n x (m - p)
-    pop_within = (w[:, None] * (tt <= T)).sum(axis=0)
-    reach = np.isfinite(tt)
-    wr = (w[:, None] * reach).sum(axis=0)
-    mean_min = np.where(
-        wr > 0, (w[:, None] * np.where(reach, tt, 0.0)).sum(axis=0) / np.maximum(wr, 1e-300),
-        np.nan,
-    )  # fmt: skip
+    k = others.size
+    pop_within, wr, wt = np.zeros(k), np.zeros(k), np.zeros(k)
+    for r in range(0, C.shape[0], SET_MODEL_BLOCK):
+        rows = slice(r, r + SET_MODEL_BLOCK)
+        tt = np.minimum(t_rest[rows, None], C[rows][:, others])  # block x (m - p)
+        ww = w[rows, None]
+        pop_within += (ww * (tt <= T)).sum(axis=0)
+        reach = np.isfinite(tt)
+        wr += (ww * reach).sum(axis=0)
+        wt += (ww * np.where(reach, tt, 0.0)).sum(axis=0)
+    mean_min = np.where(wr > 0, wt / np.maximum(wr, 1e-300), np.nan)
     return pop_within, mean_min
 
 
@@ -469,7 +475,7 @@ def _runners_up(
         t_rest, _ = _after(C, b, rest)
         if others.size == 0:
             continue
-        pop_within, mean_min = _swap_figures(t_rest, C[:, others], w, T)
+        pop_within, mean_min = _swap_figures(t_rest, C, others, w, T)
         order = np.lexsort((others, mean_min, -pop_within))[:n_runners_up]
         for rank, o in enumerate(order, start=1):
             k = int(others[o])

@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 
 from coverkit.errors import SolverError
-from coverkit.siting.base import SitingResult, SolveLog, _aggregate, _mclp_select, _Model
+from coverkit.siting.base import (
+    SET_MODEL_BLOCK,
+    SitingResult,
+    SolveLog,
+    _aggregate,
+    _mclp_select,
+    _Model,
+)
 from coverkit.siting.benders import _pmedian_select, new_highs
 from coverkit.siting.enumeration import _enumerate, _enumerates
 from coverkit.vocab import Objective
@@ -124,10 +131,10 @@ class PCenter(_Model):
         inp = self.inputs
         pos = inp.weights > 0
         cols = np.flatnonzero(inp.usable)
-        C = inp.cost[pos][:, cols]
-        b = inp.baseline[pos]
+        C, b = _rows_cols(inp.cost, pos, cols), inp.baseline[pos]
         keep = np.isfinite(b) | np.isfinite(C).any(axis=1)
-        C, b = C[keep], b[keep]
+        if not keep.all():
+            C, b = C[keep], b[keep]
         slack = 0
         if self._needs_reach_phase():  # some rows reach only some sites: how many stay out?
             _, out = _mclp_select(
@@ -168,19 +175,34 @@ class PCenter(_Model):
         return sel
 
 
+def _rows_cols(C: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``C[rows][:, cols]``, without a copy when every row and column is taken."""
+    if rows.all() and np.array_equal(cols, np.arange(C.shape[1])):
+        return C
+    return C[rows][:, cols]
+
+
 def _radius_values(C: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Candidate radii: the distinct finite ``min(c_ij, b_i)``, from a lower bound up.
 
     Rows an existing facility reaches, or every candidate reaches, are
     reached in every plan, so the largest of their best times is a lower
-    bound on the radius.
+    bound on the radius. Rows are taken ``SET_MODEL_BLOCK`` at a time (no
+    rows x candidates copy); the values are the same.
     """
-    E = np.minimum(C, b[:, None])
-    always = np.isfinite(b) | np.isfinite(C).all(axis=1)
-    best = E.min(axis=1)[always]
-    lower = float(best.max()) if best.size else 0.0
-    values = np.unique(E[np.isfinite(E)])
-    values = values[values >= lower]
+    blocks = range(0, C.shape[0], SET_MODEL_BLOCK)
+    lower = 0.0
+    for r in blocks:
+        Cb, bb = C[r : r + SET_MODEL_BLOCK], b[r : r + SET_MODEL_BLOCK]
+        always = np.isfinite(bb) | np.isfinite(Cb).all(axis=1)
+        if always.any():
+            lower = max(lower, float(np.minimum(Cb[always].min(axis=1), bb[always]).max()))
+    found = []
+    for r in blocks:
+        E = np.minimum(C[r : r + SET_MODEL_BLOCK], b[r : r + SET_MODEL_BLOCK, None])
+        E = E[np.isfinite(E) & (lower <= E)]
+        found.append(np.unique(E))
+    values = np.unique(np.concatenate(found)) if found else np.zeros(0)
     if values.size == 0:
         values = np.array([lower])
     return values
@@ -433,6 +455,8 @@ def _padded(C: np.ndarray, b: np.ndarray, w: np.ndarray, sel: np.ndarray, p: int
 
     Ties go to the lowest column; unreachable rows count as the largest finite minutes + 1.
     """
+    if len(sel) >= p:
+        return np.sort(np.asarray(sel, dtype=int))
     sel = [int(j) for j in sel]
     E = np.minimum(C, b[:, None])
     fin = E[np.isfinite(E)]

@@ -113,13 +113,16 @@ def _township_owners(
         return owner
     tlab = _rasterize_index(townships.geometry, grid)[rows, cols] - 1
     vt = out[town_col].iloc[pt_pos].astype(str).to_numpy()
+    # the cells of each township in one stable sort (ascending cell order within each)
+    order = np.argsort(tlab, kind="stable")
+    bounds = np.searchsorted(tlab[order], np.arange(len(townships) + 1))
     for t in range(len(townships)):
         keys = {str(townships[k].iloc[t]) for k in ("id", "name") if k in townships.columns}
         members = np.flatnonzero(np.isin(vt, list(keys)))
-        in_t = np.flatnonzero(tlab == t)
+        in_t = order[bounds[t] : bounds[t + 1]]
         if len(members) == 0 or len(in_t) == 0:
             continue
-        _, j = cKDTree(vxy[members]).query(cell_xy[in_t])
+        _, j = cKDTree(vxy[members]).query(cell_xy[in_t], workers=-1)
         owner[in_t] = members[j]
     return owner
 
@@ -151,7 +154,7 @@ def _point_estimates(
     owner = _township_owners(out, townships, grid, (rows, cols, cell_xy), pt_pos, vxy)
     rest = np.flatnonzero(owner < 0)
     if len(rest):
-        _, j = cKDTree(vxy).query(cell_xy[rest])
+        _, j = cKDTree(vxy).query(cell_xy[rest], workers=-1)
         owner[rest] = j
     return np.bincount(owner, weights=vals, minlength=len(pt_pos))
 
