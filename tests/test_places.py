@@ -410,6 +410,20 @@ def test_geoparquet_places(tmp_path):
     assert got["place"].tolist() == ["village"]
 
 
+def test_a_places_table_without_rows_is_refused_an_empty_layer_is_no_place(tmp_path):
+    garbage = tmp_path / "places.csv"
+    garbage.write_bytes(b"\x00\x01garbage\n")  # one header line, no row: not a places table
+    with pytest.raises(CoverkitError, match=r"places\.csv.*no rows"):
+        read_places(garbage)
+    layer = tmp_path / "places.gpkg"  # what the province split writes for a county without places
+    gpd.GeoDataFrame(
+        {"id": ["n1"], "name": ["x"], "place": ["village"]},
+        geometry=[shapely.Point(109.75, 24.5)],
+        crs=WGS84,
+    ).iloc[:0].to_file(layer, layer="places", engine="pyogrio")
+    assert len(read_places(layer)) == 0
+
+
 @pytest.mark.parametrize("content", [b"\x00\x01garbage\nmore\x00\n", b"name,lon\nx,1\n"])
 def test_bad_places_file_is_one_line(tmp_path, content):
     path = tmp_path / "places.csv"

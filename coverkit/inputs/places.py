@@ -299,6 +299,9 @@ def read_places(
         try:
             gdf = _file_places(p, coords, encoding)
         except EmptyInputError:
+            if p.suffix.lower() != ".gpkg":  # a table with no row is a wrong file
+                raise
+            # a layer with no feature: a province piece of a county no place lies in
             gdf = gpd.GeoDataFrame({"id": [], "name": [], "place": []}, geometry=[], crs=WGS84)
     geoms = np.asarray(gdf.geometry.values)
     keep = (gdf["name"] != "").to_numpy() & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
