@@ -233,7 +233,7 @@ def _file_places(p: Path, coords: str, encoding: str | None) -> gpd.GeoDataFrame
     if p.suffix.lower() in _PARQUET:
         gdf = _parquet_places(p)
     else:
-        gdf = io.read_points(p, kind="villages", coords=coords, encoding=encoding)
+        gdf = io.read_points(p, kind="places", coords=coords, encoding=encoding)
     if "name" not in gdf.columns or gdf["name"].isna().all():
         raise MissingColumnError(
             f"'{io.shown_path(p)}' has no name column (名称/name/村名); the places must be named "
