@@ -233,7 +233,7 @@ def _file_places(p: Path, coords: str, encoding: str | None) -> gpd.GeoDataFrame
     if p.suffix.lower() in _PARQUET:
         gdf = _parquet_places(p)
     else:
-        gdf = io.read_points(p, kind="places", coords=coords, encoding=encoding)
+        gdf = io.read_points(p, kind="villages", coords=coords, encoding=encoding)
     if "name" not in gdf.columns or gdf["name"].isna().all():
         raise MissingColumnError(
             f"'{io.shown_path(p)}' has no name column (名称/name/村名); the places must be named "
@@ -298,9 +298,12 @@ def read_places(
             )
         try:
             gdf = _file_places(p, coords, encoding)
-        except EmptyInputError:
+        except EmptyInputError as exc:
             if p.suffix.lower() != ".gpkg":  # a table with no row is a wrong file
-                raise
+                raise EmptyInputError(
+                    f"places file '{io.shown_path(p)}' has no rows; give a table with at "
+                    "least one named place and its coordinates (--places), or --places none"
+                ) from exc
             # a layer with no feature: a province piece of a county no place lies in
             gdf = gpd.GeoDataFrame({"id": [], "name": [], "place": []}, geometry=[], crs=WGS84)
     geoms = np.asarray(gdf.geometry.values)
