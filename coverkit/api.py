@@ -406,7 +406,7 @@ def _report_folder(plan_path: Path) -> Path:
 
 def _villages_line(summary: dict[str, Any]) -> str:
     """The terminal line on village service: modes, or why there are none."""
-    status = str(summary.get("village_service", VillageStatus.LOCATED))
+    status = VillageStatus.of(summary)
     if status != VillageStatus.LOCATED:
         return f"行政村服务方式 Villages by mode: {label(status, 'both')}"
     modes = summary.get("villages_by_mode", {})

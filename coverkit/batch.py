@@ -58,7 +58,7 @@ from coverkit import settings
 from coverkit.atomic import make_folder
 from coverkit.config import RunConfig
 from coverkit.errors import ConfigError, CoverkitError, InputFileError
-from coverkit.vocab import LABELS, Objective, ServiceMode, label
+from coverkit.vocab import LABELS, Objective, ServiceMode, VillageStatus, label
 from coverkit.writers import html_text, write_csv, write_text, write_xlsx
 
 logger = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def plan_one_county(config: RunConfig) -> dict[str, Any]:
         "within_after": float(s.get("within_after", 0.0)),
         "share_before": float(s.get("share_before", 0.0)),
         "share_after": float(s.get("share_after", 0.0)),
-        "village_service": str(s.get("village_service", "applicable")),
+        "village_service": str(VillageStatus.of(s)),
         "villages": int(sum(modes.values())),
         **{f"villages_{m}": int(modes.get(m, 0)) for m in ServiceMode},
         "staffing_flags": int(staffing["flag"].fillna(False).astype(bool).sum())
@@ -295,8 +295,8 @@ def county_status(entry: dict[str, Any]) -> str:
     """
     if entry.get("status") != "ok":
         return "failed"
-    summary = entry.get("summary") or {}
-    return "not_applicable" if summary.get("village_service") == "not_applicable" else "ok"
+    applies = VillageStatus.of(entry.get("summary")) != VillageStatus.NOT_APPLICABLE
+    return "ok" if applies else "not_applicable"
 
 
 def status_counts(table: pd.DataFrame) -> dict[str, int]:

@@ -331,7 +331,7 @@ def _table_blocks(
 
 def _village_status_blocks(plan: CountyPlan) -> list[Block]:
     """Why the village section is empty, when it is (urban district, no located village)."""
-    status = str((plan.summary or {}).get("village_service", VillageStatus.LOCATED))
+    status = VillageStatus.of(plan.summary)
     if status == VillageStatus.NOT_APPLICABLE:
         text = (
             f"{label(VillageStatus.NOT_APPLICABLE, 'zh')}：本县（区）无行政村，只有街道/社区，"

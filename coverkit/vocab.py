@@ -69,6 +69,17 @@ class VillageStatus(StrEnum):
     #: No administrative village (行政村) at all, only 街道/社区: an urban district (城区).
     NOT_APPLICABLE = "not_applicable"
 
+    @classmethod
+    def of(cls, summary: dict | None) -> VillageStatus:
+        """The status a plan summary records under ``village_service``.
+
+        ``LOCATED`` when it records none (plans made before the status existed)
+        or a value outside this set (a plan folder is untrusted input).
+        """
+        value = (summary or {}).get("village_service")
+        known = isinstance(value, str) and value in cls._value2member_map_
+        return cls(value) if known else cls.LOCATED
+
 
 class Objective(StrEnum):
     """Siting objectives."""
