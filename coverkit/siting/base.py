@@ -309,6 +309,26 @@ def _after(C: np.ndarray, b: np.ndarray, selected: Sequence[int]) -> tuple[np.nd
     return np.minimum(b, best), assign
 
 
+#: Selections whose minutes after the plan :func:`_after_memo` keeps (two arrays of
+#: 8 bytes per row each: a large county's tables ask for the same few selections).
+AFTER_MEMO: int = 2
+
+
+def _after_memo(
+    C: np.ndarray, b: np.ndarray, selected: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_after`, kept for the last :data:`AFTER_MEMO` selections (read-only arrays)."""
+    sel = tuple(sorted({int(j) for j in selected}))
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        t, assign = _after(C, b, sel)
+        t.flags.writeable = False
+        assign.flags.writeable = False
+        return t, assign
+
+    return _memo("after", (C, b), (sel,), build, limit=AFTER_MEMO)
+
+
 def evaluate_selection(
     cost: Any,
     weights: Any,
@@ -505,13 +525,16 @@ def _forgetter(key: tuple) -> Any:
     return forget
 
 
-def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> Any:
+def _memo(
+    kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any, limit: int = MEMO_SIZE
+) -> Any:
     """``build()``, reused while the same read-only ``arrays`` live (else always built).
 
     A planner's matrices (the plan's OD matrix, populations, baselines) are made
     read-only once computed, so a result derived from them stays valid while they
     live; the key is their memory (owner, address, shape, strides, dtype) and
     ``extra``. Writable arrays are never memoised: their content could change.
+    At most ``limit`` results of one ``kind`` are kept (large ones: few).
     """
     owners = [_frozen_owner(a) for a in arrays]
     if any(o is None for o in owners):
@@ -534,6 +557,9 @@ def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> 
             del _MEMO[k]
         while len(_MEMO) >= MEMO_SIZE:
             del _MEMO[next(iter(_MEMO))]
+        same = [k for k in _MEMO if k[0] == kind]
+        for k in same[: max(0, len(same) - limit + 1)]:
+            del _MEMO[k]
         # an entry goes as soon as one of its arrays does (its derived arrays with it)
         _MEMO[key] = (tuple(weakref.ref(o, _forgetter(key)) for o in owners), value)
     return value
@@ -978,16 +1004,67 @@ def _set_model_for(
     def build() -> SetModel:
         if C.shape[0] <= SET_MODEL_BLOCK:
             E, cap, wr, _ = _pmedian_rows(C, b, w, usable)
-            return set_model(E, cap, wr, p)
+            return set_model(E, cap, wr, 1)
         # many rows: the rows are cut out block by block, never all at once
         blocks = (
             _pmedian_rows(C[r : r + SET_MODEL_BLOCK], b[r : r + SET_MODEL_BLOCK],
                           w[r : r + SET_MODEL_BLOCK], usable)[:3]
             for r in range(0, C.shape[0], SET_MODEL_BLOCK)
         )  # fmt: skip
-        return _blocked_set_model(blocks, int(usable.sum()), p)
+        return _blocked_set_model(blocks, int(usable.sum()), 1)
 
-    return _memo("set_model", (C, b, w), (usable.tobytes(), int(p)), build)
+    # one pass over the rows for every p: the model of p is that of p = 1 truncated
+    full = _memo("set_model", (C, b, w), (usable.tobytes(),), build)
+    if p == 1:
+        return full
+    return _memo("set_model_p", (C, b, w), (usable.tobytes(), int(p)), lambda: _truncated(full, p))
+
+
+def _set_sizes(model: SetModel) -> np.ndarray:
+    """Number of candidates in each set of ``model`` (its predecessor's plus those it adds)."""
+    m, n_z = model.n_y, model.n_z
+    is_y = model.cols < m
+    added = np.bincount(model.rows[is_y], minlength=n_z)
+    pred = np.full(n_z, -1)
+    back = model.vals < 0
+    pred[model.rows[back]] = model.cols[back] - m
+    sizes = added.copy()
+    # a set's predecessor is a strict subset, so its bitmask key (and index) is smaller
+    for s in np.flatnonzero(pred >= 0):
+        sizes[s] += sizes[pred[s]]
+    return sizes
+
+
+def _truncated(model: SetModel, p: int) -> SetModel:
+    """The set model of ``p`` sites from that of fewer: sets of ``m - p + 1`` or more dropped.
+
+    The same model (sets in the same order, the same costs and constraints) as
+    :func:`set_model` builds for ``p``: truncation only removes whole sets, and
+    every set kept keeps its predecessor (a smaller set).
+
+    Parameters
+    ----------
+    model
+        A set model built for some ``p0 <= p``.
+    p
+        Number of sites.
+
+    Returns
+    -------
+    SetModel
+    """
+    keep = _set_sizes(model) < model.n_y - p + 1
+    if keep.all():
+        return model
+    m = model.n_y
+    new = np.cumsum(keep) - 1
+    nz = keep[model.rows]
+    rows, cols = model.rows[nz], model.cols[nz]
+    cols = np.where(cols >= m, m + new[np.maximum(cols - m, 0)], cols)
+    return SetModel(
+        m, model.z_cost[keep], model.const, new[rows], cols, model.vals[nz], model.lb[keep],
+        model.n_levels,
+    )  # fmt: skip
 
 
 #: The p-median MIP is solved directly on the set-aggregated radius model
@@ -1034,6 +1111,115 @@ def _coverage_groups(
     return _memo("coverage_groups", (w,), (_digest(within, base_within, usable),), build)
 
 
+def _key_dtype(m: int) -> Any:
+    """The unsigned integer holding :func:`_within_keys` of ``m`` columns (bytes of 8 bits)."""
+    bits = -(-m // 8) * 8
+    return next(
+        d for d in (np.uint8, np.uint16, np.uint32, np.uint64) if np.dtype(d).itemsize * 8 >= bits
+    )
+
+
+def _key_bits(m: int) -> np.ndarray:
+    """Bit of each column in a row's key: the order of :func:`np.packbits` read as uint64."""
+    j = np.arange(m)
+    return (8 * (j // 8) + 7 - j % 8).astype(np.uint64)
+
+
+def _within_keys(C: np.ndarray, T: float, *, wide: bool = False, reach: bool = False) -> np.ndarray:
+    """Per row of ``C`` (at most 64 columns), the columns within ``T`` as one bitmask.
+
+    Bit :func:`_key_bits` ``[j]`` is ``C[i, j] <= T`` (with ``reach``: ``C[i, j]``
+    is finite, whatever ``T``): the key ``np.packbits``
+    gives the row, so keys sort as :func:`_aggregate` sorts rows. ``wide``
+    compares in float64 (as minutes after a plan are), else in ``C``'s dtype
+    (as ``C <= T``); the two differ only for a float32 ``C`` and a ``T`` that
+    float32 does not hold. Rows are taken :data:`SET_MODEL_BLOCK` at a time
+    (no rows x candidates mask); kept while the read-only ``C`` lives.
+    """
+    m = C.shape[1]
+    wide = wide and C.dtype != np.float64 and float(np.asarray(T, C.dtype)) != T
+
+    def build() -> np.ndarray:
+        dtype = _key_dtype(m)
+        bits = _key_bits(m).astype(dtype)
+        keys = np.zeros(C.shape[0], dtype=dtype)
+        for r in range(0, C.shape[0], SET_MODEL_BLOCK):
+            out = keys[r : r + SET_MODEL_BLOCK]
+            for j in range(m):
+                col = C[r : r + SET_MODEL_BLOCK, j]
+                if reach:
+                    hit = np.isfinite(col)
+                else:
+                    hit = (col.astype(np.float64) if wide else col) <= T
+                out |= hit.astype(dtype) << bits[j]
+        return keys
+
+    return _memo("within_keys", (C,), (float(T), wide, reach), build, limit=8)
+
+
+def _selection_mask(m: int, selected: Sequence[int]) -> Any:
+    """The key bits of ``selected`` columns (see :func:`_within_keys`)."""
+    bits = _key_bits(m)
+    mask = 0
+    for j in selected:
+        mask |= 1 << int(bits[int(j)])
+    return _key_dtype(m)(mask)
+
+
+def _key_rows(keys: np.ndarray, m: int) -> np.ndarray:
+    """The 0/1 ``int8`` rows (``m`` columns) of bitmask ``keys``."""
+    bits = _key_bits(m).astype(keys.dtype)
+    return ((keys[:, None] >> bits[None, :]) & keys.dtype.type(1)).astype(np.int8)
+
+
+def _threshold_groups(
+    C: np.ndarray, b: np.ndarray, w: np.ndarray, usable: np.ndarray, T: float, reach: bool
+) -> tuple[np.ndarray | None, np.ndarray, float]:
+    """:func:`_coverage_groups` of ``C <= T`` and ``b <= T``, from the rows' bitmask keys.
+
+    With ``reach``, of ``isfinite(C)`` and ``isfinite(b)`` instead.
+
+    The same groups, in the same order, with the same weights (summed row by
+    row in one ``np.bincount``) as from the rows x candidates mask, which is
+    never built; kept while the read-only arrays live.
+    """
+    m = C.shape[1]
+
+    def build() -> tuple[np.ndarray | None, np.ndarray, float]:
+        keys = _within_keys(C, T, reach=reach)
+        base_within = np.isfinite(b) if reach else b <= T
+        near = (keys & _selection_mask(m, np.flatnonzero(usable))) != 0
+        keep = (~base_within) & (w > 0) & near
+        outside_const = float(w[(~base_within) & ~near].sum())
+        if not keep.any():
+            return None, np.zeros(0), outside_const
+        kept = keys[keep].astype(np.uint64)
+        if int(kept.max()) < 1 << 25:
+            present = np.zeros(int(kept.max()) + 1, dtype=bool)
+            present[kept] = True
+            inverse = (np.cumsum(present) - 1)[kept]
+            uniq = np.flatnonzero(present).astype(np.uint64)
+        else:
+            uniq, inverse = np.unique(kept, return_inverse=True)
+        groups = _key_rows(uniq.astype(keys.dtype), m)
+        return groups, np.bincount(inverse.reshape(-1), weights=w[keep]), outside_const
+
+    return _memo("threshold_groups", (C, b, w), (float(T), reach, usable.tobytes()), build)
+
+
+def _population_within(
+    C: np.ndarray, b: np.ndarray, w: np.ndarray, selected: Sequence[int], T: float
+) -> float:
+    """Population within ``T`` of existing ∪ ``selected``: ``w[t <= T].sum()``, ``t`` the
+    minutes after the plan, from the rows' keys (:func:`_within_keys`, float64 compare)."""
+    if C.shape[1] > 64:
+        t, _ = _after_memo(C, b, selected)
+        return float(w[t <= T].sum())
+    keys = _within_keys(C, T, wide=True)
+    mask = (b <= T) | ((keys & _selection_mask(C.shape[1], selected)) != 0)
+    return float(w[mask].sum())
+
+
 def _mclp_select(
     within: np.ndarray,
     base_within: np.ndarray,
@@ -1051,7 +1237,47 @@ def _mclp_select(
     ``within[i, j]``: candidate j serves i; ``base_within[i]``: i is already covered.
     Identical coverage rows are aggregated before solving.
     """
-    uniq, wa, outside_const = _coverage_groups(within, base_within, w, usable)
+    groups = _coverage_groups(within, base_within, w, usable)
+    return _mclp_groups(
+        groups, usable, p, time_limit_s=time_limit_s, accept_suboptimal=accept_suboptimal,
+        log=log, what=what,
+    )  # fmt: skip
+
+
+def _mclp_at(
+    C: np.ndarray,
+    b: np.ndarray,
+    w: np.ndarray,
+    usable: np.ndarray,
+    T: float,
+    p: int,
+    reach: bool = False,
+    **kw: Any,
+) -> tuple[np.ndarray, float]:
+    """:func:`_mclp_select` of ``C <= T`` and ``b <= T`` (``reach``: of finite times).
+
+    Up to 64 candidates the coverage groups come from the rows' bitmask keys
+    (:func:`_threshold_groups`), else from the rows x candidates mask.
+    """
+    if C.shape[1] <= 64:
+        return _mclp_groups(_threshold_groups(C, b, w, usable, T, reach), usable, p, **kw)
+    if reach:
+        return _mclp_select(np.isfinite(C), np.isfinite(b), w, usable, p, **kw)
+    return _mclp_select(C <= T, b <= T, w, usable, p, **kw)
+
+
+def _mclp_groups(
+    groups: tuple[np.ndarray | None, np.ndarray, float],
+    usable: np.ndarray,
+    p: int,
+    *,
+    time_limit_s: float | None,
+    accept_suboptimal: bool,
+    log: SolveLog,
+    what: str,
+) -> tuple[np.ndarray, float]:
+    """Maximal covering over coverage groups ``(rows, weights, weight out of reach)``."""
+    uniq, wa, outside_const = groups
     if uniq is None:
         return np.flatnonzero(usable)[:p], outside_const
     cols = np.flatnonzero(usable)
@@ -1279,9 +1505,8 @@ class _Model:
         """The :class:`SitingResult` of ``selected`` with its coverage figures."""
         inp = self.inputs
         sel = tuple(sorted(int(j) for j in selected))
-        t, assign = _after(inp.cost, inp.baseline, sel)
-        if assignment is not None:
-            assign = assignment
+        t, assign = _after_memo(inp.cost, inp.baseline, sel)
+        assign = assign.copy() if assignment is None else assignment
         T = self.threshold_min
         before = after = None
         if T is not None:
@@ -1305,19 +1530,21 @@ class _Model:
 
     def _minutes_after(self, selected: Sequence[int]) -> np.ndarray:
         """Minutes of every demand row to existing ∪ ``selected`` facilities."""
-        t, _ = _after(self.inputs.cost, self.inputs.baseline, selected)
+        t, _ = _after_memo(self.inputs.cost, self.inputs.baseline, selected)
         return t
 
     def _max_reach(
         self, *, time_limit_s: float | None, accept_suboptimal: bool, log: SolveLog
     ) -> tuple[np.ndarray, float]:
         """Sites and the least population left unreachable (MCLP with T = ∞)."""
-        return _mclp_select(
-            np.isfinite(self.inputs.cost),
-            np.isfinite(self.inputs.baseline),
+        return _mclp_at(
+            self.inputs.cost,
+            self.inputs.baseline,
             self.inputs.weights,
             self.inputs.usable,
+            np.inf,
             self.p,
+            reach=True,
             time_limit_s=time_limit_s,
             accept_suboptimal=accept_suboptimal,
             log=log,
@@ -1327,10 +1554,18 @@ class _Model:
     def _needs_reach_phase(self) -> bool:
         """Do some populated rows without an existing facility reach only some candidates?"""
         inp = self.inputs
-        pos = inp.weights > 0
-        fin = np.isfinite(inp.cost[:, inp.usable])
-        partial = (~np.isfinite(inp.baseline)) & pos & fin.any(axis=1) & ~fin.all(axis=1)
-        return bool(partial.any())
+        C, b, w, usable = inp.cost, inp.baseline, inp.weights, inp.usable
+
+        def build() -> bool:
+            if C.shape[1] <= 64:  # from the reach keys, no rows x candidates mask
+                cols = _selection_mask(C.shape[1], np.flatnonzero(usable))
+                fin = _within_keys(C, np.inf, reach=True) & cols
+                return bool(((~np.isfinite(b)) & (w > 0) & (fin != 0) & (fin != cols)).any())
+            fin = np.isfinite(C[:, usable])
+            partial = (~np.isfinite(b)) & (w > 0) & fin.any(axis=1) & ~fin.all(axis=1)
+            return bool(partial.any())
+
+        return _memo("needs_reach", (C, b, w), (usable.tobytes(),), build)
 
 
 __all__ = [
