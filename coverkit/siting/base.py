@@ -296,17 +296,28 @@ def _after(C: np.ndarray, b: np.ndarray, selected: Sequence[int]) -> tuple[np.nd
     sel = np.unique(np.asarray(list(selected), dtype=int))
     if sel.size == 0:
         return b.copy(), np.full(b.shape[0], -1, dtype=int)
-    # column by column (no rows x p copy); a strictly smaller time takes over, so ties
-    # stay with the lowest column of `sel` (sorted), as argmin's first minimum
-    best = C[:, sel[0]].copy()
-    who = np.full(best.shape[0], sel[0])
-    for j in sel[1:]:
-        col = C[:, j]
-        better = col < best
-        np.copyto(best, col, where=better)
-        who[better] = j
-    assign = np.where(best < b, who, -1)
-    return np.minimum(b, best), assign
+    n = b.shape[0]
+    t = np.empty(n, dtype=np.result_type(C.dtype, b.dtype))
+    assign = np.empty(n, dtype=int)
+    # rows in cache-sized blocks, column by column (no rows x p copy); a strictly smaller
+    # time takes over, so ties stay with the lowest column of `sel` (sorted), as argmin's
+    for r in range(0, n, AFTER_BLOCK):
+        rows = slice(r, r + AFTER_BLOCK)
+        best = C[rows, sel[0]].copy()
+        who = np.full(best.shape[0], sel[0])
+        for j in sel[1:]:
+            col = C[rows, j]
+            better = col < best
+            np.copyto(best, col, where=better)
+            who[better] = j
+        bb = b[rows]
+        assign[rows] = np.where(best < bb, who, -1)
+        np.minimum(bb, best, out=t[rows])
+    return t, assign
+
+
+#: Rows per block of :func:`_after` (its temporaries stay in the CPU cache).
+AFTER_BLOCK: int = 65_536
 
 
 #: Selections whose minutes after the plan :func:`_after_memo` keeps (two arrays of
@@ -379,18 +390,24 @@ def evaluate_selection(
     return _figures(t, w, len(selected), thresholds_min)
 
 
+def _where(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``a[mask]``, or ``a`` itself when every entry is kept (the same values, no copy)."""
+    return a if mask.all() else a[mask]
+
+
 def _figures(
     t: np.ndarray, w: np.ndarray, p: int, thresholds_min: Sequence[float]
 ) -> dict[str, float]:
     """The figures of :func:`evaluate_selection` from the minutes ``t`` after the plan."""
     total = float(w.sum())
     reach = np.isfinite(t)
-    wr = float(w[reach].sum())
+    wf, tf = _where(w, reach), _where(t, reach)
+    wr = float(wf.sum())
     pos = w > 0
     out: dict[str, float] = {
         "p": float(p),
         "population": total,
-        "mean_min": float((w[reach] * t[reach]).sum() / wr) if wr > 0 else float("nan"),
+        "mean_min": float((wf * tf).sum() / wr) if wr > 0 else float("nan"),
         "max_min": float(t[pos].max()) if pos.any() else float("nan"),
         "unreached_population": float(w[~reach].sum()),
     }
@@ -808,6 +825,73 @@ def set_model(
     return _assemble(m, z_cost, const, (pred_all, col_y, length), n_levels)
 
 
+def _unique_first(keys: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_index=True, return_inverse=True)`` of ``m``-bit keys.
+
+    Up to 16 bits by a bitmap of every key (no sort), else by ``np.unique``.
+    """
+    if m > 16:
+        uk, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        return uk, first, inv.reshape(-1)
+    present = np.zeros(1 << m, dtype=bool)
+    present[keys] = True
+    uk = np.flatnonzero(present)
+    inv = (np.cumsum(present) - 1)[keys]
+    first = np.full(uk.size, keys.size)
+    np.minimum.at(first, inv, np.arange(keys.size))
+    return uk.astype(keys.dtype), first, inv
+
+
+def _block_sets(
+    E: np.ndarray, cap: np.ndarray, w: np.ndarray, p: int
+) -> tuple[float, int, tuple | None]:
+    """One block's constant, level count and ``(keys, z_cost, pred, added)`` of its sets.
+
+    What :func:`_row_levels` and :func:`_set_keys` give for at most 62 candidates,
+    taken one sorted position ``k`` at a time instead of over all levels: a set
+    of ``k + 1`` candidates ends only at position ``k``, so each set's cost sums
+    the same terms in the same (row) order; its first row gives its predecessor
+    (the row's previous level) and the candidates it adds.
+    """
+    n, m = E.shape
+    order = np.argsort(E, axis=1, kind="stable")
+    S = np.take_along_axis(E, order, axis=1)
+    const = float(w @ np.minimum(S[:, 0], cap)) if m else float(w @ cap)
+    bits = np.left_shift(np.int64(1), order)
+    acc = np.zeros(n, dtype=np.int64)
+    last = np.full(n, -1)
+    n_levels, found = 0, []
+    for k in range(m):
+        acc |= bits[:, k]
+        end = cap > S[:, k]
+        if k + 1 < m:
+            end &= S[:, k + 1] != S[:, k]
+        r = np.flatnonzero(end)
+        n_levels += r.size
+        if k + 1 >= m - p + 1 or r.size == 0:
+            continue
+        nxt = np.minimum(S[r, k + 1], cap[r]) if k + 1 < m else cap[r]
+        coef = w[r] * (nxt - S[r, k])
+        uk, first, inv = _unique_first(acc[r], m)
+        rows = r[first]
+        found.append((uk, np.bincount(inv.reshape(-1), weights=coef), rows, last[rows], k))
+        last[r] = k
+    if not found:
+        return const, n_levels, None
+    keys = np.concatenate([f[0] for f in found])
+    rows = np.concatenate([f[2] for f in found])
+    prevpos = np.concatenate([f[3] for f in found])
+    ks = np.concatenate([np.full(f[0].size, f[4]) for f in found])
+    zc = np.concatenate([f[1] for f in found])
+    srt = np.argsort(keys, kind="stable")
+    keys, rows, prevpos, ks, zc = keys[srt], rows[srt], prevpos[srt], ks[srt], zc[srt]
+    prefix = np.bitwise_or.accumulate(bits[rows], axis=1)
+    pkey = prefix[np.arange(rows.size), np.maximum(prevpos, 0)]
+    pred = np.where(prevpos >= 0, np.searchsorted(keys, pkey), -1)
+    added = [order[i, a + 1 : k + 1] for i, a, k in zip(rows, prevpos, ks, strict=True)]
+    return const, n_levels, (keys.reshape(-1, 1), zc, pred, added)
+
+
 def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
     """:func:`set_model` (aggregated) of many rows, from ``(E, cap, w)`` blocks of rows.
 
@@ -818,6 +902,12 @@ def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
     const, n_levels = 0.0, 0
     merged = []
     for E, cap, w in blocks:
+        if m <= 62:
+            c, nl, sets = _block_sets(E, cap, w, p)
+            const, n_levels = const + c, n_levels + nl
+            if sets is not None:
+                merged.append(sets)
+            continue
         order, c, ri, pos, coef, prev, nl = _row_levels(E, cap, w, p)
         const, n_levels = const + c, n_levels + nl
         if ri.size == 0:
@@ -985,11 +1075,14 @@ def _pmedian_rows(
     """
     cols = np.flatnonzero(usable)
     rows = np.flatnonzero(w > 0)
-    E = C[rows][:, cols]
+    every = rows.size == C.shape[0]  # every row populated: a view, no gather
+    E = (C if every else C[rows])[:, cols] if cols.size < C.shape[1] else (C if every else C[rows])
     bp = b[rows]
     far = np.where(np.isfinite(E), E, -np.inf).max(axis=1)
     cap = np.where(np.isfinite(bp), bp, far)
     ok = np.isfinite(cap)
+    if ok.all():
+        return np.minimum(E, cap[:, None]), cap, w[rows], rows
     return np.minimum(E[ok], cap[ok, None]), cap[ok], w[rows[ok]], rows[ok]
 
 
@@ -1147,10 +1240,8 @@ def _within_keys(C: np.ndarray, T: float, *, wide: bool = False, reach: bool = F
             out = keys[r : r + SET_MODEL_BLOCK]
             for j in range(m):
                 col = C[r : r + SET_MODEL_BLOCK, j]
-                if reach:
-                    hit = np.isfinite(col)
-                else:
-                    hit = (col.astype(np.float64) if wide else col) <= T
+                wide_col = col.astype(np.float64) if wide else col
+                hit = np.isfinite(col) if reach else wide_col <= T
                 out |= hit.astype(dtype) << bits[j]
         return keys
 

@@ -570,12 +570,12 @@ def coverage_table(
         for p in ps:
             if p > k:
                 continue
-            res = MCLP(inp, p=p, threshold_min=T, capacity=None).solve(
-                time_limit_s=time_limit_s, tie_break=False
-            )
+            # as MCLP(...).solve(tie_break=False) without the per-row figures of its result
+            sel, within = MCLP(inp, p=p, threshold_min=T, capacity=None)._covering(time_limit_s)
             rows.append(
-                {"threshold_min": T, "p": p, "population_within": res.objective,
-                 "share_within": res.objective / total, "selected_ids": res.selected_ids}
+                {"threshold_min": T, "p": p, "population_within": within,
+                 "share_within": within / total,
+                 "selected_ids": tuple(inp.candidate_ids[j] for j in sel)}
             )  # fmt: skip
     return pd.DataFrame(rows)
 

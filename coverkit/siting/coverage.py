@@ -102,6 +102,20 @@ class MCLP(_Model):
             sel = self._tie_break(sel, outside, T, kw)
         return self._result(sel, self._population_within(sel, T), log)
 
+    def _covering(self, time_limit_s: float | None) -> tuple[tuple[int, ...], float]:
+        """What ``solve(tie_break=False)`` gives without capacity: the covering MIP's
+        sites (sorted) and the population within the threshold, without the per-row
+        figures of a :class:`SitingResult` (a table of many cells needs only these)."""
+        inp = self.inputs
+        T = float(self.threshold_min)  # type: ignore[arg-type]
+        sel, _ = _mclp_at(
+            inp.cost, inp.baseline, inp.weights, inp.usable, T, self.p,
+            what=f"MCLP (p={self.p}, T={T:g})", time_limit_s=time_limit_s,
+            accept_suboptimal=False, log=SolveLog(),
+        )  # fmt: skip
+        sel = tuple(sorted(int(j) for j in sel))
+        return sel, self._population_within(sel, T)
+
     def _population_within(self, selected: Any, T: float) -> float:
         """Population within ``T`` minutes of existing ∪ ``selected`` facilities."""
         inp = self.inputs
