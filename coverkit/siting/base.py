@@ -857,22 +857,25 @@ def _block_sets(
     order = np.argsort(E, axis=1, kind="stable")
     S = np.take_along_axis(E, order, axis=1)
     const = float(w @ np.minimum(S[:, 0], cap)) if m else float(w @ cap)
-    bits = np.left_shift(np.int64(1), order)
+    St = np.ascontiguousarray(S.T)  # sorted position by position: contiguous rows
+    del S
+    bits_t = np.left_shift(np.int64(1), order.T)
     acc = np.zeros(n, dtype=np.int64)
     last = np.full(n, -1)
     n_levels, found = 0, []
     for k in range(m):
-        acc |= bits[:, k]
-        end = cap > S[:, k]
+        acc |= bits_t[k]
+        end = cap > St[k]
         if k + 1 < m:
-            end &= S[:, k + 1] != S[:, k]
+            end &= St[k + 1] != St[k]
         r = np.flatnonzero(end)
         n_levels += r.size
         if k + 1 >= m - p + 1 or r.size == 0:
             continue
-        nxt = np.minimum(S[r, k + 1], cap[r]) if k + 1 < m else cap[r]
-        coef = w[r] * (nxt - S[r, k])
-        uk, first, inv = _unique_first(acc[r], m)
+        # every row's term, then the ends' (the same products, no gathers)
+        nxt = np.minimum(St[k + 1], cap) if k + 1 < m else cap
+        coef = (w * (nxt - St[k]))[end]
+        uk, first, inv = _unique_first(acc[end], m)
         rows = r[first]
         found.append((uk, np.bincount(inv.reshape(-1), weights=coef), rows, last[rows], k))
         last[r] = k
@@ -885,7 +888,7 @@ def _block_sets(
     zc = np.concatenate([f[1] for f in found])
     srt = np.argsort(keys, kind="stable")
     keys, rows, prevpos, ks, zc = keys[srt], rows[srt], prevpos[srt], ks[srt], zc[srt]
-    prefix = np.bitwise_or.accumulate(bits[rows], axis=1)
+    prefix = np.bitwise_or.accumulate(np.left_shift(np.int64(1), order[rows]), axis=1)
     pkey = prefix[np.arange(rows.size), np.maximum(prevpos, 0)]
     pred = np.where(prevpos >= 0, np.searchsorted(keys, pkey), -1)
     added = [order[i, a + 1 : k + 1] for i, a, k in zip(rows, prevpos, ks, strict=True)]
