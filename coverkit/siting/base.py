@@ -291,14 +291,16 @@ def _check_p_feasible(p: int, inputs: _Inputs) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _after(C: np.ndarray, b: np.ndarray, selected: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _after(
+    C: np.ndarray, b: np.ndarray, selected: Sequence[int], assign_dtype: Any = int
+) -> tuple[np.ndarray, np.ndarray]:
     """Minutes after the plan and the serving candidate (-1 = existing/none)."""
     sel = np.unique(np.asarray(list(selected), dtype=int))
     if sel.size == 0:
-        return b.copy(), np.full(b.shape[0], -1, dtype=int)
+        return b.copy(), np.full(b.shape[0], -1, dtype=assign_dtype)
     n = b.shape[0]
     t = np.empty(n, dtype=np.result_type(C.dtype, b.dtype))
-    assign = np.empty(n, dtype=int)
+    assign = np.empty(n, dtype=assign_dtype)
     # rows in cache-sized blocks, column by column (no rows x p copy); a strictly smaller
     # time takes over, so ties stay with the lowest column of `sel` (sorted), as argmin's
     for r in range(0, n, AFTER_BLOCK):
@@ -320,19 +322,21 @@ def _after(C: np.ndarray, b: np.ndarray, selected: Sequence[int]) -> tuple[np.nd
 AFTER_BLOCK: int = 65_536
 
 
-#: Selections whose minutes after the plan :func:`_after_memo` keeps (two arrays of
-#: 8 bytes per row each: a large county's tables ask for the same few selections).
-AFTER_MEMO: int = 2
+#: Selections whose minutes after the plan :func:`_after_memo` keeps (9 bytes per row:
+#: the figures of one selection are asked one after another).
+AFTER_MEMO: int = 1
 
 
 def _after_memo(
     C: np.ndarray, b: np.ndarray, selected: Sequence[int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_after`, kept for the last :data:`AFTER_MEMO` selections (read-only arrays)."""
+    """:func:`_after`, kept for the last :data:`AFTER_MEMO` selections (read-only arrays;
+    the serving candidate in the smallest integer type holding the columns)."""
     sel = tuple(sorted({int(j) for j in selected}))
 
     def build() -> tuple[np.ndarray, np.ndarray]:
-        t, assign = _after(C, b, sel)
+        small = np.int8 if C.shape[1] < 127 else np.int16 if C.shape[1] < 32_767 else int
+        t, assign = _after(C, b, sel, small)
         t.flags.writeable = False
         assign.flags.writeable = False
         return t, assign
@@ -888,10 +892,13 @@ def _block_sets(
     zc = np.concatenate([f[1] for f in found])
     srt = np.argsort(keys, kind="stable")
     keys, rows, prevpos, ks, zc = keys[srt], rows[srt], prevpos[srt], ks[srt], zc[srt]
-    prefix = np.bitwise_or.accumulate(np.left_shift(np.int64(1), order[rows]), axis=1)
+    first_order = order[rows]  # a copy: the sets' slices must not hold the block's order
+    prefix = np.bitwise_or.accumulate(np.left_shift(np.int64(1), first_order), axis=1)
     pkey = prefix[np.arange(rows.size), np.maximum(prevpos, 0)]
     pred = np.where(prevpos >= 0, np.searchsorted(keys, pkey), -1)
-    added = [order[i, a + 1 : k + 1] for i, a, k in zip(rows, prevpos, ks, strict=True)]
+    added = [
+        first_order[s, a + 1 : k + 1] for s, (a, k) in enumerate(zip(prevpos, ks, strict=True))
+    ]
     return const, n_levels, (keys.reshape(-1, 1), zc, pred, added)
 
 
@@ -947,9 +954,35 @@ def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
     return _assemble(m, z_cost, const, (pred_all, col_y, length), n_levels)
 
 
+def _cover_groups(
+    reach_all: np.ndarray, need: np.ndarray, cw: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Distinct reach rows of the rows in ``need`` that reach a site, their weights, the
+    weight of those that reach none, and ``need`` narrowed to those that do.
+
+    ``reach_all`` is rows x ``m`` 0/1, or the rows' bitmask keys (:func:`_within_keys`),
+    which give the same groups in the same order (that of :func:`_aggregate`).
+    """
+    if reach_all.ndim == 1:
+        near = reach_all != 0
+        const = float(cw[need & ~near].sum())
+        need = need & near
+        uniq, ginv = np.unique(reach_all[need], return_inverse=True)
+        groups = _key_rows(uniq, m)
+    else:
+        reach = reach_all.astype(bool)
+        const = float(cw[need & ~reach.any(axis=1)].sum())
+        need = need & reach.any(axis=1)
+        if not need.any():
+            return np.zeros((0, m), np.int8), np.zeros(0), const, need
+        groups, ginv = _aggregate(reach[need].astype(np.int8))
+    return groups, np.bincount(ginv.reshape(-1), weights=cw[need]), const, need
+
+
 def _cover_rows(
     covers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float]],
     n_cols: int,
+    m: int,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float], list[float], int]:
     """Sparse blocks of covering constraints over candidate columns ``0..m-1``.
 
@@ -968,13 +1001,9 @@ def _cover_rows(
     n_r = 0
     for reach_all, base_cov, cw, max_outside in covers:
         need = (~base_cov) & (cw > 0)
-        reach = reach_all.astype(bool)
-        const = float(cw[need & ~reach.any(axis=1)].sum())
-        need &= reach.any(axis=1)
+        groups, gw, const, need = _cover_groups(reach_all, need, cw, m)
         if not need.any():
             continue
-        groups, ginv = _aggregate(reach[need].astype(np.int8))
-        gw = np.bincount(ginv, weights=cw[need])
         G = groups.shape[0]
         gi, gj = np.nonzero(groups)
         u = n_cols + n_u + np.arange(G)
@@ -1034,7 +1063,7 @@ def solve_set_model(
     from scipy import sparse
 
     m, n_z = model.n_y, model.n_z
-    R, Cc, V, lo, hi, n_u = _cover_rows(covers, m + n_z)
+    R, Cc, V, lo, hi, n_u = _cover_rows(covers, m + n_z, m)
     n_set_rows = model.lb.size
     off = n_set_rows + 1
     rows = np.concatenate([model.rows, np.full(m, n_set_rows), *[r + off for r in R]])
@@ -1600,7 +1629,7 @@ class _Model:
         inp = self.inputs
         sel = tuple(sorted(int(j) for j in selected))
         t, assign = _after_memo(inp.cost, inp.baseline, sel)
-        assign = assign.copy() if assignment is None else assignment
+        assign = assign.astype(int) if assignment is None else assignment
         T = self.threshold_min
         before = after = None
         if T is not None:
