@@ -147,6 +147,8 @@ class PCenter(_Model):
             slack = round(out)
         search = _RadiusSearch(C, b, self.p, slack, kw)
         r, sel = search.run(_radius_values(C, b))
+        if len(sel) >= self.p:  # as _padded returns it (no weights of the rows needed)
+            return r, cols[np.sort(np.asarray(sel, dtype=int))]
         return r, cols[_padded(C, b, inp.weights[pos][keep], sel, self.p)]
 
     def _tie_break(self, sel: np.ndarray, r: float, kw: dict[str, Any]) -> np.ndarray:
