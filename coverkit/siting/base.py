@@ -291,22 +291,57 @@ def _check_p_feasible(p: int, inputs: _Inputs) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _after(C: np.ndarray, b: np.ndarray, selected: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _after(
+    C: np.ndarray, b: np.ndarray, selected: Sequence[int], assign_dtype: Any = int
+) -> tuple[np.ndarray, np.ndarray]:
     """Minutes after the plan and the serving candidate (-1 = existing/none)."""
     sel = np.unique(np.asarray(list(selected), dtype=int))
     if sel.size == 0:
-        return b.copy(), np.full(b.shape[0], -1, dtype=int)
-    # column by column (no rows x p copy); a strictly smaller time takes over, so ties
-    # stay with the lowest column of `sel` (sorted), as argmin's first minimum
-    best = C[:, sel[0]].copy()
-    who = np.full(best.shape[0], sel[0])
-    for j in sel[1:]:
-        col = C[:, j]
-        better = col < best
-        np.copyto(best, col, where=better)
-        who[better] = j
-    assign = np.where(best < b, who, -1)
-    return np.minimum(b, best), assign
+        return b.copy(), np.full(b.shape[0], -1, dtype=assign_dtype)
+    n = b.shape[0]
+    t = np.empty(n, dtype=np.result_type(C.dtype, b.dtype))
+    assign = np.empty(n, dtype=assign_dtype)
+    # rows in cache-sized blocks, column by column (no rows x p copy); a strictly smaller
+    # time takes over, so ties stay with the lowest column of `sel` (sorted), as argmin's
+    for r in range(0, n, AFTER_BLOCK):
+        rows = slice(r, r + AFTER_BLOCK)
+        best = C[rows, sel[0]].copy()
+        who = np.full(best.shape[0], sel[0])
+        for j in sel[1:]:
+            col = C[rows, j]
+            better = col < best
+            np.copyto(best, col, where=better)
+            who[better] = j
+        bb = b[rows]
+        assign[rows] = np.where(best < bb, who, -1)
+        np.minimum(bb, best, out=t[rows])
+    return t, assign
+
+
+#: Rows per block of :func:`_after` (its temporaries stay in the CPU cache).
+AFTER_BLOCK: int = 65_536
+
+
+#: Selections whose minutes after the plan :func:`_after_memo` keeps (9 bytes per row:
+#: the figures of one selection are asked one after another).
+AFTER_MEMO: int = 1
+
+
+def _after_memo(
+    C: np.ndarray, b: np.ndarray, selected: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_after`, kept for the last :data:`AFTER_MEMO` selections (read-only arrays;
+    the serving candidate in the smallest integer type holding the columns)."""
+    sel = tuple(sorted({int(j) for j in selected}))
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        small = np.int8 if C.shape[1] < 127 else np.int16 if C.shape[1] < 32_767 else int
+        t, assign = _after(C, b, sel, small)
+        t.flags.writeable = False
+        assign.flags.writeable = False
+        return t, assign
+
+    return _memo("after", (C, b), (sel,), build, limit=AFTER_MEMO)
 
 
 def evaluate_selection(
@@ -359,18 +394,24 @@ def evaluate_selection(
     return _figures(t, w, len(selected), thresholds_min)
 
 
+def _where(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``a[mask]``, or ``a`` itself when every entry is kept (the same values, no copy)."""
+    return a if mask.all() else a[mask]
+
+
 def _figures(
     t: np.ndarray, w: np.ndarray, p: int, thresholds_min: Sequence[float]
 ) -> dict[str, float]:
     """The figures of :func:`evaluate_selection` from the minutes ``t`` after the plan."""
     total = float(w.sum())
     reach = np.isfinite(t)
-    wr = float(w[reach].sum())
+    wf, tf = _where(w, reach), _where(t, reach)
+    wr = float(wf.sum())
     pos = w > 0
     out: dict[str, float] = {
         "p": float(p),
         "population": total,
-        "mean_min": float((w[reach] * t[reach]).sum() / wr) if wr > 0 else float("nan"),
+        "mean_min": float((wf * tf).sum() / wr) if wr > 0 else float("nan"),
         "max_min": float(t[pos].max()) if pos.any() else float("nan"),
         "unreached_population": float(w[~reach].sum()),
     }
@@ -505,13 +546,16 @@ def _forgetter(key: tuple) -> Any:
     return forget
 
 
-def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> Any:
+def _memo(
+    kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any, limit: int = MEMO_SIZE
+) -> Any:
     """``build()``, reused while the same read-only ``arrays`` live (else always built).
 
     A planner's matrices (the plan's OD matrix, populations, baselines) are made
     read-only once computed, so a result derived from them stays valid while they
     live; the key is their memory (owner, address, shape, strides, dtype) and
     ``extra``. Writable arrays are never memoised: their content could change.
+    At most ``limit`` results of one ``kind`` are kept (large ones: few).
     """
     owners = [_frozen_owner(a) for a in arrays]
     if any(o is None for o in owners):
@@ -534,6 +578,9 @@ def _memo(kind: str, arrays: Sequence[np.ndarray], extra: tuple, build: Any) -> 
             del _MEMO[k]
         while len(_MEMO) >= MEMO_SIZE:
             del _MEMO[next(iter(_MEMO))]
+        same = [k for k in _MEMO if k[0] == kind]
+        for k in same[: max(0, len(same) - limit + 1)]:
+            del _MEMO[k]
         # an entry goes as soon as one of its arrays does (its derived arrays with it)
         _MEMO[key] = (tuple(weakref.ref(o, _forgetter(key)) for o in owners), value)
     return value
@@ -782,6 +829,79 @@ def set_model(
     return _assemble(m, z_cost, const, (pred_all, col_y, length), n_levels)
 
 
+def _unique_first(keys: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_index=True, return_inverse=True)`` of ``m``-bit keys.
+
+    Up to 16 bits by a bitmap of every key (no sort), else by ``np.unique``.
+    """
+    if m > 16:
+        uk, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        return uk, first, inv.reshape(-1)
+    present = np.zeros(1 << m, dtype=bool)
+    present[keys] = True
+    uk = np.flatnonzero(present)
+    inv = (np.cumsum(present) - 1)[keys]
+    first = np.full(uk.size, keys.size)
+    np.minimum.at(first, inv, np.arange(keys.size))
+    return uk.astype(keys.dtype), first, inv
+
+
+def _block_sets(
+    E: np.ndarray, cap: np.ndarray, w: np.ndarray, p: int
+) -> tuple[float, int, tuple | None]:
+    """One block's constant, level count and ``(keys, z_cost, pred, added)`` of its sets.
+
+    What :func:`_row_levels` and :func:`_set_keys` give for at most 62 candidates,
+    taken one sorted position ``k`` at a time instead of over all levels: a set
+    of ``k + 1`` candidates ends only at position ``k``, so each set's cost sums
+    the same terms in the same (row) order; its first row gives its predecessor
+    (the row's previous level) and the candidates it adds.
+    """
+    n, m = E.shape
+    order = np.argsort(E, axis=1, kind="stable")
+    S = np.take_along_axis(E, order, axis=1)
+    const = float(w @ np.minimum(S[:, 0], cap)) if m else float(w @ cap)
+    St = np.ascontiguousarray(S.T)  # sorted position by position: contiguous rows
+    del S
+    bits_t = np.left_shift(np.int64(1), order.T)
+    acc = np.zeros(n, dtype=np.int64)
+    last = np.full(n, -1)
+    n_levels, found = 0, []
+    for k in range(m):
+        acc |= bits_t[k]
+        end = cap > St[k]
+        if k + 1 < m:
+            end &= St[k + 1] != St[k]
+        r = np.flatnonzero(end)
+        n_levels += r.size
+        if k + 1 >= m - p + 1 or r.size == 0:
+            continue
+        # every row's term, then the ends' (the same products, no gathers)
+        nxt = np.minimum(St[k + 1], cap) if k + 1 < m else cap
+        coef = (w * (nxt - St[k]))[end]
+        uk, first, inv = _unique_first(acc[end], m)
+        rows = r[first]
+        found.append((uk, np.bincount(inv.reshape(-1), weights=coef), rows, last[rows], k))
+        last[r] = k
+    if not found:
+        return const, n_levels, None
+    keys = np.concatenate([f[0] for f in found])
+    rows = np.concatenate([f[2] for f in found])
+    prevpos = np.concatenate([f[3] for f in found])
+    ks = np.concatenate([np.full(f[0].size, f[4]) for f in found])
+    zc = np.concatenate([f[1] for f in found])
+    srt = np.argsort(keys, kind="stable")
+    keys, rows, prevpos, ks, zc = keys[srt], rows[srt], prevpos[srt], ks[srt], zc[srt]
+    first_order = order[rows]  # a copy: the sets' slices must not hold the block's order
+    prefix = np.bitwise_or.accumulate(np.left_shift(np.int64(1), first_order), axis=1)
+    pkey = prefix[np.arange(rows.size), np.maximum(prevpos, 0)]
+    pred = np.where(prevpos >= 0, np.searchsorted(keys, pkey), -1)
+    added = [
+        first_order[s, a + 1 : k + 1] for s, (a, k) in enumerate(zip(prevpos, ks, strict=True))
+    ]
+    return const, n_levels, (keys.reshape(-1, 1), zc, pred, added)
+
+
 def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
     """:func:`set_model` (aggregated) of many rows, from ``(E, cap, w)`` blocks of rows.
 
@@ -792,6 +912,12 @@ def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
     const, n_levels = 0.0, 0
     merged = []
     for E, cap, w in blocks:
+        if m <= 62:
+            c, nl, sets = _block_sets(E, cap, w, p)
+            const, n_levels = const + c, n_levels + nl
+            if sets is not None:
+                merged.append(sets)
+            continue
         order, c, ri, pos, coef, prev, nl = _row_levels(E, cap, w, p)
         const, n_levels = const + c, n_levels + nl
         if ri.size == 0:
@@ -828,9 +954,35 @@ def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
     return _assemble(m, z_cost, const, (pred_all, col_y, length), n_levels)
 
 
+def _cover_groups(
+    reach_all: np.ndarray, need: np.ndarray, cw: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Distinct reach rows of the rows in ``need`` that reach a site, their weights, the
+    weight of those that reach none, and ``need`` narrowed to those that do.
+
+    ``reach_all`` is rows x ``m`` 0/1, or the rows' bitmask keys (:func:`_within_keys`),
+    which give the same groups in the same order (that of :func:`_aggregate`).
+    """
+    if reach_all.ndim == 1:
+        near = reach_all != 0
+        const = float(cw[need & ~near].sum())
+        need = need & near
+        uniq, ginv = np.unique(reach_all[need], return_inverse=True)
+        groups = _key_rows(uniq, m)
+    else:
+        reach = reach_all.astype(bool)
+        const = float(cw[need & ~reach.any(axis=1)].sum())
+        need = need & reach.any(axis=1)
+        if not need.any():
+            return np.zeros((0, m), np.int8), np.zeros(0), const, need
+        groups, ginv = _aggregate(reach[need].astype(np.int8))
+    return groups, np.bincount(ginv.reshape(-1), weights=cw[need]), const, need
+
+
 def _cover_rows(
     covers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float]],
     n_cols: int,
+    m: int,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float], list[float], int]:
     """Sparse blocks of covering constraints over candidate columns ``0..m-1``.
 
@@ -849,13 +1001,9 @@ def _cover_rows(
     n_r = 0
     for reach_all, base_cov, cw, max_outside in covers:
         need = (~base_cov) & (cw > 0)
-        reach = reach_all.astype(bool)
-        const = float(cw[need & ~reach.any(axis=1)].sum())
-        need &= reach.any(axis=1)
+        groups, gw, const, need = _cover_groups(reach_all, need, cw, m)
         if not need.any():
             continue
-        groups, ginv = _aggregate(reach[need].astype(np.int8))
-        gw = np.bincount(ginv, weights=cw[need])
         G = groups.shape[0]
         gi, gj = np.nonzero(groups)
         u = n_cols + n_u + np.arange(G)
@@ -915,7 +1063,7 @@ def solve_set_model(
     from scipy import sparse
 
     m, n_z = model.n_y, model.n_z
-    R, Cc, V, lo, hi, n_u = _cover_rows(covers, m + n_z)
+    R, Cc, V, lo, hi, n_u = _cover_rows(covers, m + n_z, m)
     n_set_rows = model.lb.size
     off = n_set_rows + 1
     rows = np.concatenate([model.rows, np.full(m, n_set_rows), *[r + off for r in R]])
@@ -959,11 +1107,14 @@ def _pmedian_rows(
     """
     cols = np.flatnonzero(usable)
     rows = np.flatnonzero(w > 0)
-    E = C[rows][:, cols]
+    every = rows.size == C.shape[0]  # every row populated: a view, no gather
+    E = (C if every else C[rows])[:, cols] if cols.size < C.shape[1] else (C if every else C[rows])
     bp = b[rows]
     far = np.where(np.isfinite(E), E, -np.inf).max(axis=1)
     cap = np.where(np.isfinite(bp), bp, far)
     ok = np.isfinite(cap)
+    if ok.all():
+        return np.minimum(E, cap[:, None]), cap, w[rows], rows
     return np.minimum(E[ok], cap[ok, None]), cap[ok], w[rows[ok]], rows[ok]
 
 
@@ -978,16 +1129,67 @@ def _set_model_for(
     def build() -> SetModel:
         if C.shape[0] <= SET_MODEL_BLOCK:
             E, cap, wr, _ = _pmedian_rows(C, b, w, usable)
-            return set_model(E, cap, wr, p)
+            return set_model(E, cap, wr, 1)
         # many rows: the rows are cut out block by block, never all at once
         blocks = (
             _pmedian_rows(C[r : r + SET_MODEL_BLOCK], b[r : r + SET_MODEL_BLOCK],
                           w[r : r + SET_MODEL_BLOCK], usable)[:3]
             for r in range(0, C.shape[0], SET_MODEL_BLOCK)
         )  # fmt: skip
-        return _blocked_set_model(blocks, int(usable.sum()), p)
+        return _blocked_set_model(blocks, int(usable.sum()), 1)
 
-    return _memo("set_model", (C, b, w), (usable.tobytes(), int(p)), build)
+    # one pass over the rows for every p: the model of p is that of p = 1 truncated
+    full = _memo("set_model", (C, b, w), (usable.tobytes(),), build)
+    if p == 1:
+        return full
+    return _memo("set_model_p", (C, b, w), (usable.tobytes(), int(p)), lambda: _truncated(full, p))
+
+
+def _set_sizes(model: SetModel) -> np.ndarray:
+    """Number of candidates in each set of ``model`` (its predecessor's plus those it adds)."""
+    m, n_z = model.n_y, model.n_z
+    is_y = model.cols < m
+    added = np.bincount(model.rows[is_y], minlength=n_z)
+    pred = np.full(n_z, -1)
+    back = model.vals < 0
+    pred[model.rows[back]] = model.cols[back] - m
+    sizes = added.copy()
+    # a set's predecessor is a strict subset, so its bitmask key (and index) is smaller
+    for s in np.flatnonzero(pred >= 0):
+        sizes[s] += sizes[pred[s]]
+    return sizes
+
+
+def _truncated(model: SetModel, p: int) -> SetModel:
+    """The set model of ``p`` sites from that of fewer: sets of ``m - p + 1`` or more dropped.
+
+    The same model (sets in the same order, the same costs and constraints) as
+    :func:`set_model` builds for ``p``: truncation only removes whole sets, and
+    every set kept keeps its predecessor (a smaller set).
+
+    Parameters
+    ----------
+    model
+        A set model built for some ``p0 <= p``.
+    p
+        Number of sites.
+
+    Returns
+    -------
+    SetModel
+    """
+    keep = _set_sizes(model) < model.n_y - p + 1
+    if keep.all():
+        return model
+    m = model.n_y
+    new = np.cumsum(keep) - 1
+    nz = keep[model.rows]
+    rows, cols = model.rows[nz], model.cols[nz]
+    cols = np.where(cols >= m, m + new[np.maximum(cols - m, 0)], cols)
+    return SetModel(
+        m, model.z_cost[keep], model.const, new[rows], cols, model.vals[nz], model.lb[keep],
+        model.n_levels,
+    )  # fmt: skip
 
 
 #: The p-median MIP is solved directly on the set-aggregated radius model
@@ -1034,6 +1236,113 @@ def _coverage_groups(
     return _memo("coverage_groups", (w,), (_digest(within, base_within, usable),), build)
 
 
+def _key_dtype(m: int) -> Any:
+    """The unsigned integer holding :func:`_within_keys` of ``m`` columns (bytes of 8 bits)."""
+    bits = -(-m // 8) * 8
+    return next(
+        d for d in (np.uint8, np.uint16, np.uint32, np.uint64) if np.dtype(d).itemsize * 8 >= bits
+    )
+
+
+def _key_bits(m: int) -> np.ndarray:
+    """Bit of each column in a row's key: the order of :func:`np.packbits` read as uint64."""
+    j = np.arange(m)
+    return (8 * (j // 8) + 7 - j % 8).astype(np.uint64)
+
+
+def _within_keys(C: np.ndarray, T: float, *, wide: bool = False, reach: bool = False) -> np.ndarray:
+    """Per row of ``C`` (at most 64 columns), the columns within ``T`` as one bitmask.
+
+    Bit :func:`_key_bits` ``[j]`` is ``C[i, j] <= T`` (with ``reach``: ``C[i, j]``
+    is finite, whatever ``T``): the key ``np.packbits``
+    gives the row, so keys sort as :func:`_aggregate` sorts rows. ``wide``
+    compares in float64 (as minutes after a plan are), else in ``C``'s dtype
+    (as ``C <= T``); the two differ only for a float32 ``C`` and a ``T`` that
+    float32 does not hold. Rows are taken :data:`SET_MODEL_BLOCK` at a time
+    (no rows x candidates mask); kept while the read-only ``C`` lives.
+    """
+    m = C.shape[1]
+    wide = wide and C.dtype != np.float64 and float(np.asarray(T, C.dtype)) != T
+
+    def build() -> np.ndarray:
+        dtype = _key_dtype(m)
+        bits = _key_bits(m).astype(dtype)
+        keys = np.zeros(C.shape[0], dtype=dtype)
+        for r in range(0, C.shape[0], SET_MODEL_BLOCK):
+            out = keys[r : r + SET_MODEL_BLOCK]
+            for j in range(m):
+                col = C[r : r + SET_MODEL_BLOCK, j]
+                wide_col = col.astype(np.float64) if wide else col
+                hit = np.isfinite(col) if reach else wide_col <= T
+                out |= hit.astype(dtype) << bits[j]
+        return keys
+
+    return _memo("within_keys", (C,), (float(T), wide, reach), build, limit=8)
+
+
+def _selection_mask(m: int, selected: Sequence[int]) -> Any:
+    """The key bits of ``selected`` columns (see :func:`_within_keys`)."""
+    bits = _key_bits(m)
+    mask = 0
+    for j in selected:
+        mask |= 1 << int(bits[int(j)])
+    return _key_dtype(m)(mask)
+
+
+def _key_rows(keys: np.ndarray, m: int) -> np.ndarray:
+    """The 0/1 ``int8`` rows (``m`` columns) of bitmask ``keys``."""
+    bits = _key_bits(m).astype(keys.dtype)
+    return ((keys[:, None] >> bits[None, :]) & keys.dtype.type(1)).astype(np.int8)
+
+
+def _threshold_groups(
+    C: np.ndarray, b: np.ndarray, w: np.ndarray, usable: np.ndarray, T: float, reach: bool
+) -> tuple[np.ndarray | None, np.ndarray, float]:
+    """:func:`_coverage_groups` of ``C <= T`` and ``b <= T``, from the rows' bitmask keys.
+
+    With ``reach``, of ``isfinite(C)`` and ``isfinite(b)`` instead.
+
+    The same groups, in the same order, with the same weights (summed row by
+    row in one ``np.bincount``) as from the rows x candidates mask, which is
+    never built; kept while the read-only arrays live.
+    """
+    m = C.shape[1]
+
+    def build() -> tuple[np.ndarray | None, np.ndarray, float]:
+        keys = _within_keys(C, T, reach=reach)
+        base_within = np.isfinite(b) if reach else b <= T
+        near = (keys & _selection_mask(m, np.flatnonzero(usable))) != 0
+        keep = (~base_within) & (w > 0) & near
+        outside_const = float(w[(~base_within) & ~near].sum())
+        if not keep.any():
+            return None, np.zeros(0), outside_const
+        kept = keys[keep].astype(np.uint64)
+        if int(kept.max()) < 1 << 25:
+            present = np.zeros(int(kept.max()) + 1, dtype=bool)
+            present[kept] = True
+            inverse = (np.cumsum(present) - 1)[kept]
+            uniq = np.flatnonzero(present).astype(np.uint64)
+        else:
+            uniq, inverse = np.unique(kept, return_inverse=True)
+        groups = _key_rows(uniq.astype(keys.dtype), m)
+        return groups, np.bincount(inverse.reshape(-1), weights=w[keep]), outside_const
+
+    return _memo("threshold_groups", (C, b, w), (float(T), reach, usable.tobytes()), build)
+
+
+def _population_within(
+    C: np.ndarray, b: np.ndarray, w: np.ndarray, selected: Sequence[int], T: float
+) -> float:
+    """Population within ``T`` of existing ∪ ``selected``: ``w[t <= T].sum()``, ``t`` the
+    minutes after the plan, from the rows' keys (:func:`_within_keys`, float64 compare)."""
+    if C.shape[1] > 64:
+        t, _ = _after_memo(C, b, selected)
+        return float(w[t <= T].sum())
+    keys = _within_keys(C, T, wide=True)
+    mask = (b <= T) | ((keys & _selection_mask(C.shape[1], selected)) != 0)
+    return float(w[mask].sum())
+
+
 def _mclp_select(
     within: np.ndarray,
     base_within: np.ndarray,
@@ -1051,7 +1360,47 @@ def _mclp_select(
     ``within[i, j]``: candidate j serves i; ``base_within[i]``: i is already covered.
     Identical coverage rows are aggregated before solving.
     """
-    uniq, wa, outside_const = _coverage_groups(within, base_within, w, usable)
+    groups = _coverage_groups(within, base_within, w, usable)
+    return _mclp_groups(
+        groups, usable, p, time_limit_s=time_limit_s, accept_suboptimal=accept_suboptimal,
+        log=log, what=what,
+    )  # fmt: skip
+
+
+def _mclp_at(
+    C: np.ndarray,
+    b: np.ndarray,
+    w: np.ndarray,
+    usable: np.ndarray,
+    T: float,
+    p: int,
+    reach: bool = False,
+    **kw: Any,
+) -> tuple[np.ndarray, float]:
+    """:func:`_mclp_select` of ``C <= T`` and ``b <= T`` (``reach``: of finite times).
+
+    Up to 64 candidates the coverage groups come from the rows' bitmask keys
+    (:func:`_threshold_groups`), else from the rows x candidates mask.
+    """
+    if C.shape[1] <= 64:
+        return _mclp_groups(_threshold_groups(C, b, w, usable, T, reach), usable, p, **kw)
+    if reach:
+        return _mclp_select(np.isfinite(C), np.isfinite(b), w, usable, p, **kw)
+    return _mclp_select(C <= T, b <= T, w, usable, p, **kw)
+
+
+def _mclp_groups(
+    groups: tuple[np.ndarray | None, np.ndarray, float],
+    usable: np.ndarray,
+    p: int,
+    *,
+    time_limit_s: float | None,
+    accept_suboptimal: bool,
+    log: SolveLog,
+    what: str,
+) -> tuple[np.ndarray, float]:
+    """Maximal covering over coverage groups ``(rows, weights, weight out of reach)``."""
+    uniq, wa, outside_const = groups
     if uniq is None:
         return np.flatnonzero(usable)[:p], outside_const
     cols = np.flatnonzero(usable)
@@ -1279,9 +1628,8 @@ class _Model:
         """The :class:`SitingResult` of ``selected`` with its coverage figures."""
         inp = self.inputs
         sel = tuple(sorted(int(j) for j in selected))
-        t, assign = _after(inp.cost, inp.baseline, sel)
-        if assignment is not None:
-            assign = assignment
+        t, assign = _after_memo(inp.cost, inp.baseline, sel)
+        assign = assign.astype(int) if assignment is None else assignment
         T = self.threshold_min
         before = after = None
         if T is not None:
@@ -1305,19 +1653,21 @@ class _Model:
 
     def _minutes_after(self, selected: Sequence[int]) -> np.ndarray:
         """Minutes of every demand row to existing ∪ ``selected`` facilities."""
-        t, _ = _after(self.inputs.cost, self.inputs.baseline, selected)
+        t, _ = _after_memo(self.inputs.cost, self.inputs.baseline, selected)
         return t
 
     def _max_reach(
         self, *, time_limit_s: float | None, accept_suboptimal: bool, log: SolveLog
     ) -> tuple[np.ndarray, float]:
         """Sites and the least population left unreachable (MCLP with T = ∞)."""
-        return _mclp_select(
-            np.isfinite(self.inputs.cost),
-            np.isfinite(self.inputs.baseline),
+        return _mclp_at(
+            self.inputs.cost,
+            self.inputs.baseline,
             self.inputs.weights,
             self.inputs.usable,
+            np.inf,
             self.p,
+            reach=True,
             time_limit_s=time_limit_s,
             accept_suboptimal=accept_suboptimal,
             log=log,
@@ -1327,10 +1677,18 @@ class _Model:
     def _needs_reach_phase(self) -> bool:
         """Do some populated rows without an existing facility reach only some candidates?"""
         inp = self.inputs
-        pos = inp.weights > 0
-        fin = np.isfinite(inp.cost[:, inp.usable])
-        partial = (~np.isfinite(inp.baseline)) & pos & fin.any(axis=1) & ~fin.all(axis=1)
-        return bool(partial.any())
+        C, b, w, usable = inp.cost, inp.baseline, inp.weights, inp.usable
+
+        def build() -> bool:
+            if C.shape[1] <= 64:  # from the reach keys, no rows x candidates mask
+                cols = _selection_mask(C.shape[1], np.flatnonzero(usable))
+                fin = _within_keys(C, np.inf, reach=True) & cols
+                return bool(((~np.isfinite(b)) & (w > 0) & (fin != 0) & (fin != cols)).any())
+            fin = np.isfinite(C[:, usable])
+            partial = (~np.isfinite(b)) & (w > 0) & fin.any(axis=1) & ~fin.all(axis=1)
+            return bool(partial.any())
+
+        return _memo("needs_reach", (C, b, w), (usable.tobytes(),), build)
 
 
 __all__ = [

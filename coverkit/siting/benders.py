@@ -27,7 +27,9 @@ from coverkit.siting.base import (
     SolveLog,
     _aggregate,
     _direct,
+    _key_rows,
     _set_model_for,
+    _within_keys,
     solve_set_model,
 )
 
@@ -59,8 +61,12 @@ def _pmedian_select(
     """
     cw = w if cap_weights is None else np.asarray(cap_weights, dtype=float)
     covers = []
+    keyed = C.shape[1] <= 64 and bool(usable.all())  # rows' bitmask keys, no rows x m mask
     for T, bound in caps:
-        within = np.isfinite(C) if np.isinf(T) else C <= T
+        if keyed:
+            within = _within_keys(C, T, reach=bool(np.isinf(T)))
+        else:
+            within = np.isfinite(C) if np.isinf(T) else C <= T
         base_cov = np.isfinite(b) & (b <= T)
         covers.append((within, base_cov, cw, float(bound)))
     return _pmedian_mip(
@@ -97,13 +103,18 @@ def _pmedian_mip(
         model = _set_model_for(C, b, w, usable, p)
     if not _direct(model):
         log.messages.append(f"{what}: Benders ({model.n_z} distinct sets)")
+        covers = [(_key_rows(x, C.shape[1]).astype(bool) if x.ndim == 1 else x, *rest)
+                  for x, *rest in covers]  # fmt: skip
         return _benders_pmedian(
             C, b, w, usable, p, covers=covers, time_limit_s=time_limit_s,
             accept_suboptimal=accept_suboptimal, log=log, what=what,
         )  # fmt: skip
     log.messages.append(f"{what}: set model ({model.n_levels} levels -> {model.n_z} distinct sets)")
     cols = np.flatnonzero(usable)
-    cov = [(within[:, cols], base, cw, bound) for within, base, cw, bound in covers]
+    cov = [
+        (within if within.ndim == 1 else within[:, cols], base, cw, bound)
+        for within, base, cw, bound in covers
+    ]
     sel, _ = solve_set_model(
         model, p, covers=cov, time_limit_s=time_limit_s,
         accept_suboptimal=accept_suboptimal, log=log, what=what,

@@ -20,7 +20,7 @@ from coverkit.errors import InvalidValueError
 from coverkit.siting.base import (
     SET_MODEL_BLOCK,
     SitingResult,
-    _after,
+    _after_memo,
     _check_p,
     _check_p_feasible,
     _figures,
@@ -237,7 +237,8 @@ def _choice_row(
     T: float,
 ) -> dict[str, Any]:
     """One row of :attr:`SubcentreChoice.table`: the sites of ``res`` and figures around them."""
-    fig = _figures(_after(inputs.cost, inputs.baseline, res.selected)[0], inputs.weights, p, (T,))
+    t, _ = _after_memo(inputs.cost, inputs.baseline, res.selected)
+    fig = _figures(t, inputs.weights, p, (T,))
     return {
         "p": p,
         "selected": res.selected,
@@ -362,7 +363,7 @@ def explain_sites(
                 f"selected site {j} is not a candidate column (0..{m - 1}); pass column indices"
             )
     T = float(threshold_min)
-    t, assign = _after(inp.cost, inp.baseline, sel)
+    t, assign = _after_memo(inp.cost, inp.baseline, sel)
     sites = _site_table(inp, sel, names, T, t, assign)
     runners = _runners_up(inp, sel, names, T, t, n_runners_up)
     return SiteExplanation(sites=sites.reset_index(drop=True), runners_up=runners)
@@ -472,7 +473,7 @@ def _runners_up(
     others = np.array([k for k in range(C.shape[1]) if k not in sel and inp.usable[k]], dtype=int)
     for j in sel:
         rest = [s for s in sel if s != j]
-        t_rest, _ = _after(C, b, rest)
+        t_rest, _ = _after_memo(C, b, rest)
         if others.size == 0:
             continue
         pop_within, mean_min = _swap_figures(t_rest, C, others, w, T)
@@ -569,12 +570,12 @@ def coverage_table(
         for p in ps:
             if p > k:
                 continue
-            res = MCLP(inp, p=p, threshold_min=T, capacity=None).solve(
-                time_limit_s=time_limit_s, tie_break=False
-            )
+            # as MCLP(...).solve(tie_break=False) without the per-row figures of its result
+            sel, within = MCLP(inp, p=p, threshold_min=T, capacity=None)._covering(time_limit_s)
             rows.append(
-                {"threshold_min": T, "p": p, "population_within": res.objective,
-                 "share_within": res.objective / total, "selected_ids": res.selected_ids}
+                {"threshold_min": T, "p": p, "population_within": within,
+                 "share_within": within / total,
+                 "selected_ids": tuple(inp.candidate_ids[j] for j in sel)}
             )  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -665,7 +666,7 @@ def _objective_row(
     """One row of :func:`compare_objectives`: the optimum of ``key`` and all three figures."""
     w = inputs.weights
     total = float(w.sum())
-    t, _ = _after(inputs.cost, inputs.baseline, res.selected)
+    t, _ = _after_memo(inputs.cost, inputs.baseline, res.selected)
     reach = np.isfinite(t)
     wr = float(w[reach].sum())
     populated = reach & (w > 0)

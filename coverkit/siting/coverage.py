@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from coverkit.errors import SolverError
-from coverkit.siting.base import SitingResult, SolveLog, _mclp_select, _Model
+from coverkit.siting.base import SitingResult, SolveLog, _mclp_at, _Model, _population_within
 from coverkit.siting.benders import _pmedian_select
 from coverkit.siting.capacitated import _capacitated
 from coverkit.siting.enumeration import _enumerate, _enumerates
@@ -94,17 +94,32 @@ class MCLP(_Model):
             return self._result(sel, self._population_within(sel, T), log, method="enumerate")
         if self.capacity is not None:
             return self._solve_capacitated(T, kw)
-        sel, outside = _mclp_select(
-            inp.cost <= T, inp.baseline <= T, inp.weights, inp.usable, self.p,
+        sel, outside = _mclp_at(
+            inp.cost, inp.baseline, inp.weights, inp.usable, T, self.p,
             what=f"MCLP (p={self.p}, T={T:g})", **kw,
         )  # fmt: skip
         if tie_break:
             sel = self._tie_break(sel, outside, T, kw)
         return self._result(sel, self._population_within(sel, T), log)
 
+    def _covering(self, time_limit_s: float | None) -> tuple[tuple[int, ...], float]:
+        """What ``solve(tie_break=False)`` gives without capacity: the covering MIP's
+        sites (sorted) and the population within the threshold, without the per-row
+        figures of a :class:`SitingResult` (a table of many cells needs only these)."""
+        inp = self.inputs
+        T = float(self.threshold_min)  # type: ignore[arg-type]
+        sel, _ = _mclp_at(
+            inp.cost, inp.baseline, inp.weights, inp.usable, T, self.p,
+            what=f"MCLP (p={self.p}, T={T:g})", time_limit_s=time_limit_s,
+            accept_suboptimal=False, log=SolveLog(),
+        )  # fmt: skip
+        sel = tuple(sorted(int(j) for j in sel))
+        return sel, self._population_within(sel, T)
+
     def _population_within(self, selected: Any, T: float) -> float:
         """Population within ``T`` minutes of existing ∪ ``selected`` facilities."""
-        return float(self.inputs.weights[self._minutes_after(selected) <= T].sum())
+        inp = self.inputs
+        return _population_within(inp.cost, inp.baseline, inp.weights, selected, T)
 
     def _solve_capacitated(self, T: float, kw: dict[str, Any]) -> SitingResult:
         """The capacitated covering model: a site covers at most its capacity."""

@@ -13,6 +13,9 @@ from coverkit.siting.base import (
     SitingResult,
     SolveLog,
     _aggregate,
+    _key_bits,
+    _key_dtype,
+    _key_rows,
     _mclp_select,
     _Model,
 )
@@ -144,6 +147,8 @@ class PCenter(_Model):
             slack = round(out)
         search = _RadiusSearch(C, b, self.p, slack, kw)
         r, sel = search.run(_radius_values(C, b))
+        if len(sel) >= self.p:  # as _padded returns it (no weights of the rows needed)
+            return r, cols[np.sort(np.asarray(sel, dtype=int))]
         return r, cols[_padded(C, b, inp.weights[pos][keep], sel, self.p)]
 
     def _tie_break(self, sel: np.ndarray, r: float, kw: dict[str, Any]) -> np.ndarray:
@@ -247,7 +252,11 @@ class _RadiusSearch:
         """The index of the radius ``sel`` actually achieves (at most ``i``; ``i`` with slack)."""
         if self.slack or sel.size == 0:
             return i
-        t = np.minimum(self.b, self.C[:, sel].min(axis=1)).max()
+        t = max(  # the worst row, block by block (a maximum: the same in any order)
+            float(np.minimum(self.b[s0 : s0 + SET_MODEL_BLOCK],
+                             self.C[s0 : s0 + SET_MODEL_BLOCK][:, sel].min(axis=1)).max())
+            for s0 in range(0, self.C.shape[0], SET_MODEL_BLOCK)
+        )  # fmt: skip
         return min(i, int(np.searchsorted(values, t)))
 
     def _greedy_upper(self, values: np.ndarray) -> tuple[int, np.ndarray] | None:
@@ -297,15 +306,36 @@ def _cover_rows(C: np.ndarray, b: np.ndarray, r: float, *, reduce: bool) -> np.n
     candidate set contains another row's dropped (covering the smaller set
     covers them).
     """
-    A = (C[b > r] <= r).astype(np.int8)
-    if A.shape[0] == 0 or not reduce:  # with slack, rows count one by one: no merging
-        return A.astype(bool)
-    A, _ = _aggregate(A)
+    if reduce and C.shape[1] <= 64:  # merged from the rows' bitmask keys, block by block
+        A = _key_rows(np.unique(_outside_keys(C, b, r)), C.shape[1])
+        if A.shape[0] == 0:
+            return A.astype(bool)
+    else:
+        A = (C[b > r] <= r).astype(np.int8)
+        if A.shape[0] == 0 or not reduce:  # with slack, rows count one by one: no merging
+            return A.astype(bool)
+        A, _ = _aggregate(A)
     if reduce and 1 < A.shape[0] <= DOMINANCE_ROW_LIMIT:
         within = _subsets(A.astype(bool))
         np.fill_diagonal(within, False)
         A = A[~within.any(axis=0)]
     return A.astype(bool)
+
+
+def _outside_keys(C: np.ndarray, b: np.ndarray, r: float) -> np.ndarray:
+    """The bitmask keys (:func:`~coverkit.siting.base._within_keys`) of ``C[b > r] <= r``,
+    taken :data:`SET_MODEL_BLOCK` rows at a time (no rows x candidates mask)."""
+    m = C.shape[1]
+    dtype = _key_dtype(m)
+    bits = _key_bits(m).astype(dtype)
+    parts = []
+    for s0 in range(0, C.shape[0], SET_MODEL_BLOCK):
+        sub = C[s0 : s0 + SET_MODEL_BLOCK][b[s0 : s0 + SET_MODEL_BLOCK] > r]
+        keys = np.zeros(sub.shape[0], dtype=dtype)
+        for j in range(m):
+            keys |= (sub[:, j] <= r).astype(dtype) << bits[j]
+        parts.append(keys)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
 def _subsets(A: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from coverkit.siting.base import SitingResult, SolveLog, _Model
+from coverkit.siting.base import SitingResult, SolveLog, _Model, _where
 from coverkit.siting.benders import _pmedian_select
 from coverkit.siting.capacitated import _capacitated
 from coverkit.siting.enumeration import _enumerate, _enumerates
@@ -140,7 +140,7 @@ class PMedian(_Model):
         """Population-weighted minutes over the rows that ``selected`` leaves reachable."""
         t = self._minutes_after(selected)
         fin = np.isfinite(t)
-        return float((self.inputs.weights[fin] * t[fin]).sum())
+        return float((_where(self.inputs.weights, fin) * _where(t, fin)).sum())
 
     def _solve_capacitated(self, kw: dict[str, Any]) -> SitingResult:
         """The capacitated assignment model; rows may be split between sites."""
