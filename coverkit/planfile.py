@@ -50,6 +50,7 @@ import pandas as pd
 
 from coverkit.atomic import make_folder, shared_file_mode
 from coverkit.errors import InputFileError, OutputError
+from coverkit.writers import geotiff_options
 
 if TYPE_CHECKING:
     from coverkit.plan import CountyPlan
@@ -300,8 +301,20 @@ def _clean_text(values: np.ndarray) -> bool:
 
 
 def _json_cells(values: list[Any]) -> np.ndarray:
+    """The JSON text of each value; text and ``None``, which repeat (a road's class,
+    speed, name), are encoded once per distinct value: the same text as one by one."""
     out = np.empty(len(values), dtype=object)
-    out[:] = [_dumps(encode_value(v)) for v in values]
+    known: dict[str | None, str] = {}
+    cells = []
+    for v in values:
+        if v is None or type(v) is str:
+            text = known.get(v)
+            if text is None:
+                text = known[v] = _dumps(encode_value(v))
+        else:
+            text = _dumps(encode_value(v))
+        cells.append(text)
+    out[:] = cells
     return out
 
 
@@ -668,10 +681,10 @@ def _write_raster(path: Path, array: np.ndarray, *, transform: Any, crs: Any) ->
             dtype=_RASTER_DTYPES[token],
             transform=transform,
             crs=crs.to_wkt() if crs is not None else None,
-            compress="deflate",
+            **geotiff_options(_RASTER_DTYPES[token]),
         ) as dst,
     ):
-        dst.write(array.astype(_RASTER_DTYPES[token]), 1)
+        dst.write(array.astype(_RASTER_DTYPES[token], copy=False), 1)
     return {"file": path.name, "dtype": token, "shape": list(array.shape)}
 
 
