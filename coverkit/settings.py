@@ -402,3 +402,10 @@ geotiff_deflate_level: int = 1
 #: Threads GDAL compresses a GeoTIFF with; 0: min(2, the machine's CPUs). Engineering:
 #: the bytes written do not depend on it.
 geotiff_threads: int = 0
+
+#: Cells of the population grid turned into densities at once for the map's
+#: population layer (a strip of whole k x k blocks, k the downsampling factor).
+#: Engineering: 4 M float64 cells are about 32 MB per copy, where the whole grid
+#: of a 200,000 km² county (59 M cells) would be ~0.5 GB per copy; the image does
+#: not depend on it.
+map_raster_strip_cells: int = 4_000_000
