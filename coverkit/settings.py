@@ -409,3 +409,14 @@ geotiff_threads: int = 0
 #: of a 200,000 km² county (59 M cells) would be ~0.5 GB per copy; the image does
 #: not depend on it.
 map_raster_strip_cells: int = 4_000_000
+
+#: Rows per strip of the GeoTIFFs written. Engineering: GDAL compresses strips in
+#: parallel only when they are large enough to share out (its default strip of a
+#: 6,000-cell-wide raster is one row); 64 rows of float32 are ~1.5 MB per strip.
+geotiff_strip_rows: int = 64
+
+#: Threads writing a run's outputs (0: min(2, the machine's CPUs); 1: one after the
+#: other). Engineering: GeoTIFFs, which GDAL compresses without Python's lock, are
+#: written in one background thread while the tables, report and map are; the files
+#: do not depend on it.
+output_threads: int = 0

@@ -312,6 +312,28 @@ def write_text(text: str, path: str | os.PathLike[str], *, encoding: str = "utf-
     return path
 
 
+@contextlib.contextmanager
+def background_writer() -> Iterator[Any]:
+    """One background thread for writes that spend their time in GDAL (GeoTIFFs).
+
+    Yields
+    ------
+    concurrent.futures.ThreadPoolExecutor or None
+        A one-worker pool, or ``None`` (write in the calling thread) when
+        :data:`~coverkit.settings.output_threads` (0: min(2, the machine's CPUs))
+        is 1. The files written do not depend on it. Leaving the block waits
+        for the background writes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = settings.output_threads or min(2, os.cpu_count() or 1)
+    if threads <= 1:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverkit-writer") as pool:
+        yield pool
+
+
 def geotiff_options(dtype: str) -> dict[str, Any]:
     """Creation options of the GeoTIFFs coverkit writes (plan folder and report).
 
@@ -325,7 +347,8 @@ def geotiff_options(dtype: str) -> dict[str, Any]:
     dict
         rasterio keywords: deflate at :data:`~coverkit.settings.geotiff_deflate_level`
         with the predictor that suits the dtype (floating-point for floats,
-        horizontal for integers), compressed by
+        horizontal for integers), in strips of
+        :data:`~coverkit.settings.geotiff_strip_rows` rows compressed by
         :data:`~coverkit.settings.geotiff_threads` threads. Lossless: the cells
         read back are the cells written.
     """
@@ -335,6 +358,7 @@ def geotiff_options(dtype: str) -> dict[str, Any]:
         "zlevel": int(settings.geotiff_deflate_level),
         "predictor": 3 if np.dtype(dtype).kind == "f" else 2,
         "num_threads": str(max(1, int(threads))),
+        "blockysize": max(1, int(settings.geotiff_strip_rows)),
     }
 
 

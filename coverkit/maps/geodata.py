@@ -83,12 +83,12 @@ def located_subcentres(plan: CountyPlan) -> gpd.GeoDataFrame | None:
 
 
 def _merged_lines(parts: np.ndarray) -> dict[str, Any] | None:
-    """The feature of one MultiLineString of 2-D ``parts``, built from their coordinates.
+    """The feature of one MultiLineString of 2-D ``parts``, coordinates rounded.
 
-    The same data as ``json.loads(shapely.to_geojson(multilinestring))`` (GEOS
-    writes each double so that it reads back exactly) without writing and parsing
-    the text; ``None`` when a part is not a 2-D line (the caller then goes the long
-    way).
+    The same data as rounding each line (``shapely.transform``), merging them and
+    ``json.loads(shapely.to_geojson(multilinestring))`` (GEOS writes each double
+    so that it reads back exactly), without new geometries, text or parsing;
+    ``None`` when a part is not a 2-D line (the caller then goes the long way).
     """
     import shapely
 
@@ -96,7 +96,7 @@ def _merged_lines(parts: np.ndarray) -> dict[str, Any] | None:
     if not np.all(lines) or np.any(shapely.has_z(parts)):
         return None
     counts = shapely.get_num_coordinates(parts)
-    flat = shapely.get_coordinates(parts).tolist()
+    flat = np.round(shapely.get_coordinates(parts), COORD_DECIMALS).tolist()
     ends = np.cumsum(counts).tolist()
     starts = [0, *ends[:-1]]
     coords = [flat[a:b] for a, b in zip(starts, ends, strict=True)]
@@ -144,12 +144,15 @@ def geojson_of(
         geoms = geoms.to_crs(metric).simplify(SIMPLIFY_TOLERANCE_M).to_crs("EPSG:4326")
     elif gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         geoms = geoms.to_crs("EPSG:4326")
-    arr = shapely.transform(np.asarray(geoms.values), lambda c: np.round(c, COORD_DECIMALS))
+    arr = np.asarray(geoms.values)
     if merge:
         parts = shapely.get_parts(arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))])
         merged = _merged_lines(parts)
         if merged is not None:
             return {"type": "FeatureCollection", "features": [merged] if parts.size else []}
+    arr = shapely.transform(arr, lambda c: np.round(c, COORD_DECIMALS))
+    if merge:
+        parts = shapely.get_parts(arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))])
         arr = np.array([shapely.multilinestrings(parts)], dtype=object) if parts.size else arr[:0]
     for geom in arr:
         if geom is None or geom.is_empty:
