@@ -147,3 +147,153 @@ def test_geotiff_options_are_lossless(tmp_path, dtype):
         dst.write(a, 1)
     with rasterio.open(tmp_path / "a.tif") as src:
         assert np.array_equal(src.read(1), a, equal_nan=True)
+
+
+# ----------------------------------------------------------------- outputs and the map
+
+
+@pytest.fixture(scope="module")
+def small_plan():
+    import plan_fixture as pf
+
+    return pf.make_plan()
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_background_writes_give_the_same_files(small_plan, tmp_path, monkeypatch):
+    rasterio = pytest.importorskip("rasterio")
+    pyogrio = pytest.importorskip("pyogrio")
+    from coverkit.planfile import save_plan
+    from coverkit.report import save_report
+
+    written = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(settings, "output_threads", threads)
+        folder = tmp_path / f"t{threads}"
+        save_report(small_plan, folder, include_map=False)
+        save_plan(small_plan, folder)
+        written[threads] = _files(folder)
+    assert list(written[1]) == list(written[2])
+    for name, one in written[1].items():
+        two = written[2][name]
+        if name.endswith(".tif"):
+            with rasterio.open(one) as a, rasterio.open(two) as b:
+                assert np.array_equal(a.read(), b.read(), equal_nan=True), name
+                assert a.profile == b.profile, name
+        elif name == "plan.gpkg":  # the report's GeoPackage carries the time
+            for layer in pyogrio.list_layers(one)[:, 0]:
+                a = pyogrio.read_dataframe(one, layer=layer)
+                pd.testing.assert_frame_equal(a, pyogrio.read_dataframe(two, layer=layer))
+        elif not name.endswith(".xlsx"):  # a workbook's zip entries carry the time too
+            assert one.read_bytes() == two.read_bytes(), name
+
+
+def test_text_rendering_is_brancas_page(small_plan, monkeypatch):
+    """Markers and layers put in as text: the page branca's MacroElement.render makes."""
+    import folium
+    from branca.element import MacroElement
+
+    from coverkit import maps
+    from coverkit.maps.assets import circle_marker_class, element_classes
+
+    fast = maps.html_from_map(maps.map_from_plan(small_plan))
+    for cls in element_classes():
+        monkeypatch.setattr(cls, "render", MacroElement.render)
+    monkeypatch.setattr(circle_marker_class(), "render", folium.CircleMarker.render)
+    assert maps.html_from_map(maps.map_from_plan(small_plan)) == fast
+    assert "circle_marker_" in fast
+
+
+def test_text_element_writes_markup_as_text(monkeypatch):
+    """Text holding Jinja markup (from a name) is written as it is; branca evaluated it."""
+    import folium
+    from branca.element import MacroElement
+
+    from coverkit import maps
+    from coverkit.maps.assets import element_classes
+
+    js_layer, bind = element_classes()
+
+    def page():
+        fmap = folium.Map(location=[0, 0])
+        marker = js_layer("L.marker([0, 0]).addTo({parent})", "m")
+        fmap.add_child(marker)
+        marker.add_child(bind("Tooltip", "村 {{ 7 * 7 }} {# x #}", {}))
+        return maps.html_from_map(fmap)
+
+    text = page()
+    assert "村 {{ 7 * 7 }} {# x #}" in text
+    monkeypatch.setattr(bind, "render", MacroElement.render)
+    assert "村 49" in page()  # what the map showed before
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 256, 257])
+def test_palette_is_np_unique(n):
+    from coverkit.maps.assets import png_data_uri
+
+    rng = np.random.default_rng(n)
+    colours = rng.integers(0, 256, (n, 4), dtype=np.uint8)
+    image = colours[rng.integers(0, n, (23, 31))]
+    uri = png_data_uri(image)
+    distinct, index = np.unique(image.reshape(-1, 4), axis=0, return_inverse=True)
+    import base64
+    import struct
+    import zlib
+
+    png = base64.b64decode(uri.split(",", 1)[1])
+    pos, chunks = 8, {}
+    while pos < len(png):
+        (size,) = struct.unpack(">I", png[pos : pos + 4])
+        chunks[png[pos + 4 : pos + 8]] = png[pos + 8 : pos + 8 + size]
+        pos += 12 + size
+    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), dtype=np.uint8)
+    if len(distinct) <= 256:
+        assert chunks[b"PLTE"] == distinct[:, :3].tobytes()
+        assert chunks[b"tRNS"] == distinct[:, 3].tobytes()
+        assert np.array_equal(raw.reshape(23, 32)[:, 1:], index.reshape(23, 31))
+    else:
+        assert b"PLTE" not in chunks
+        assert np.array_equal(raw.reshape(23, 1 + 31 * 4)[:, 1:], image.reshape(23, -1))
+
+
+def test_merged_roads_are_the_long_ways(monkeypatch):
+    import geopandas as gpd
+    import shapely
+
+    from coverkit.maps.geodata import geojson_of
+
+    rng = np.random.default_rng(3)
+    lines = [shapely.linestrings([121, 30] + rng.random((k, 2)) * 0.1) for k in (2, 3, 7, 2, 40)]
+    lines.append(shapely.multilinestrings([lines[0], lines[2]]))
+    gdf = gpd.GeoDataFrame(geometry=lines, crs="EPSG:4326")
+    fast = geojson_of(gdf, merge=True)
+    monkeypatch.setattr("coverkit.maps.geodata._merged_lines", lambda parts: None)
+    assert json.dumps(geojson_of(gdf, merge=True)) == json.dumps(fast)
+    assert geojson_of(gdf.iloc[:0], merge=True) == {"type": "FeatureCollection", "features": []}
+
+
+@pytest.mark.parametrize("width", [500, 1700])
+def test_population_strips_are_the_whole_grid(monkeypatch, width):
+    from types import SimpleNamespace
+
+    import rasterio
+
+    from coverkit.maps.raster import population_overlay_js
+
+    rng = np.random.default_rng(width)
+    values = rng.random((37, width)) * 50
+    mask = rng.random((37, width)) > 0.2
+    grid = SimpleNamespace(
+        values=values,
+        mask=mask,
+        transform=rasterio.Affine(0.001, 0, 120, 0, -0.001, 30),
+        crs="EPSG:4326",
+    )
+    monkeypatch.setattr(settings, "map_raster_strip_cells", 10**9)
+    whole = population_overlay_js(grid)
+    for cells in (1, width * 5, width * 7):
+        monkeypatch.setattr(settings, "map_raster_strip_cells", cells)
+        assert population_overlay_js(grid) == whole
