@@ -173,7 +173,8 @@ def _roads_in_bbox(recs: list[_RoadRecord], bbox: BBox | None) -> list[tuple]:
     """
     if not recs:
         return []
-    geoms = shapely.from_wkb([r[4] for r in recs])
+    # GEOS reads binary WKB about 4x faster than the hex text pyosmium gives
+    geoms = shapely.from_wkb([bytes.fromhex(r[4]) if isinstance(r[4], str) else r[4] for r in recs])
     keep = np.ones(len(recs), dtype=bool)
     if bbox is not None:
         w, s, e, n = bbox
