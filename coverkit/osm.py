@@ -146,20 +146,20 @@ _RoadRecord = tuple[int, str, str | None, str | None, str | bytes]
 _PlaceRecord = tuple[int, str, str, float, float]
 
 
-def _road_record(way: Any, wkb: Any) -> _RoadRecord | None:
+def _road_record(way: Any, line: Any, errors: tuple[type, ...]) -> _RoadRecord | None:
     """The record of a road way, or ``None`` for one that is not a road or has no line.
 
+    ``line`` is a WKB factory's ``create_linestring`` and ``errors`` what it raises
+    for a way without a line (called once per way: nothing is looked up here).
     The bounding box is tested later, on a batch of lines at once (:func:`_roads_in_bbox`).
     """
-    import osmium
-
     tags = way.tags
     cls = tags.get("highway")
     if cls not in ROAD_CLASSES or tags.get("area") == "yes":
         return None
     try:  # fewer than two distinct node locations: RuntimeError, as a missing one
-        g = wkb.create_linestring(way)
-    except (osmium.InvalidLocationError, RuntimeError):
+        g = line(way)
+    except errors:
         return None
     return (way.id, cls, tags.get("maxspeed"), tags.get("name"), g)
 
@@ -271,7 +271,8 @@ def iter_roads_and_places(
     import osmium
 
     p = _check(path)
-    wkb = osmium.geom.WKBFactory()
+    line = osmium.geom.WKBFactory().create_linestring
+    errors = (osmium.InvalidLocationError, RuntimeError)
     roads: list[tuple] = []
     pending: list[_RoadRecord] = []  # roads whose bbox test is still to run
     found: list[_PlaceRecord] = []
@@ -282,15 +283,16 @@ def iter_roads_and_places(
         fp = _processor(p, osmium.filter.EntityFilter(kinds), osmium.filter.KeyFilter(*keys))
         for obj in fp:
             if obj.is_way():
-                rec = _road_record(obj, wkb)
+                rec = _road_record(obj, line, errors)
                 if rec is not None:
                     pending.append(rec)
             elif places and obj.is_node():
                 place = _place_record(obj, bbox)
                 if place is not None:
                     found.append(place)
-            held = len(roads) + len(pending) + len(found)
-            if len(pending) >= batch or (chunk_size and held >= chunk_size):
+            if len(pending) >= batch or (
+                chunk_size and len(roads) + len(pending) + len(found) >= chunk_size
+            ):
                 roads.extend(_roads_in_bbox(pending, bbox))
                 pending = []
             if chunk_size and len(roads) + len(found) >= chunk_size:
