@@ -50,7 +50,7 @@ import pandas as pd
 
 from coverkit.atomic import make_folder, shared_file_mode
 from coverkit.errors import InputFileError, OutputError
-from coverkit.writers import background_writer, geotiff_options
+from coverkit.writers import geotiff_options
 
 if TYPE_CHECKING:
     from coverkit.plan import CountyPlan
@@ -854,21 +854,16 @@ def table_fields() -> tuple[str, ...]:
 
 
 def _write_files(plan: CountyPlan, folder: Path) -> dict[str, Any]:
-    """Write the data files of ``plan`` into ``folder``; return the manifest's data part.
-
-    The rasters (GDAL's work) are written in a background thread while the tables are.
-    """
-    with background_writer() as pool:
-        rasters = pool.submit(_write_rasters, plan, folder) if pool else None
-        tables: dict[str, Any] = {}
-        for name in table_fields():
-            df = getattr(plan, name)
-            try:
-                table = None if df is None else save_table(df, folder / TABLES_FILE, layer=name)
-            except TypeError as exc:
-                raise OutputError(f"cannot save the table '{name}' of the plan: {exc}") from exc
-            tables[name] = None if table is None else {**table, "file": TABLES_FILE}
-        population, rasters_part = rasters.result() if rasters else _write_rasters(plan, folder)
+    """Write the data files of ``plan`` into ``folder``; return the manifest's data part."""
+    tables: dict[str, Any] = {}
+    for name in table_fields():
+        df = getattr(plan, name)
+        try:
+            table = None if df is None else save_table(df, folder / TABLES_FILE, layer=name)
+        except TypeError as exc:
+            raise OutputError(f"cannot save the table '{name}' of the plan: {exc}") from exc
+        tables[name] = None if table is None else {**table, "file": TABLES_FILE}
+    population, rasters_part = _write_rasters(plan, folder)
     return {"tables": tables, "population": population, "rasters": rasters_part}
 
 

@@ -28,7 +28,6 @@ from coverkit.surface import NODATA_MIN
 from coverkit.vocab import LABELS, Lang, ServiceMode, VillageStatus, label
 from coverkit.writers import (  # CSV_FLOAT_FORMAT: kept importable from here
     CSV_FLOAT_FORMAT,  # noqa: F401
-    background_writer,
     html_text,
     is_text_column,
     is_writer_error,
@@ -624,14 +623,8 @@ def save_report(
 
     staged: list[tuple[str, Path, Path]] = []
     try:
-        runs = [(key, _staged_job(out, key, name, write, staged)) for key, name, write in jobs]
-        with background_writer() as pool:  # the GeoTIFFs (GDAL) alongside the rest
-            later = [pool.submit(run) for key, run in runs if key in _GDAL_JOBS] if pool else []
-            for key, run in runs:
-                if pool is None or key not in _GDAL_JOBS:
-                    run()
-            for future in later:
-                future.result()
+        for key, name, write in jobs:
+            _staged_job(out, key, name, write, staged)()
         result: dict[str, Path] = {}
         mode = shared_file_mode()
         for key, tmp, final in staged:
@@ -644,10 +637,6 @@ def save_report(
         raise
     logger.info("report written to %s (%d files)", out, len(result))
     return result
-
-
-#: Jobs of :func:`save_report` written in a background thread: GDAL does their work.
-_GDAL_JOBS = frozenset({"time_before", "time_after"})
 
 
 def _staged_job(

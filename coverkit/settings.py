@@ -414,9 +414,3 @@ map_raster_strip_cells: int = 4_000_000
 #: parallel only when they are large enough to share out (its default strip of a
 #: 6,000-cell-wide raster is one row); 64 rows of float32 are ~1.5 MB per strip.
 geotiff_strip_rows: int = 64
-
-#: Threads writing a run's outputs (0: min(2, the machine's CPUs); 1: one after the
-#: other). Engineering: GeoTIFFs, which GDAL compresses without Python's lock, are
-#: written in one background thread while the tables, report and map are; the files
-#: do not depend on it.
-output_threads: int = 0

@@ -312,28 +312,6 @@ def write_text(text: str, path: str | os.PathLike[str], *, encoding: str = "utf-
     return path
 
 
-@contextlib.contextmanager
-def background_writer() -> Iterator[Any]:
-    """One background thread for writes that spend their time in GDAL (GeoTIFFs).
-
-    Yields
-    ------
-    concurrent.futures.ThreadPoolExecutor or None
-        A one-worker pool, or ``None`` (write in the calling thread) when
-        :data:`~coverkit.settings.output_threads` (0: min(2, the machine's CPUs))
-        is 1. The files written do not depend on it. Leaving the block waits
-        for the background writes.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    threads = settings.output_threads or min(2, os.cpu_count() or 1)
-    if threads <= 1:
-        yield None
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverkit-writer") as pool:
-        yield pool
-
-
 def geotiff_options(dtype: str) -> dict[str, Any]:
     """Creation options of the GeoTIFFs coverkit writes (plan folder and report).
 

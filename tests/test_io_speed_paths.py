@@ -163,34 +163,6 @@ def _files(folder):
     return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_background_writes_give_the_same_files(small_plan, tmp_path, monkeypatch):
-    rasterio = pytest.importorskip("rasterio")
-    pyogrio = pytest.importorskip("pyogrio")
-    from coverkit.planfile import save_plan
-    from coverkit.report import save_report
-
-    written = {}
-    for threads in (1, 2):
-        monkeypatch.setattr(settings, "output_threads", threads)
-        folder = tmp_path / f"t{threads}"
-        save_report(small_plan, folder, include_map=False)
-        save_plan(small_plan, folder)
-        written[threads] = _files(folder)
-    assert list(written[1]) == list(written[2])
-    for name, one in written[1].items():
-        two = written[2][name]
-        if name.endswith(".tif"):
-            with rasterio.open(one) as a, rasterio.open(two) as b:
-                assert np.array_equal(a.read(), b.read(), equal_nan=True), name
-                assert a.profile == b.profile, name
-        elif name == "plan.gpkg":  # the report's GeoPackage carries the time
-            for layer in pyogrio.list_layers(one)[:, 0]:
-                a = pyogrio.read_dataframe(one, layer=layer)
-                pd.testing.assert_frame_equal(a, pyogrio.read_dataframe(two, layer=layer))
-        elif not name.endswith(".xlsx"):  # a workbook's zip entries carry the time too
-            assert one.read_bytes() == two.read_bytes(), name
-
-
 def test_text_rendering_is_brancas_page(small_plan, monkeypatch):
     """Markers and layers put in as text: the page branca's MacroElement.render makes."""
     import folium
