@@ -50,6 +50,7 @@ import pandas as pd
 
 from coverkit.atomic import make_folder, shared_file_mode
 from coverkit.errors import InputFileError, OutputError
+from coverkit.writers import geotiff_options
 
 if TYPE_CHECKING:
     from coverkit.plan import CountyPlan
@@ -300,8 +301,20 @@ def _clean_text(values: np.ndarray) -> bool:
 
 
 def _json_cells(values: list[Any]) -> np.ndarray:
+    """The JSON text of each value; text and ``None``, which repeat (a road's class,
+    speed, name), are encoded once per distinct value: the same text as one by one."""
     out = np.empty(len(values), dtype=object)
-    out[:] = [_dumps(encode_value(v)) for v in values]
+    known: dict[str | None, str] = {}
+    cells = []
+    for v in values:
+        if v is None or type(v) is str:
+            text = known.get(v)
+            if text is None:
+                text = known[v] = _dumps(encode_value(v))
+        else:
+            text = _dumps(encode_value(v))
+        cells.append(text)
+    out[:] = cells
     return out
 
 
@@ -668,10 +681,10 @@ def _write_raster(path: Path, array: np.ndarray, *, transform: Any, crs: Any) ->
             dtype=_RASTER_DTYPES[token],
             transform=transform,
             crs=crs.to_wkt() if crs is not None else None,
-            compress="deflate",
+            **geotiff_options(_RASTER_DTYPES[token]),
         ) as dst,
     ):
-        dst.write(array.astype(_RASTER_DTYPES[token]), 1)
+        dst.write(array.astype(_RASTER_DTYPES[token], copy=False), 1)
     return {"file": path.name, "dtype": token, "shape": list(array.shape)}
 
 
@@ -846,11 +859,16 @@ def _write_files(plan: CountyPlan, folder: Path) -> dict[str, Any]:
     for name in table_fields():
         df = getattr(plan, name)
         try:
-            tables[name] = None if df is None else save_table(df, folder / TABLES_FILE, layer=name)
+            table = None if df is None else save_table(df, folder / TABLES_FILE, layer=name)
         except TypeError as exc:
             raise OutputError(f"cannot save the table '{name}' of the plan: {exc}") from exc
-        if tables[name] is not None:
-            tables[name]["file"] = TABLES_FILE
+        tables[name] = None if table is None else {**table, "file": TABLES_FILE}
+    population, rasters_part = _write_rasters(plan, folder)
+    return {"tables": tables, "population": population, "rasters": rasters_part}
+
+
+def _write_rasters(plan: CountyPlan, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write the population grid and the plan's rasters; their manifest entries."""
     grid = plan.population
     geo = {"transform": grid.transform, "crs": grid.crs}
     try:
@@ -869,7 +887,7 @@ def _write_files(plan: CountyPlan, folder: Path) -> dict[str, Any]:
         }
     except TypeError as exc:
         raise OutputError(f"cannot save the rasters of the plan: {exc}") from exc
-    return {"tables": tables, "population": population, "rasters": rasters}
+    return population, rasters
 
 
 def _manifest(plan: CountyPlan, data: dict[str, Any], folder: Path) -> dict[str, Any]:

@@ -624,17 +624,7 @@ def save_report(
     staged: list[tuple[str, Path, Path]] = []
     try:
         for key, name, write in jobs:
-            final = out / name
-            with _naming(final):
-                fd, tmp_name = tempfile.mkstemp(
-                    prefix=f".{final.stem}.", suffix=final.suffix, dir=out
-                )
-                os.close(fd)
-                tmp = Path(tmp_name)
-                staged.append((key, tmp, final))
-                if final.suffix == ".gpkg":
-                    tmp.unlink()  # GDAL must create the GeoPackage itself
-                write(tmp)
+            _staged_job(out, key, name, write, staged)()
         result: dict[str, Path] = {}
         mode = shared_file_mode()
         for key, tmp, final in staged:
@@ -647,6 +637,30 @@ def save_report(
         raise
     logger.info("report written to %s (%d files)", out, len(result))
     return result
+
+
+def _staged_job(
+    out: Path,
+    key: str,
+    name: str,
+    write: Callable[[Path], Any],
+    staged: list[tuple[str, Path, Path]],
+) -> Callable[[], None]:
+    """Make the temporary file of one output (listed in ``staged``); return its writer."""
+    final = out / name
+    with _naming(final):
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix, dir=out)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        staged.append((key, tmp, final))
+        if final.suffix == ".gpkg":
+            tmp.unlink()  # GDAL must create the GeoPackage itself
+
+    def run() -> None:
+        with _naming(final):
+            write(tmp)
+
+    return run
 
 
 @contextlib.contextmanager

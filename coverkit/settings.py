@@ -384,3 +384,33 @@ extract_cache_folder: str = ".extract"
 #: 100 m); below it (about 1.2 M populated cells x 20 sites, 200 MB in float64) every
 #: figure keeps all its float64 digits.
 od_float32_min_entries: int = 25_000_000
+
+# --- scale: reading inputs and writing outputs (issue 17, item 4: outputs helper) ---
+
+#: Road ways read from an OSM extract whose bounding-box test runs as one vectorised
+#: batch. Engineering, not policy: 20,000 lines hold a few MB of WKB, and per-batch
+#: overhead is then negligible against the per-way read; the kept ways do not depend
+#: on it.
+osm_bbox_batch_ways: int = 20_000
+
+#: Deflate level of the GeoTIFFs written (plan folder rasters, report travel-time
+#: rasters). Engineering, not policy: level 1 with the floating-point predictor is
+#: lossless, about twice as fast as the default level 6 without a predictor, and the
+#: files come out smaller (37 -> 24 MB for a 60,000 km² county's travel times).
+geotiff_deflate_level: int = 1
+
+#: Threads GDAL compresses a GeoTIFF with; 0: min(2, the machine's CPUs). Engineering:
+#: the bytes written do not depend on it.
+geotiff_threads: int = 0
+
+#: Cells of the population grid turned into densities at once for the map's
+#: population layer (a strip of whole k x k blocks, k the downsampling factor).
+#: Engineering: 4 M float64 cells are about 32 MB per copy, where the whole grid
+#: of a 200,000 km² county (59 M cells) would be ~0.5 GB per copy; the image does
+#: not depend on it.
+map_raster_strip_cells: int = 4_000_000
+
+#: Rows per strip of the GeoTIFFs written. Engineering: GDAL compresses strips in
+#: parallel only when they are large enough to share out (its default strip of a
+#: 6,000-cell-wide raster is one row); 64 rows of float32 are ~1.5 MB per strip.
+geotiff_strip_rows: int = 64

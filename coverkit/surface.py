@@ -25,6 +25,7 @@ from coverkit import settings
 from coverkit.atomic import atomic_path
 from coverkit.errors import InvalidValueError, MissingColumnError, OutputError
 from coverkit.network import RoadNetwork, travel_times_to_nearest
+from coverkit.writers import geotiff_options
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -187,7 +188,7 @@ def save_travel_time_raster(
         "crs": grid.crs,
         "transform": grid.transform,
         "nodata": NODATA_MIN,
-        "compress": "deflate",
+        **geotiff_options("float32"),
     }
     try:
         with atomic_path(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:

@@ -312,6 +312,34 @@ def write_text(text: str, path: str | os.PathLike[str], *, encoding: str = "utf-
     return path
 
 
+def geotiff_options(dtype: str) -> dict[str, Any]:
+    """Creation options of the GeoTIFFs coverkit writes (plan folder and report).
+
+    Parameters
+    ----------
+    dtype
+        The band's dtype name (``float32``, ``float64``, ``uint8``...).
+
+    Returns
+    -------
+    dict
+        rasterio keywords: deflate at :data:`~coverkit.settings.geotiff_deflate_level`
+        with the predictor that suits the dtype (floating-point for floats,
+        horizontal for integers), in strips of
+        :data:`~coverkit.settings.geotiff_strip_rows` rows compressed by
+        :data:`~coverkit.settings.geotiff_threads` threads. Lossless: the cells
+        read back are the cells written.
+    """
+    threads = settings.geotiff_threads or min(2, os.cpu_count() or 1)
+    return {
+        "compress": "deflate",
+        "zlevel": int(settings.geotiff_deflate_level),
+        "predictor": 3 if np.dtype(dtype).kind == "f" else 2,
+        "num_threads": str(max(1, int(threads))),
+        "blockysize": max(1, int(settings.geotiff_strip_rows)),
+    }
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a table as a defused CSV (UTF-8 with a BOM), atomically.
 

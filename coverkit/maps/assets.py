@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import re
 import struct
 import zlib
 from importlib import resources
@@ -103,6 +104,27 @@ def inline_json(value: Any) -> str:
     )
 
 
+def _palette(rgba: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The distinct colours of an image, sorted as ``np.unique(axis=0)`` sorts them
+    (by red, green, blue, alpha), and each pixel's index into them (uint8); ``(None,
+    None)`` for more than 256 colours.
+
+    Each pixel is read as one big-endian 32-bit number, whose order is that of its
+    bytes, and hashed (:func:`pandas.factorize`) instead of sorted.
+    """
+    import pandas as pd
+
+    keys = rgba.reshape(-1, 4).view(">u4").reshape(-1).astype(np.uint32)
+    codes, uniques = pd.factorize(keys, sort=False)
+    if len(uniques) > 256:
+        return None, None
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(order), dtype=np.uint8)
+    rank[order] = np.arange(len(order), dtype=np.uint8)
+    colours = np.asarray(uniques[order], dtype=">u4").view(np.uint8).reshape(-1, 4)
+    return colours, rank[codes]
+
+
 def png_data_uri(rgba: np.ndarray) -> str:
     """Encode an (h, w, 4) uint8 array as a PNG data URI (deterministic bytes).
 
@@ -125,10 +147,9 @@ def png_data_uri(rgba: np.ndarray) -> str:
         body = tag + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    flat = rgba.reshape(-1, 4)
-    colours, index = np.unique(flat, axis=0, return_inverse=True)
-    if len(colours) <= 256:
-        pixels = index.reshape(h, w).astype(np.uint8)
+    colours, index = _palette(rgba)
+    if colours is not None:
+        pixels = index.reshape(h, w)
         header = struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0)
         extra = chunk(b"PLTE", colours[:, :3].tobytes()) + chunk(b"tRNS", colours[:, 3].tobytes())
     else:
@@ -188,6 +209,73 @@ def inline_leaflet(fmap: folium.Map, *, extra_css: str | None = None) -> None:
     header.add_child(Element(f"<script>{js}</script>"), name="ck_leaflet_js")
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+@functools.cache
+def _text_element_class() -> type:
+    """A branca element that renders a fixed text.
+
+    branca's ``MacroElement.render`` wraps each rendered script in
+    ``Element(script)``, which compiles it as a Jinja template (seconds for a
+    large county's GeoJSON) and would evaluate any ``{{ }}`` a name brought in.
+    This one gives the text as Jinja gives a text without markup: line breaks
+    as ``\\n`` and one final line break dropped.
+    """
+    from branca.element import Element
+
+    class Text(Element):  # type: ignore[misc]
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            text = _NEWLINE.sub("\n", text)
+            self._text = text[:-1] if text.endswith("\n") else text
+
+        def render(self, **kwargs: Any) -> str:
+            return self._text
+
+    return Text
+
+
+def render_as_text(element: Any, kwargs: dict[str, Any]) -> None:
+    """Render a branca ``MacroElement`` as branca does, its parts put in as plain text.
+
+    Parameters
+    ----------
+    element
+        The macro element (a folium marker, a layer made here).
+    kwargs
+        Passed on to its children.
+
+    Notes
+    -----
+    The page is the same as branca's ``MacroElement.render`` makes for text
+    without Jinja markup, without compiling each rendered part as a template.
+    """
+    text = _text_element_class()
+    figure = element.get_root()
+    macros = element._template.module.__dict__
+    for part in ("header", "html", "script"):
+        macro = macros.get(part)
+        if macro is not None:
+            getattr(figure, part).add_child(text(macro(element, kwargs)), name=element.get_name())
+    for child in element._children.values():
+        child.render(**kwargs)
+
+
+@functools.cache
+def circle_marker_class() -> type:
+    """``folium.CircleMarker`` rendered by :func:`render_as_text` (the same page, faster)."""
+    import folium
+
+    class CircleMarker(folium.CircleMarker):  # type: ignore[misc]
+        def render(self, **kwargs: Any) -> None:
+            if self.location is None:
+                raise ValueError("CircleMarker location must be assigned when added to a map.")
+            render_as_text(self, kwargs)
+
+    return CircleMarker
+
+
 @functools.cache
 def element_classes() -> tuple[type, type]:
     """The two custom folium elements, ``(JsLayer, Bind)``.
@@ -200,11 +288,18 @@ def element_classes() -> tuple[type, type]:
         ``Bind(kind, content_html, options)`` renders
         ``parent.bind<kind>(<content as JSON>, <options>)`` for ``Popup`` or
         ``Tooltip``. Built on the first call so that folium loads at call time.
+        Their script goes into the page as it is (:func:`_text_element_class`).
     """
     from branca.element import MacroElement
     from jinja2 import Template
 
-    class JsLayer(MacroElement):  # type: ignore[misc]
+    class Script(MacroElement):  # type: ignore[misc]
+        """A macro element whose rendered script is put into the page as text."""
+
+        def render(self, **kwargs: Any) -> None:
+            render_as_text(self, kwargs)
+
+    class JsLayer(Script):  # type: ignore[misc]
         """A Leaflet layer built from JS made here; ``{parent}``/``{name}`` are filled in."""
 
         _template = Template(
@@ -221,7 +316,7 @@ def element_classes() -> tuple[type, type]:
         def code(self, parent: str) -> str:
             return self._code.replace("{parent}", parent)
 
-    class Bind(MacroElement):  # type: ignore[misc]
+    class Bind(Script):
         """``parent.bindPopup(html)`` / ``bindTooltip(html)`` with escaped HTML as JSON."""
 
         _template = Template(

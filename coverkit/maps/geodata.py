@@ -82,6 +82,28 @@ def located_subcentres(plan: CountyPlan) -> gpd.GeoDataFrame | None:
     return out[located]
 
 
+def _merged_lines(parts: np.ndarray) -> dict[str, Any] | None:
+    """The feature of one MultiLineString of 2-D ``parts``, coordinates rounded.
+
+    The same data as rounding each line (``shapely.transform``), merging them and
+    ``json.loads(shapely.to_geojson(multilinestring))`` (GEOS writes each double
+    so that it reads back exactly), without new geometries, text or parsing;
+    ``None`` when a part is not a 2-D line (the caller then goes the long way).
+    """
+    import shapely
+
+    lines = shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING
+    if not np.all(lines) or np.any(shapely.has_z(parts)):
+        return None
+    counts = shapely.get_num_coordinates(parts)
+    flat = np.round(shapely.get_coordinates(parts), COORD_DECIMALS).tolist()
+    ends = np.cumsum(counts).tolist()
+    starts = [0, *ends[:-1]]
+    coords = [flat[a:b] for a, b in zip(starts, ends, strict=True)]
+    geometry = {"type": "MultiLineString", "coordinates": coords}
+    return {"type": "Feature", "properties": {}, "geometry": geometry}
+
+
 def geojson_of(
     gdf: gpd.GeoDataFrame | None, *, simplify: bool = True, merge: bool = False
 ) -> dict[str, Any]:
@@ -122,7 +144,13 @@ def geojson_of(
         geoms = geoms.to_crs(metric).simplify(SIMPLIFY_TOLERANCE_M).to_crs("EPSG:4326")
     elif gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         geoms = geoms.to_crs("EPSG:4326")
-    arr = shapely.transform(np.asarray(geoms.values), lambda c: np.round(c, COORD_DECIMALS))
+    arr = np.asarray(geoms.values)
+    if merge:
+        parts = shapely.get_parts(arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))])
+        merged = _merged_lines(parts)
+        if merged is not None:
+            return {"type": "FeatureCollection", "features": [merged] if parts.size else []}
+    arr = shapely.transform(arr, lambda c: np.round(c, COORD_DECIMALS))
     if merge:
         parts = shapely.get_parts(arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))])
         arr = np.array([shapely.multilinestrings(parts)], dtype=object) if parts.size else arr[:0]

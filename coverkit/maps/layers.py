@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from coverkit.maps.assets import element_classes, escape_html, inline_json
+from coverkit.maps.assets import circle_marker_class, element_classes, escape_html, inline_json
 from coverkit.maps.cells import column_values, format_number, is_null, popup_table, truthy
 from coverkit.maps.geodata import as_geodataframe, geojson_of, located_subcentres
 from coverkit.maps.raster import population_overlay_js, time_overlay_js
@@ -201,6 +201,21 @@ def add_townships(fmap: folium.Map, plan: CountyPlan) -> None:
         group.add_child(js_layer(marker_js(point, options), "label"))
 
 
+def _road_classes(values: list[Any]) -> np.ndarray:
+    """:func:`~coverkit.maps.styles.road_class` of each value, once per distinct text."""
+    known: dict[str, str] = {}  # a county has a few distinct classes and many roads
+    out = []
+    for h in values:
+        if type(h) is str:
+            c = known.get(h)
+            if c is None:
+                c = known[h] = road_class(h)
+        else:
+            c = road_class(h)
+        out.append(c)
+    return np.array(out)
+
+
 def add_roads(fmap: folium.Map, plan: CountyPlan) -> None:
     """Roads in three classes (:data:`~coverkit.maps.styles.ROAD_STYLES`), main roads on top.
 
@@ -215,7 +230,7 @@ def add_roads(fmap: folium.Map, plan: CountyPlan) -> None:
     group = new_group(fmap, "道路 Roads")
     if roads is None or not len(roads):
         return
-    classes = np.array([road_class(h) for h in column_values(roads, "highway", "")])
+    classes = _road_classes(column_values(roads, "highway", ""))
     for key in ("minor", "secondary", "main"):
         selected = roads[classes == key]
         if len(selected):
@@ -472,11 +487,9 @@ def add_subcentres(fmap: folium.Map, plan: CountyPlan) -> None:
 
 def _add_village(group: Any, geom: Any, row: dict[str, Any], fac_names: dict[str, str]) -> None:
     """One village circle coloured by its service mode, with popup and tooltip."""
-    import folium
-
     pt = geom if geom.geom_type == "Point" else geom.representative_point()
     mode = str(row["mode"]) if str(row["mode"]) in SERVICE_MODES else "unknown"
-    marker = folium.CircleMarker(
+    marker = circle_marker_class()(
         location=[round(pt.y, COORD_DECIMALS), round(pt.x, COORD_DECIMALS)],
         radius=6,
         color="#222222",

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from coverkit import settings
 from coverkit.maps.assets import inline_json, png_data_uri
 from coverkit.maps.styles import (
     MAX_RASTER_WIDTH_PX,
@@ -19,6 +20,26 @@ from coverkit.maps.styles import (
 )
 
 logger = logging.getLogger(__package__)  # log lines keep the name "coverkit.maps"
+
+
+def is_wgs84_north_up(crs: Any, transform: Any) -> bool:
+    """Whether a raster is already on a north-up EPSG:4326 grid (drawn as it is).
+
+    Parameters
+    ----------
+    crs
+        Its CRS (None: EPSG:4326).
+    transform
+        Its affine transform.
+
+    Returns
+    -------
+    bool
+    """
+    from pyproj import CRS
+
+    src_crs = CRS.from_user_input(crs) if crs is not None else CRS.from_epsg(4326)
+    return bool(src_crs.equals(CRS.from_epsg(4326)) and transform.b == 0 and transform.d == 0)
 
 
 def raster_wgs84(
@@ -47,7 +68,7 @@ def raster_wgs84(
     from pyproj import CRS
 
     src_crs = CRS.from_user_input(crs) if crs is not None else CRS.from_epsg(4326)
-    if src_crs.equals(CRS.from_epsg(4326)) and transform.b == 0 and transform.d == 0:
+    if is_wgs84_north_up(crs, transform):
         h, w = array.shape
         west, north = transform.c, transform.f
         east = west + transform.a * w
@@ -207,10 +228,23 @@ def population_overlay_js(grid: Any) -> str:
     str
         An ``L.imageOverlay(...)`` call (see :func:`image_overlay_js`).
     """
-    density = grid.values / cell_area_km2(grid)[:, None]
-    density = np.where(grid.mask, density, np.nan)
-    arr, bounds, _ = raster_wgs84(density, grid.transform, grid.crs, resampling="bilinear")
-    arr, _ = downsample(arr, how="mean")
+    area = cell_area_km2(grid)
+
+    def density(rows: slice) -> np.ndarray:
+        return np.where(grid.mask[rows], grid.values[rows] / area[rows, None], np.nan)
+
+    if not is_wgs84_north_up(grid.crs, grid.transform):
+        arr, bounds, _ = raster_wgs84(
+            density(slice(None)), grid.transform, grid.crs, resampling="bilinear"
+        )
+        arr, _ = downsample(arr, how="mean")
+        return image_overlay_js(rgba_population(arr), bounds, opacity=0.75)
+    _, bounds, _ = raster_wgs84(grid.values, grid.transform, grid.crs, resampling="bilinear")
+    h, w = grid.values.shape
+    k = max(1, math.ceil(w / MAX_RASTER_WIDTH_PX))
+    step = k * max(1, settings.map_raster_strip_cells // max(1, w * k))  # whole blocks of k rows
+    strips = [downsample(density(slice(r, r + step)), how="mean")[0] for r in range(0, h, step)]
+    arr = np.concatenate(strips) if strips else density(slice(None))
     return image_overlay_js(rgba_population(arr), bounds, opacity=0.75)
 
 
@@ -266,6 +300,7 @@ __all__ = [
     "cell_area_km2",
     "downsample",
     "image_overlay_js",
+    "is_wgs84_north_up",
     "population_overlay_js",
     "raster_wgs84",
     "rgba_population",
