@@ -1017,7 +1017,7 @@ def write_overview_map(
     import folium
     import shapely
 
-    from coverkit.maps import element_classes, inline_json, inline_leaflet, save_map
+    from coverkit.maps import element_classes, inline_json, inline_leaflet, save_map, text_element
 
     path = Path(path)
     features = []
@@ -1068,7 +1068,7 @@ def write_overview_map(
             for r in failed
         )
         m.get_root().html.add_child(
-            folium.Element(
+            text_element(
                 '<div style="position:fixed;bottom:10px;left:10px;z-index:1000;'
                 'background:white;padding:6px;max-width:40%;font:12px sans-serif">'
                 f"<b>{html_text(status_label('failed'))} ({len(failed)})</b><ul>{items}</ul></div>"

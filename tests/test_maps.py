@@ -297,3 +297,14 @@ def test_subcentres_without_geometry_are_located_from_facilities(plan):
     assert "服务范围 catchment: 东镇中心卫生院" in text
     located = maps.located_subcentres(dataclasses.replace(plan, subcentres=subs))
     assert located["name"].tolist() == ["东镇中心卫生院"]
+
+
+def test_template_markup_in_the_county_name_is_shown_not_run(plan):
+    # the title was a Jinja template: "{{ 7 * 7 }}" showed as 49, and a crafted name
+    # (received in a plan folder) could reach Python objects through the template
+    import dataclasses
+
+    name = "示例县 {{ 7 * 7 }} {{ cycler.__init__.__globals__ }}"
+    text = maps.html_from_map(maps.map_from_plan(dataclasses.replace(plan, county_name=name)))
+    assert "示例县 {{ 7 * 7 }} {{ cycler.__init__.__globals__ }}" in text
+    assert "示例县 49" not in text

@@ -36,6 +36,7 @@ from coverkit.maps.assets import (
     inline_leaflet,
     leaflet_assets,
     png_data_uri,
+    text_element,
 )
 from coverkit.maps.build import html_from_map, map_from_plan, save_map
 from coverkit.maps.geodata import as_geodataframe, located_subcentres
@@ -74,4 +75,5 @@ __all__ = [
     "map_from_plan",
     "png_data_uri",
     "save_map",
+    "text_element",
 ]

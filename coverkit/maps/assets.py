@@ -197,16 +197,14 @@ def inline_leaflet(fmap: folium.Map, *, extra_css: str | None = None) -> None:
     extra_css
         A style sheet of the caller's own, placed after Leaflet's CSS.
     """
-    from branca.element import Element
-
     fmap.default_js = []
     fmap.default_css = []
     js, css = leaflet_assets()
     header = fmap.get_root().header
-    header.add_child(Element(f"<style>{css}</style>"), name="ck_leaflet_css")
+    header.add_child(text_element(f"<style>{css}</style>"), name="ck_leaflet_css")
     if extra_css is not None:
-        header.add_child(Element(f"<style>{extra_css}</style>"), name="ck_css")
-    header.add_child(Element(f"<script>{js}</script>"), name="ck_leaflet_js")
+        header.add_child(text_element(f"<style>{extra_css}</style>"), name="ck_css")
+    header.add_child(text_element(f"<script>{js}</script>"), name="ck_leaflet_js")
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -234,6 +232,26 @@ def _text_element_class() -> type:
             return self._text
 
     return Text
+
+
+def text_element(text: str) -> Any:
+    """A branca element that puts ``text`` on the page as it is, never as a template.
+
+    ``branca.element.Element(text)`` compiles its text as a Jinja template, so a
+    ``{{ }}`` in a county or facility name would be evaluated (and a crafted one
+    could run code). The text must already be HTML-escaped where it holds names.
+
+    Parameters
+    ----------
+    text
+        The HTML to put in.
+
+    Returns
+    -------
+    branca.element.Element
+        Add it to a figure part (``fmap.get_root().html.add_child(...)``).
+    """
+    return _text_element_class()(text)
 
 
 def render_as_text(element: Any, kwargs: dict[str, Any]) -> None:
@@ -366,4 +384,5 @@ __all__ = [
     "leaflet_assets",
     "png_data_uri",
     "stable_ids",
+    "text_element",
 ]

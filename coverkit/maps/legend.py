@@ -176,9 +176,9 @@ def add_title(fmap: folium.Map, plan: CountyPlan) -> None:
     plan
         The county plan.
     """
-    from branca.element import Element
+    from coverkit.maps.assets import text_element
 
-    fmap.get_root().html.add_child(Element(title_html(plan)), name="ck_title")
+    fmap.get_root().html.add_child(text_element(title_html(plan)), name="ck_title")
 
 
 def add_legend(fmap: folium.Map, plan: CountyPlan) -> None:
@@ -191,9 +191,9 @@ def add_legend(fmap: folium.Map, plan: CountyPlan) -> None:
     plan
         The county plan.
     """
-    from branca.element import Element
+    from coverkit.maps.assets import text_element
 
-    fmap.get_root().html.add_child(Element(legend_html()), name="ck_legend")
+    fmap.get_root().html.add_child(text_element(legend_html()), name="ck_legend")
 
 
 #: The fixed parts of the county map, added after :data:`~coverkit.maps.layers.LAYERS`.
