@@ -384,3 +384,16 @@ extract_cache_folder: str = ".extract"
 #: 100 m); below it (about 1.2 M populated cells x 20 sites, 200 MB in float64) every
 #: figure keeps all its float64 digits.
 od_float32_min_entries: int = 25_000_000
+
+# --- scale: travel times and the village stage in threads (issue 17, item 4: travel helper) ---
+
+#: Threads for the per-cell array work of a plan (snapping, the OD fill, coordinate
+#: transforms; :mod:`coverkit.network.blocks`), capped by the CPUs. Engineering, not
+#: policy: numpy, cKDTree and pyproj release the GIL over row blocks, two threads use
+#: both cores of a laptop, and results never depend on the count (1 = no pool).
+array_threads: int = 2
+
+#: Points per block when cell centres are reprojected in threads
+#: (:func:`coverkit.network.blocks.transform_xy`). Engineering: 1 M points are 32 MB of
+#: float64 in and out per block, and ten blocks of a 10 M-cell county balance two threads.
+transform_block_points: int = 1_000_000

@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from coverkit import settings
 from coverkit.errors import CRSError, InvalidValueError
+from coverkit.network.blocks import for_blocks
 from coverkit.network.snapping import snap_points
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from coverkit.network.graph import RoadNetwork
 
 #: Origins per block when filling an OD matrix.
-_OD_BLOCK: int = 16_384
+OD_BLOCK: int = 16_384
 
 
 # --------------------------------------------------------------------------- points
@@ -134,6 +135,30 @@ def _augmented(
     return aug, virt
 
 
+def _fill_block(
+    out: np.ndarray,
+    dist_t: np.ndarray,
+    r: np.ndarray,
+    cols: np.ndarray,
+    access: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ends: tuple[np.ndarray, np.ndarray],
+    full: bool,
+) -> None:
+    """Rows ``r`` of an OD matrix: each origin's better end of its edge, in float64 then stored."""
+    oe, ou, ov = access
+    b = np.take(dist_t, ends[0][oe[r]], axis=0)
+    b += ou[r, None]
+    via_v = np.take(dist_t, ends[1][oe[r]], axis=0)
+    via_v += ov[r, None]
+    np.minimum(b, via_v, out=b)
+    if full:  # every row and column: r is a run of consecutive rows
+        out[r[0] : r[-1] + 1] = b
+    elif cols.size == out.shape[1]:
+        out[r] = b
+    else:
+        out[np.ix_(r, cols)] = b
+
+
 def od_matrix(
     network: RoadNetwork,
     origins_xy: object,
@@ -192,23 +217,17 @@ def od_matrix(
     dist_t = np.ascontiguousarray(
         dijkstra(aug, directed=True, indices=virt)[:, : network.n_nodes].T
     )
-    # each origin takes the better end of its edge; in blocks so temporaries stay in cache,
-    # written straight into the result (off-network origins keep their row of inf)
+    # each origin takes the better end of its edge; in row blocks (over threads) so the
+    # temporaries stay small, written straight into the result (off-network origins keep
+    # their row of inf); blocks write disjoint rows, so the thread count changes nothing
     full = (rows.size, cols.size) == shape
     out = np.empty(shape, dtype=dtype) if full else np.full(shape, np.inf, dtype=dtype)
-    blk = np.empty((min(_OD_BLOCK, rows.size), cols.size))
-    for start in range(0, rows.size, _OD_BLOCK):
-        r = rows[start : start + _OD_BLOCK]
-        b = blk[: r.size]
-        np.take(dist_t, network.edge_u[oe[r]], axis=0, out=b)
-        b += ou[r, None]
-        via_v = np.take(dist_t, network.edge_v[oe[r]], axis=0)
-        via_v += ov[r, None]
-        np.minimum(b, via_v, out=b)
-        if cols.size == shape[1]:
-            out[r] = b
-        else:
-            out[np.ix_(r, cols)] = b
+    ends = (network.edge_u, network.edge_v)
+    for_blocks(
+        lambda s, e: _fill_block(out, dist_t, rows[s:e], cols, (oe, ou, ov), ends, full),
+        rows.size,
+        OD_BLOCK,
+    )
     # origin and destination on the same edge: the direct ride along it may be shorter
     # (only the origins on some destination's edge: no dense origins x destinations mask)
     hit = rows[np.isin(oe[rows], de[cols])]

@@ -27,6 +27,7 @@ import shapely
 
 from coverkit import settings
 from coverkit.errors import InvalidValueError
+from coverkit.network.blocks import for_blocks
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -283,11 +284,13 @@ class SnapIndex:
         for k in CANDIDATE_ENDS:
             if pending.size == 0:
                 break
-            unsettled = [
-                self._block(xs, ys, pending[i : i + SNAP_BLOCK], k, bound, max_m, edge, dist, frac)
-                for i in range(0, pending.size, SNAP_BLOCK)
-            ]
-            pending = np.concatenate(unsettled)
+            rows = pending  # bound now: the blocks run in threads
+
+            def work(s: int, e: int, k: int = k, rows: np.ndarray = rows) -> np.ndarray:
+                return self._block(xs, ys, rows[s:e], k, bound, max_m, edge, dist, frac)
+
+            # blocks write disjoint rows: the same result on any number of threads
+            pending = np.concatenate(for_blocks(work, rows.size, SNAP_BLOCK))
         if pending.size:
             logger.debug("exact STRtree search for %d points", pending.size)
             self._strtree(xs, ys, pending, max_m, edge, dist, frac)
