@@ -592,8 +592,8 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
     return _County(
         metric=metric,
         network=network,
-        rows=rows,
-        cols=cols,
+        rows=rows.astype(np.int32),  # grid positions: int32 halves two per-cell arrays
+        cols=cols.astype(np.int32),
         cell_xy=np.column_stack([cx, cy]),
         cell_pop=grid.values[rows, cols].astype("float64"),
         hospitals=plan_fac[plan_fac["tier"] == Tier.COUNTY_HOSPITAL],

@@ -39,12 +39,14 @@ def net():
 
 def _plain(monkeypatch):
     monkeypatch.setattr(blocks, "block_threads", lambda: 1)
+    monkeypatch.setattr(routing, "block_threads", lambda: 1)
     monkeypatch.setattr(snapping, "SNAP_BLOCK", 10**9)
     monkeypatch.setattr(routing, "OD_BLOCK", 10**9)
 
 
 def _forced(monkeypatch):
     monkeypatch.setattr(blocks, "block_threads", lambda: 3)
+    monkeypatch.setattr(routing, "block_threads", lambda: 3)  # Dijkstra's sources split in 3
     monkeypatch.setattr(snapping, "SNAP_BLOCK", 7)
     monkeypatch.setattr(routing, "OD_BLOCK", 5)
 
