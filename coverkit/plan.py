@@ -1018,8 +1018,10 @@ def _plan_effect(
     grid = inputs.population
     n_h, od, selected = times.n_hospitals, times.od, sites.selected
     county_cols = list(range(n_h)) + [n_h + j for j in selected]
-    after = od[:, county_cols].min(axis=1) if county_cols else times.baseline
-    nearest_after = od[:, county_cols].argmin(axis=1) if county_cols else times.nearest_hospital
+    if county_cols:
+        after, nearest_after = _row_min(od, county_cols)
+    else:
+        after, nearest_after = times.baseline, times.nearest_hospital
     rows, cols = county.rows, county.cols
     time_before = _raster(grid, rows, cols, times.baseline, np.float32, np.nan)
     time_after = _raster(grid, rows, cols, after, np.float32, np.nan)
@@ -1150,6 +1152,26 @@ def _od(net: Any, origins_xy: np.ndarray, destinations_xy: np.ndarray, **kwargs:
         dtype = kwargs.get("dtype", np.float64)
         return od_matrix_euclidean(origins_xy, destinations_xy).astype(dtype, copy=False)
     return od_matrix(net, origins_xy, destinations_xy, **kwargs)
+
+
+def _row_min(od: np.ndarray, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``od[:, cols].min(axis=1)`` and ``.argmin(axis=1)``, in row blocks over threads.
+
+    The columns are copied a block at a time, never all at once; each row's
+    figures are those of the one-shot expressions.
+    """
+    from coverkit.network.blocks import for_blocks
+
+    best = np.empty(len(od), dtype=od.dtype)
+    which = np.empty(len(od), dtype=np.intp)
+
+    def work(s: int, e: int) -> None:
+        sub = od[s:e, cols]
+        best[s:e] = sub.min(axis=1)
+        which[s:e] = sub.argmin(axis=1)
+
+    for_blocks(work, len(od), settings.row_block_cells)
+    return best, which
 
 
 def _raster(

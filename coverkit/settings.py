@@ -397,3 +397,8 @@ array_threads: int = 2
 #: (:func:`coverkit.network.blocks.transform_xy`). Engineering: 1 M points are 32 MB of
 #: float64 in and out per block, and ten blocks of a 10 M-cell county balance two threads.
 transform_block_points: int = 1_000_000
+
+#: Cells per row block when a plan reduces its travel-time matrix by rows (the minutes
+#: after the plan, :mod:`coverkit.plan`). Engineering: 262,144 rows of 20 float32 columns
+#: are 20 MB, small enough to stay out of the peak, large enough to keep numpy efficient.
+row_block_cells: int = 262_144

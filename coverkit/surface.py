@@ -241,7 +241,12 @@ def catchments(
         cells whose nearest facility it is), ``n_cells``, geometry (grid CRS;
         empty when it is nearest to no cell).
     """
-    near = _check_raster(grid, nearest_index, "nearest_index").astype("int64")
+    raw = _check_raster(grid, nearest_index, "nearest_index")
+    # int32 rasters (a plan's) are read as they are: no full-window int64 copies
+    small = (raw.dtype.kind == "i" and raw.dtype.itemsize <= 4) or (
+        raw.dtype.kind == "u" and raw.dtype.itemsize <= 2
+    )
+    near = raw.astype("int32" if small else "int64", copy=False)
     ids = list(facility_ids)
     k = len(ids)
     if near.max(initial=-1) >= k:
@@ -250,8 +255,10 @@ def catchments(
             "pass the ids of the facilities the surface was computed for"
         )
     valid = (near >= 0) & grid.mask
-    pop = np.bincount(near[valid], weights=grid.values[valid], minlength=k)
-    cells = np.bincount(near[valid], minlength=k)
+    near_valid = near[valid]
+    pop = np.bincount(near_valid, weights=grid.values[valid], minlength=k)
+    cells = np.bincount(near_valid, minlength=k)
+    del near_valid
     geoms = np.array([shapely.Polygon()] * k, dtype=object)
     poly = _polygons(grid, np.where(valid, near, 0), valid)
     if not poly.empty:

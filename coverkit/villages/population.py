@@ -135,8 +135,11 @@ def _township_owners(
     tlab = _rasterize_index(townships.geometry, grid)[rows, cols] - 1
     vt = out[town_col].iloc[pt_pos].astype(str).to_numpy()
     # the cells of each township in one stable sort (ascending cell order within each)
-    order = np.argsort(tlab, kind="stable")
-    bounds = np.searchsorted(tlab[order], np.arange(len(townships) + 1))
+    # int16 labels (few townships) take numpy's radix sort: the same stable order, faster
+    small = len(townships) < np.iinfo(np.int16).max
+    order = np.argsort(tlab.astype(np.int16) if small else tlab, kind="stable")
+    # cells with a label below t (-1 = none first), as searchsorted on the sorted labels gives
+    bounds = np.cumsum(np.bincount(tlab + 1, minlength=len(townships) + 1))
     for t in range(len(townships)):
         keys = {str(townships[k].iloc[t]) for k in ("id", "name") if k in townships.columns}
         members = np.flatnonzero(np.isin(vt, list(keys)))
