@@ -49,6 +49,7 @@ def _forced(monkeypatch):
     monkeypatch.setattr(routing, "block_threads", lambda: 3)  # Dijkstra's sources split in 3
     monkeypatch.setattr(snapping, "SNAP_BLOCK", 7)
     monkeypatch.setattr(routing, "OD_BLOCK", 5)
+    monkeypatch.setattr(routing, "DIJKSTRA_BLOCK", 1)
 
 
 def _points(n: int = 400) -> np.ndarray:
@@ -109,6 +110,20 @@ def test_od_blocked_threaded_equals_plain(net, monkeypatch, dtype):
     np.testing.assert_array_equal(full_plain, full_again)
 
 
+def test_od_of_few_origins_equals_their_rows_of_many(net, monkeypatch):
+    """A few origins (villages) read Dijkstra's times at their edges' ends only: same rows."""
+    _forced(monkeypatch)
+    origins = _points()
+    dests = np.array([[100.0, 100.0], [2500.0, 2500.0], [4900.0, 300.0]])
+    net.snap_cache.clear()
+    many = od_matrix(net, origins, dests, max_walk_m=800.0)
+    few = od_matrix(net, origins[:5], dests, max_walk_m=800.0)
+    net.snap_cache.clear()
+    assert 8 * 5 < net.n_nodes < 8 * len(origins)  # the two paths
+    assert np.isfinite(few).any()
+    np.testing.assert_array_equal(few, many[:5])
+
+
 def test_transform_blocked_equals_one_call(monkeypatch):
     monkeypatch.setattr(blocks, "block_threads", lambda: 3)
     rng = np.random.default_rng(5)
@@ -122,11 +137,12 @@ def test_transform_blocked_equals_one_call(monkeypatch):
     assert ey0.size == 0
 
 
-def _grid() -> PopulationGrid:
+def _grid(everywhere: bool = False) -> PopulationGrid:
     rng = np.random.default_rng(9)
-    values = rng.integers(0, 5, size=(30, 40)).astype("float64")
+    values = rng.integers(1 if everywhere else 0, 5, size=(30, 40)).astype("float64")
     mask = np.ones(values.shape, dtype=bool)
-    mask[:4, :] = False  # outside the county: never counted
+    if not everywhere:
+        mask[:4, :] = False  # outside the county: never counted
     return PopulationGrid(
         values=values,
         mask=mask,
@@ -137,21 +153,24 @@ def _grid() -> PopulationGrid:
     )
 
 
-@pytest.mark.parametrize("metric", ["EPSG:32650", "EPSG:32649"])
-def test_village_estimate_with_plan_cells_equals_without(monkeypatch, metric):
+@pytest.mark.parametrize(
+    ("metric", "everywhere"),
+    [("EPSG:32650", False), ("EPSG:32649", False), ("EPSG:32650", True)],
+)
+def test_village_estimate_with_plan_cells_equals_without(monkeypatch, metric, everywhere):
     """The plan's metric cells give the same estimates (reused, or refiltered in another CRS)."""
     monkeypatch.setattr(blocks, "block_threads", lambda: 2)
     monkeypatch.setattr(settings, "transform_block_points", 13)
-    grid = _grid()
+    grid = _grid(everywhere)
     rng = np.random.default_rng(1)
     vil = gpd.GeoDataFrame(
         {
-            "id": [f"v{i}" for i in range(13)],
-            "township": ["A"] * 6 + ["B"] * 6 + ["nowhere"],
-            "population": [np.nan] * 12 + [7.0],
+            "id": [f"v{i}" for i in range(12 if everywhere else 13)],
+            "township": (["A"] * 6 + ["B"] * 6 + ["nowhere"])[: 12 if everywhere else 13],
+            "population": ([np.nan] * 12 + [7.0])[: 12 if everywhere else 13],
         },
         geometry=[Point(115 + rng.uniform(0, 0.04), 25 - rng.uniform(0, 0.03)) for _ in range(12)]
-        + [box(115.01, 24.975, 115.02, 24.985)],
+        + ([] if everywhere else [box(115.01, 24.975, 115.02, 24.985)]),
         crs="EPSG:4326",
     )
     towns = gpd.GeoDataFrame(

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     from coverkit.network.graph import RoadNetwork
 
+#: Dijkstra sources per block (each block holds a sources x nodes float64 array).
+DIJKSTRA_BLOCK: int = 32
 #: Origins per block when filling an OD matrix.
 OD_BLOCK: int = 16_384
 
@@ -154,19 +156,25 @@ def _augmented(
     return aug, virt
 
 
-def _node_times(aug: sparse.csr_matrix, virt: np.ndarray, n_nodes: int) -> np.ndarray:
-    """``(n_nodes, k)`` C-ordered minutes from each virtual source to every node.
+def _node_times(
+    aug: sparse.csr_matrix, virt: np.ndarray, n_nodes: int, nodes: np.ndarray | None = None
+) -> np.ndarray:
+    """``(n_nodes, k)`` C-ordered minutes from each virtual source to every node, or
+    ``(nodes.size, k)`` to ``nodes`` only.
 
     C order so that gathering rows by node is contiguous. The sources run in
     blocks over threads (scipy's Dijkstra releases the GIL); each source's run is
-    independent of the others, so the split changes nothing.
+    independent of the others, so the split changes nothing. Blocks hold at most
+    :data:`DIJKSTRA_BLOCK` sources, bounding their full-graph temporaries.
     """
-    out = np.empty((n_nodes, virt.size))
+    out = np.empty((n_nodes if nodes is None else nodes.size, virt.size))
 
     def work(s: int, e: int) -> None:
-        out[:, s:e] = dijkstra(aug, directed=True, indices=virt[s:e])[:, :n_nodes].T
+        d = dijkstra(aug, directed=True, indices=virt[s:e])
+        out[:, s:e] = (d[:, :n_nodes] if nodes is None else d[:, nodes]).T
 
-    for_blocks(work, virt.size, -(-virt.size // block_threads()))
+    block = min(-(-virt.size // block_threads()), DIJKSTRA_BLOCK)
+    for_blocks(work, virt.size, block)
     return out
 
 
@@ -248,13 +256,20 @@ def od_matrix(
     if rows.size == 0 or cols.size == 0:
         return np.full(shape, np.inf, dtype=dtype)
     aug, virt = _augmented(network, de, du, dv)
-    dist_t = _node_times(aug, virt, network.n_nodes)
+    ends = (network.edge_u, network.edge_v)
+    nodes = None
+    if 8 * rows.size < network.n_nodes:  # few origins (villages): only their edges' ends
+        used = np.concatenate([network.edge_u[oe[rows]], network.edge_v[oe[rows]]])
+        nodes = np.unique(used)
+        where = np.zeros(network.n_nodes, dtype=np.int64)
+        where[nodes] = np.arange(nodes.size)
+        ends = (where[network.edge_u], where[network.edge_v])
+    dist_t = _node_times(aug, virt, network.n_nodes, nodes)
     # each origin takes the better end of its edge; in row blocks (over threads) so the
     # temporaries stay small, written straight into the result (off-network origins keep
     # their row of inf); blocks write disjoint rows, so the thread count changes nothing
     full = (rows.size, cols.size) == shape
     out = np.empty(shape, dtype=dtype) if full else np.full(shape, np.inf, dtype=dtype)
-    ends = (network.edge_u, network.edge_v)
     for_blocks(
         lambda s, e: _fill_block(out, dist_t, rows[s:e], cols, (oe, ou, ov), ends, full),
         rows.size,

@@ -170,9 +170,11 @@ def _free_cells(
     if cells is not None:
         free = weights[cells.rows, cells.cols] > 0
         free &= ~claimed[cells.rows, cells.cols]
-        rows, cols = cells.rows[free], cells.cols[free]
+        every = bool(free.all())  # every cell of the county is free: no copies
+        rows = cells.rows if every else cells.rows[free]
+        cols = cells.cols if every else cells.cols[free]
         if cells.crs == metric:
-            return rows, cols, cells.xy[free]
+            return rows, cols, cells.xy if every else cells.xy[free]
     else:
         rows, cols = np.nonzero((weights > 0) & ~claimed)
     gx, gy = _affine_apply(grid.transform, cols + 0.5, rows + 0.5)
