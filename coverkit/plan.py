@@ -529,9 +529,11 @@ def plan_county(
     stage(2)
     eligibility = _eligibility(inputs, county, times, params)
     sites = _choose_sites(county, times, params, notes)
-    effect = _plan_effect(inputs, county, times, sites, params)
+    after = _after_plan(times, sites)
     # nothing reads the OD matrix from here on: free it (and what siting derived from it)
+    # before the plan's effect builds its rasters, so the two never add up
     times = dataclasses.replace(times, od=np.empty((0, times.od.shape[1]), times.od.dtype))
+    effect = _plan_effect(inputs, county, times, sites, params, after)
     stage(3)
     service = _village_service(inputs, county, params, effect.subcentres)
     summary = _summary(inputs, county, times, sites, effect, eligibility, service, params)
@@ -993,6 +995,7 @@ def _plan_effect(
     times: _TravelTimes,
     sites: _Sites,
     params: PlanParameters,
+    after_plan: tuple[np.ndarray, np.ndarray],
 ) -> _Effect:
     """Stage 2c: surfaces, catchments, isochrones and reach, all from the one OD matrix.
 
@@ -1008,6 +1011,9 @@ def _plan_effect(
         The chosen sites.
     params
         Plan parameters (thresholds).
+    after_plan
+        Minutes to the nearest county-level facility after the plan and its
+        column (:func:`_after_plan`).
 
     Returns
     -------
@@ -1016,12 +1022,8 @@ def _plan_effect(
     from coverkit import surface
 
     grid = inputs.population
-    n_h, od, selected = times.n_hospitals, times.od, sites.selected
-    county_cols = list(range(n_h)) + [n_h + j for j in selected]
-    if county_cols:
-        after, nearest_after = _row_min(od, county_cols)
-    else:
-        after, nearest_after = times.baseline, times.nearest_hospital
+    selected = sites.selected
+    after, nearest_after = after_plan
     rows, cols = county.rows, county.cols
     time_before = _raster(grid, rows, cols, times.baseline, np.float32, np.nan)
     time_after = _raster(grid, rows, cols, after, np.float32, np.nan)
@@ -1152,6 +1154,15 @@ def _od(net: Any, origins_xy: np.ndarray, destinations_xy: np.ndarray, **kwargs:
         dtype = kwargs.get("dtype", np.float64)
         return od_matrix_euclidean(origins_xy, destinations_xy).astype(dtype, copy=False)
     return od_matrix(net, origins_xy, destinations_xy, **kwargs)
+
+
+def _after_plan(times: _TravelTimes, sites: _Sites) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes to the nearest county hospital or chosen site, and its column, per cell."""
+    n_h = times.n_hospitals
+    county_cols = list(range(n_h)) + [n_h + j for j in sites.selected]
+    if county_cols:
+        return _row_min(times.od, county_cols)
+    return times.baseline, times.nearest_hospital
 
 
 def _row_min(od: np.ndarray, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:

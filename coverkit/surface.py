@@ -378,8 +378,8 @@ def population_within(
             )
     nz = len(names)
     reach = np.isfinite(minutes)
-    lab = np.where(inside & (label >= 0), label, nz)  # nz = "no zone"
-    flat = lab.ravel()
+    label[~inside | (label < 0)] = nz  # nz = "no zone"; in place, the label raster is ours
+    flat = label.ravel()
 
     def per_zone(weights: np.ndarray) -> np.ndarray:
         sums = np.bincount(flat, weights=weights.ravel(), minlength=nz + 1)
