@@ -529,9 +529,11 @@ def plan_county(
     stage(2)
     eligibility = _eligibility(inputs, county, times, params)
     sites = _choose_sites(county, times, params, notes)
-    effect = _plan_effect(inputs, county, times, sites, params)
+    after = _after_plan(times, sites)
     # nothing reads the OD matrix from here on: free it (and what siting derived from it)
+    # before the plan's effect builds its rasters, so the two never add up
     times = dataclasses.replace(times, od=np.empty((0, times.od.shape[1]), times.od.dtype))
+    effect = _plan_effect(inputs, county, times, sites, params, after)
     stage(3)
     service = _village_service(inputs, county, params, effect.subcentres)
     summary = _summary(inputs, county, times, sites, effect, eligibility, service, params)
@@ -560,16 +562,16 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
     _County
         The county ready for travel times.
     """
-    from pyproj import Transformer
-
     from coverkit import surface
     from coverkit.crs import metric_crs
+    from coverkit.network.blocks import transform_xy
 
     grid = inputs.population
     metric = metric_crs(inputs.boundary)
     network = _road_network(inputs, params, metric, notes)
     rows, cols, gx, gy = surface.mask_cell_centres(grid)
-    cx, cy = Transformer.from_crs(grid.crs, metric, always_xy=True).transform(gx, gy)
+    cx, cy = transform_xy(grid.crs, metric, gx, gy)  # in blocks over threads, same figures
+    del gx, gy
     fac = inputs.facilities
     official = "derived" not in inputs.townships or not inputs.townships["derived"].any()
     seat_township = (
@@ -592,8 +594,8 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
     return _County(
         metric=metric,
         network=network,
-        rows=rows,
-        cols=cols,
+        rows=rows.astype(np.int32),  # grid positions: int32 halves two per-cell arrays
+        cols=cols.astype(np.int32),
         cell_xy=np.column_stack([cx, cy]),
         cell_pop=grid.values[rows, cols].astype("float64"),
         hospitals=plan_fac[plan_fac["tier"] == Tier.COUNTY_HOSPITAL],
@@ -993,6 +995,7 @@ def _plan_effect(
     times: _TravelTimes,
     sites: _Sites,
     params: PlanParameters,
+    after_plan: tuple[np.ndarray, np.ndarray],
 ) -> _Effect:
     """Stage 2c: surfaces, catchments, isochrones and reach, all from the one OD matrix.
 
@@ -1008,6 +1011,9 @@ def _plan_effect(
         The chosen sites.
     params
         Plan parameters (thresholds).
+    after_plan
+        Minutes to the nearest county-level facility after the plan and its
+        column (:func:`_after_plan`).
 
     Returns
     -------
@@ -1016,10 +1022,8 @@ def _plan_effect(
     from coverkit import surface
 
     grid = inputs.population
-    n_h, od, selected = times.n_hospitals, times.od, sites.selected
-    county_cols = list(range(n_h)) + [n_h + j for j in selected]
-    after = od[:, county_cols].min(axis=1) if county_cols else times.baseline
-    nearest_after = od[:, county_cols].argmin(axis=1) if county_cols else times.nearest_hospital
+    selected = sites.selected
+    after, nearest_after = after_plan
     rows, cols = county.rows, county.cols
     time_before = _raster(grid, rows, cols, times.baseline, np.float32, np.nan)
     time_after = _raster(grid, rows, cols, after, np.float32, np.nan)
@@ -1150,6 +1154,35 @@ def _od(net: Any, origins_xy: np.ndarray, destinations_xy: np.ndarray, **kwargs:
         dtype = kwargs.get("dtype", np.float64)
         return od_matrix_euclidean(origins_xy, destinations_xy).astype(dtype, copy=False)
     return od_matrix(net, origins_xy, destinations_xy, **kwargs)
+
+
+def _after_plan(times: _TravelTimes, sites: _Sites) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes to the nearest county hospital or chosen site, and its column, per cell."""
+    n_h = times.n_hospitals
+    county_cols = list(range(n_h)) + [n_h + j for j in sites.selected]
+    if county_cols:
+        return _row_min(times.od, county_cols)
+    return times.baseline, times.nearest_hospital
+
+
+def _row_min(od: np.ndarray, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``od[:, cols].min(axis=1)`` and ``.argmin(axis=1)``, in row blocks over threads.
+
+    The columns are copied a block at a time, never all at once; each row's
+    figures are those of the one-shot expressions.
+    """
+    from coverkit.network.blocks import for_blocks
+
+    best = np.empty(len(od), dtype=od.dtype)
+    which = np.empty(len(od), dtype=np.intp)
+
+    def work(s: int, e: int) -> None:
+        sub = od[s:e, cols]
+        best[s:e] = sub.min(axis=1)
+        which[s:e] = sub.argmin(axis=1)
+
+    for_blocks(work, len(od), settings.row_block_cells)
+    return best, which
 
 
 def _raster(
@@ -1288,7 +1321,10 @@ def _village_service(
 
     grid, fac, metric, net = inputs.population, inputs.facilities, county.metric, county.network
     walk = _walk(params)
-    vil = villages.estimate_village_population(inputs.villages, grid, townships=inputs.townships)
+    cells = villages.MetricCells(rows=county.rows, cols=county.cols, xy=county.cell_xy, crs=metric)
+    vil = villages.estimate_village_population(
+        inputs.villages, grid, townships=inputs.townships, cells=cells
+    )
     vxy = _xy(vil, metric)
     v2v = _od(net, vxy, vxy, **walk)
     centres = fac[fac["tier"] == Tier.TOWNSHIP_CENTRE]

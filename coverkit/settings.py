@@ -414,3 +414,21 @@ map_raster_strip_cells: int = 4_000_000
 #: parallel only when they are large enough to share out (its default strip of a
 #: 6,000-cell-wide raster is one row); 64 rows of float32 are ~1.5 MB per strip.
 geotiff_strip_rows: int = 64
+
+# --- scale: travel times and the village stage in threads (issue 17, item 4: travel helper) ---
+
+#: Threads for the per-cell array work of a plan (snapping, the OD fill, coordinate
+#: transforms; :mod:`coverkit.network.blocks`), capped by the CPUs. Engineering, not
+#: policy: numpy, cKDTree and pyproj release the GIL over row blocks, two threads use
+#: both cores of a laptop, and results never depend on the count (1 = no pool).
+array_threads: int = 2
+
+#: Points per block when cell centres are reprojected in threads
+#: (:func:`coverkit.network.blocks.transform_xy`). Engineering: 1 M points are 32 MB of
+#: float64 in and out per block, and ten blocks of a 10 M-cell county balance two threads.
+transform_block_points: int = 1_000_000
+
+#: Cells per row block when a plan reduces its travel-time matrix by rows (the minutes
+#: after the plan, :mod:`coverkit.plan`). Engineering: 262,144 rows of 20 float32 columns
+#: are 20 MB, small enough to stay out of the peak, large enough to keep numpy efficient.
+row_block_cells: int = 262_144

@@ -242,7 +242,12 @@ def catchments(
         cells whose nearest facility it is), ``n_cells``, geometry (grid CRS;
         empty when it is nearest to no cell).
     """
-    near = _check_raster(grid, nearest_index, "nearest_index").astype("int64")
+    raw = _check_raster(grid, nearest_index, "nearest_index")
+    # int32 rasters (a plan's) are read as they are: no full-window int64 copies
+    small = (raw.dtype.kind == "i" and raw.dtype.itemsize <= 4) or (
+        raw.dtype.kind == "u" and raw.dtype.itemsize <= 2
+    )
+    near = raw.astype("int32" if small else "int64", copy=False)
     ids = list(facility_ids)
     k = len(ids)
     if near.max(initial=-1) >= k:
@@ -251,8 +256,10 @@ def catchments(
             "pass the ids of the facilities the surface was computed for"
         )
     valid = (near >= 0) & grid.mask
-    pop = np.bincount(near[valid], weights=grid.values[valid], minlength=k)
-    cells = np.bincount(near[valid], minlength=k)
+    near_valid = near[valid]
+    pop = np.bincount(near_valid, weights=grid.values[valid], minlength=k)
+    cells = np.bincount(near_valid, minlength=k)
+    del near_valid
     geoms = np.array([shapely.Polygon()] * k, dtype=object)
     poly = _polygons(grid, np.where(valid, near, 0), valid)
     if not poly.empty:
@@ -372,8 +379,8 @@ def population_within(
             )
     nz = len(names)
     reach = np.isfinite(minutes)
-    lab = np.where(inside & (label >= 0), label, nz)  # nz = "no zone"
-    flat = lab.ravel()
+    label[~inside | (label < 0)] = nz  # nz = "no zone"; in place, the label raster is ours
+    flat = label.ravel()
 
     def per_zone(weights: np.ndarray) -> np.ndarray:
         sums = np.bincount(flat, weights=weights.ravel(), minlength=nz + 1)

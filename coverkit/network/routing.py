@@ -21,7 +21,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from coverkit import settings
 from coverkit.errors import CRSError, InvalidValueError
-from coverkit.network.snapping import snap_points
+from coverkit.network.blocks import block_threads, for_blocks
+from coverkit.network.snapping import Snap, snap_points
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
 
     from coverkit.network.graph import RoadNetwork
 
+#: Dijkstra sources per block (each block holds a sources x nodes float64 array).
+DIJKSTRA_BLOCK: int = 32
 #: Origins per block when filling an OD matrix.
-_OD_BLOCK: int = 16_384
+OD_BLOCK: int = 16_384
 
 
 # --------------------------------------------------------------------------- points
@@ -99,20 +102,39 @@ def _walk_kph(walk_speed_kph: float | None) -> float:
 
 def _access(
     network: RoadNetwork, points: object, walk_kph: float, max_walk_m: float | None
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Snap]:
     """Snap points; per point: edge (-1 if off-network), minutes to its ``edge_u`` and
-    ``edge_v`` ends and of the walk (inf if off-network), fraction along it, its minutes."""
+    ``edge_v`` ends (inf if off-network), and the snap (:func:`_parts` reads the rest)."""
     xy = points_xy(points, network.crs)
     snap = snap_points(network, xy[:, 0], xy[:, 1], max_walk_m=max_walk_m)
-    on = snap.on_network
-    e = np.where(on, snap.edge, 0)
-    walk = np.where(on, snap.distance_m, 0.0) / 1000.0 / walk_kph * 60.0
-    frac = np.where(on, snap.fraction, 0.0)
+    walk, frac, t = _parts(network, snap, walk_kph)
+    off = ~snap.on_network
+    # in place, each the same float operations as walk + frac * t and walk + (1 - frac) * t
+    to_u = frac * t
+    to_u += walk
+    to_u[off] = np.inf
+    to_v = np.subtract(1.0, frac, out=frac)
+    to_v *= t
+    to_v += walk
+    to_v[off] = np.inf
+    return snap.edge, to_u, to_v, snap
+
+
+def _parts(
+    network: RoadNetwork, snap: Snap, walk_kph: float, idx: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walk minutes, fraction along the edge and the edge's minutes of points ``idx`` (all
+    when None); 0 for off-network points."""
+    pick = (lambda a: a) if idx is None else (lambda a: a[idx])
+    on = pick(snap.on_network)
+    walk = np.where(on, pick(snap.distance_m), 0.0)
+    walk /= 1000.0
+    walk /= walk_kph
+    walk *= 60.0
+    frac = np.where(on, pick(snap.fraction), 0.0)
+    e = np.where(on, pick(snap.edge), 0)
     t = network.edge_minutes[e] if network.n_edges else np.zeros(e.size)
-    to_u = np.where(on, walk + frac * t, np.inf)
-    to_v = np.where(on, walk + (1.0 - frac) * t, np.inf)
-    walk = np.where(on, walk, np.inf)
-    return np.where(on, snap.edge, -1), to_u, to_v, walk, frac, t
+    return walk, frac, t
 
 
 def _augmented(
@@ -132,6 +154,52 @@ def _augmented(
     data = np.concatenate([g.data, vals])
     aug = sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
     return aug, virt
+
+
+def _node_times(
+    aug: sparse.csr_matrix, virt: np.ndarray, n_nodes: int, nodes: np.ndarray | None = None
+) -> np.ndarray:
+    """``(n_nodes, k)`` C-ordered minutes from each virtual source to every node, or
+    ``(nodes.size, k)`` to ``nodes`` only.
+
+    C order so that gathering rows by node is contiguous. The sources run in
+    blocks over threads (scipy's Dijkstra releases the GIL); each source's run is
+    independent of the others, so the split changes nothing. Blocks hold at most
+    :data:`DIJKSTRA_BLOCK` sources, bounding their full-graph temporaries.
+    """
+    out = np.empty((n_nodes if nodes is None else nodes.size, virt.size))
+
+    def work(s: int, e: int) -> None:
+        d = dijkstra(aug, directed=True, indices=virt[s:e])
+        out[:, s:e] = (d[:, :n_nodes] if nodes is None else d[:, nodes]).T
+
+    block = min(-(-virt.size // block_threads()), DIJKSTRA_BLOCK)
+    for_blocks(work, virt.size, block)
+    return out
+
+
+def _fill_block(
+    out: np.ndarray,
+    dist_t: np.ndarray,
+    r: np.ndarray,
+    cols: np.ndarray,
+    access: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ends: tuple[np.ndarray, np.ndarray],
+    full: bool,
+) -> None:
+    """Rows ``r`` of an OD matrix: each origin's better end of its edge, in float64 then stored."""
+    oe, ou, ov = access
+    b = np.take(dist_t, ends[0][oe[r]], axis=0)
+    b += ou[r, None]
+    via_v = np.take(dist_t, ends[1][oe[r]], axis=0)
+    via_v += ov[r, None]
+    np.minimum(b, via_v, out=b)
+    if full:  # every row and column: r is a run of consecutive rows
+        out[r[0] : r[-1] + 1] = b
+    elif cols.size == out.shape[1]:
+        out[r] = b
+    else:
+        out[np.ix_(r, cols)] = b
 
 
 def od_matrix(
@@ -180,42 +248,42 @@ def od_matrix(
     origin then takes the better of its two edge ends, vectorised.
     """
     walk_kph = _walk_kph(walk_speed_kph)
-    oe, ou, ov, ow, of_, ot = _access(network, origins_xy, walk_kph, max_walk_m)
-    de, du, dv, dw, df, _ = _access(network, destinations_xy, walk_kph, max_walk_m)
+    oe, ou, ov, osnap = _access(network, origins_xy, walk_kph, max_walk_m)
+    de, du, dv, dsnap = _access(network, destinations_xy, walk_kph, max_walk_m)
     shape = (oe.size, de.size)
     rows = np.flatnonzero(oe >= 0)
     cols = np.flatnonzero(de >= 0)
     if rows.size == 0 or cols.size == 0:
         return np.full(shape, np.inf, dtype=dtype)
     aug, virt = _augmented(network, de, du, dv)
-    # (n_nodes, k) C-ordered so that gathering rows by node is contiguous
-    dist_t = np.ascontiguousarray(
-        dijkstra(aug, directed=True, indices=virt)[:, : network.n_nodes].T
-    )
-    # each origin takes the better end of its edge; in blocks so temporaries stay in cache,
-    # written straight into the result (off-network origins keep their row of inf)
+    ends = (network.edge_u, network.edge_v)
+    nodes = None
+    if 8 * rows.size < network.n_nodes:  # few origins (villages): only their edges' ends
+        used = np.concatenate([network.edge_u[oe[rows]], network.edge_v[oe[rows]]])
+        nodes = np.unique(used)
+        where = np.zeros(network.n_nodes, dtype=np.int64)
+        where[nodes] = np.arange(nodes.size)
+        ends = (where[network.edge_u], where[network.edge_v])
+    dist_t = _node_times(aug, virt, network.n_nodes, nodes)
+    # each origin takes the better end of its edge; in row blocks (over threads) so the
+    # temporaries stay small, written straight into the result (off-network origins keep
+    # their row of inf); blocks write disjoint rows, so the thread count changes nothing
     full = (rows.size, cols.size) == shape
     out = np.empty(shape, dtype=dtype) if full else np.full(shape, np.inf, dtype=dtype)
-    blk = np.empty((min(_OD_BLOCK, rows.size), cols.size))
-    for start in range(0, rows.size, _OD_BLOCK):
-        r = rows[start : start + _OD_BLOCK]
-        b = blk[: r.size]
-        np.take(dist_t, network.edge_u[oe[r]], axis=0, out=b)
-        b += ou[r, None]
-        via_v = np.take(dist_t, network.edge_v[oe[r]], axis=0)
-        via_v += ov[r, None]
-        np.minimum(b, via_v, out=b)
-        if cols.size == shape[1]:
-            out[r] = b
-        else:
-            out[np.ix_(r, cols)] = b
+    for_blocks(
+        lambda s, e: _fill_block(out, dist_t, rows[s:e], cols, (oe, ou, ov), ends, full),
+        rows.size,
+        OD_BLOCK,
+    )
     # origin and destination on the same edge: the direct ride along it may be shorter
     # (only the origins on some destination's edge: no dense origins x destinations mask)
     hit = rows[np.isin(oe[rows], de[cols])]
     i, j = np.nonzero(oe[hit, None] == de[None, cols])
     if i.size:
         r, c = hit[i], cols[j]
-        direct = ow[r] + dw[c] + np.abs(of_[r] - df[c]) * ot[r]
+        ow, of_, ot = _parts(network, osnap, walk_kph, r)
+        dw, df, _ = _parts(network, dsnap, walk_kph, c)
+        direct = ow + dw + np.abs(of_ - df) * ot
         out[r, c] = np.minimum(out[r, c], direct)
     return out
 
@@ -256,8 +324,8 @@ def travel_times_to_nearest(
     the direct ride. The result equals the row minimum of :func:`od_matrix`.
     """
     walk_kph = _walk_kph(walk_speed_kph)
-    oe, ou, ov, ow, of_, ot = _access(network, origins_xy, walk_kph, max_walk_m)
-    fe, fu, fv, fw, ff, _ = _access(network, facilities_xy, walk_kph, max_walk_m)
+    oe, ou, ov, osnap = _access(network, origins_xy, walk_kph, max_walk_m)
+    fe, fu, fv, fsnap = _access(network, facilities_xy, walk_kph, max_walk_m)
     minutes = np.full(oe.size, np.inf)
     nearest = np.full(oe.size, -1, dtype=np.int64)
     fac = np.flatnonzero(fe >= 0)
@@ -271,6 +339,8 @@ def travel_times_to_nearest(
     n = network.n_nodes
     dist = dist[:n]
     src = np.where(src[:n] >= n, fac[np.maximum(src[:n] - n, 0)], -1)
+    ow, of_, ot = _parts(network, osnap, walk_kph, rows)
+    fw, ff, _ = _parts(network, fsnap, walk_kph)
     a = network.edge_u[oe[rows]]
     b = network.edge_v[oe[rows]]
     via_u = ou[rows] + dist[a]
@@ -288,7 +358,7 @@ def travel_times_to_nearest(
         if not has.any():
             break
         j = fac[order[np.minimum(lo + k, fedge.size - 1)]]
-        direct = ow[rows] + fw[j] + np.abs(of_[rows] - ff[j]) * ot[rows]
+        direct = ow + fw[j] + np.abs(of_ - ff[j]) * ot
         better = has & ((direct < best) | ((direct == best) & (j < who)))
         best = np.where(better, direct, best)
         who = np.where(better, j, who)

@@ -27,6 +27,7 @@ import shapely
 
 from coverkit import settings
 from coverkit.errors import InvalidValueError
+from coverkit.network.blocks import for_blocks
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -97,11 +98,12 @@ class SnapCache:
     @staticmethod
     def key(xs: np.ndarray, ys: np.ndarray, max_m: float) -> tuple[bytes, bytes, float]:
         """Cache key of points ``xs``, ``ys`` (contiguous float64) snapped within ``max_m``."""
-        return (
-            hashlib.blake2b(xs.tobytes(), digest_size=16).digest(),
-            hashlib.blake2b(ys.tobytes(), digest_size=16).digest(),
-            max_m,
+        # hashed from the buffers, no copies; the two in threads (hashlib releases the GIL)
+        arrays = (xs, ys)
+        digests = for_blocks(
+            lambda s, e: hashlib.blake2b(memoryview(arrays[s]), digest_size=16).digest(), 2, 1
         )
+        return (digests[0], digests[1], max_m)
 
     def get(self, key: tuple[bytes, bytes, float]) -> Snap | None:
         """The cached snap of ``key`` (now the most recently used), or ``None``."""
@@ -183,7 +185,8 @@ class SnapIndex:
         d = b - a
         with np.errstate(divide="ignore"):
             inv = np.where(length > 0, 1.0 / np.maximum(length, 1e-300) ** 2, 0.0)
-        self.abd = np.column_stack([a, b, d, inv])
+        # one row per quantity (ax, ay, bx, by, dx, dy, 1/len^2): gathers give contiguous rows
+        self.abd = np.ascontiguousarray(np.column_stack([a, b, d, inv]).T)
         m = length.size
         self.half = float(length.max() / 2.0) if m else 0.0
         self.tree = None
@@ -237,19 +240,28 @@ class SnapIndex:
         return SnapIndex(
             self.network,
             self.edges[keep_edge[self.edges]],
-            (self.abd[keep, 0:2], self.abd[keep, 2:4], self.edge[keep]),
+            (self.abd[0:2, keep].T, self.abd[2:4, keep].T, self.edge[keep]),
         )
 
     def _pieces(self, px: np.ndarray, py: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, ...]:
         """Distance and clamped parameter of points to pieces ``j`` (same shapes)."""
-        g = self.abd[j]  # one gather: ax, ay, bx, by, dx, dy, 1/len^2
-        ax, ay, bx, by, dx, dy, inv = (g[..., i] for i in range(7))
-        rx, ry = px - ax, py - ay
-        t = (rx * dx + ry * dy) * inv
+        # one gather of contiguous rows; in place, the same float operations as
+        # t = (r . d) / len^2 clamped, c = b - p at the far end else t d - r, |c|
+        ax, ay, bx, by, dx, dy, inv = np.take(self.abd, j, axis=1)
+        rx = px - ax
+        ry = py - ay
+        t = rx * dx
+        t += ry * dy
+        t *= inv
         np.clip(t, 0.0, 1.0, out=t)
-        cx = np.where(t >= 1.0, bx - px, t * dx - rx)
-        cy = np.where(t >= 1.0, by - py, t * dy - ry)
-        return np.hypot(cx, cy), t
+        end = t >= 1.0
+        cx = t * dx
+        cx -= rx
+        cy = t * dy
+        cy -= ry
+        np.subtract(bx, px, out=cx, where=end)
+        np.subtract(by, py, out=cy, where=end)
+        return np.hypot(cx, cy, out=cx), t
 
     def nearest(self, xs: np.ndarray, ys: np.ndarray, max_m: float) -> tuple[np.ndarray, ...]:
         """Nearest indexed edge of each point.
@@ -283,11 +295,13 @@ class SnapIndex:
         for k in CANDIDATE_ENDS:
             if pending.size == 0:
                 break
-            unsettled = [
-                self._block(xs, ys, pending[i : i + SNAP_BLOCK], k, bound, max_m, edge, dist, frac)
-                for i in range(0, pending.size, SNAP_BLOCK)
-            ]
-            pending = np.concatenate(unsettled)
+            rows = pending  # bound now: the blocks run in threads
+
+            def work(s: int, e: int, k: int = k, rows: np.ndarray = rows) -> np.ndarray:
+                return self._block(xs, ys, rows[s:e], k, bound, max_m, edge, dist, frac)
+
+            # blocks write disjoint rows: the same result on any number of threads
+            pending = np.concatenate(for_blocks(work, rows.size, SNAP_BLOCK))
         if pending.size:
             logger.debug("exact STRtree search for %d points", pending.size)
             self._strtree(xs, ys, pending, max_m, edge, dist, frac)

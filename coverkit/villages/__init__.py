@@ -54,7 +54,7 @@ from coverkit.villages.modes import (
     propose_shared_clinics,
     service_mode,
 )
-from coverkit.villages.population import estimate_village_population
+from coverkit.villages.population import MetricCells, estimate_village_population
 from coverkit.villages.staffing import staffing_checks
 from coverkit.villages.timetable import (
     HALF_DAYS,
@@ -71,6 +71,7 @@ __all__ = [
     "WEEKDAYS",
     "WEEKDAYS_ZH",
     "JointAssignment",
+    "MetricCells",
     "ModeLimits",
     "ServiceMode",
     "VillageAccess",

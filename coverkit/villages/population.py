@@ -6,6 +6,7 @@ remaining populated cells by nearest point, within their township when known.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -23,6 +24,26 @@ def _affine_apply(t: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
     return t.a * x + t.b * y + t.c, t.d * x + t.e * y + t.f
+
+
+@dataclass(frozen=True)
+class MetricCells:
+    """Every cell of a grid's county mask in a metric CRS, as a plan already holds them.
+
+    Attributes
+    ----------
+    rows, cols
+        Grid row and column of each cell, row-major (``np.nonzero(grid.mask)``).
+    xy
+        float64 ``(n, 2)`` cell centres in ``crs``.
+    crs
+        The metric CRS of ``xy``.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    xy: np.ndarray
+    crs: Any
 
 
 def _rasterize_index(geoms: gpd.GeoSeries, grid: PopulationGrid) -> np.ndarray:
@@ -114,8 +135,11 @@ def _township_owners(
     tlab = _rasterize_index(townships.geometry, grid)[rows, cols] - 1
     vt = out[town_col].iloc[pt_pos].astype(str).to_numpy()
     # the cells of each township in one stable sort (ascending cell order within each)
-    order = np.argsort(tlab, kind="stable")
-    bounds = np.searchsorted(tlab[order], np.arange(len(townships) + 1))
+    # int16 labels (few townships) take numpy's radix sort: the same stable order, faster
+    small = len(townships) < np.iinfo(np.int16).max
+    order = np.argsort(tlab.astype(np.int16) if small else tlab, kind="stable")
+    # cells with a label below t (-1 = none first), as searchsorted on the sorted labels gives
+    bounds = np.cumsum(np.bincount(tlab + 1, minlength=len(townships) + 1))
     for t in range(len(townships)):
         keys = {str(townships[k].iloc[t]) for k in ("id", "name") if k in townships.columns}
         members = np.flatnonzero(np.isin(vt, list(keys)))
@@ -127,6 +151,37 @@ def _township_owners(
     return owner
 
 
+def _free_cells(
+    grid: PopulationGrid,
+    weights: np.ndarray,
+    claimed: np.ndarray,
+    metric: Any,
+    cells: MetricCells | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, cols (row-major) and ``metric`` xy of the populated cells no polygon claimed.
+
+    With ``cells`` (every cell of the mask, row-major) the rows are filtered from
+    them and, when they are in ``metric``, so are their coordinates: the same
+    cells in the same order as ``np.nonzero`` of the window, without a second
+    pass over it or a second transform.
+    """
+    from coverkit.network.blocks import transform_xy
+
+    if cells is not None:
+        free = weights[cells.rows, cells.cols] > 0
+        free &= ~claimed[cells.rows, cells.cols]
+        every = bool(free.all())  # every cell of the county is free: no copies
+        rows = cells.rows if every else cells.rows[free]
+        cols = cells.cols if every else cells.cols[free]
+        if cells.crs == metric:
+            return rows, cols, cells.xy if every else cells.xy[free]
+    else:
+        rows, cols = np.nonzero((weights > 0) & ~claimed)
+    gx, gy = _affine_apply(grid.transform, cols + 0.5, rows + 0.5)
+    cx, cy = transform_xy(grid.crs, metric, gx, gy)
+    return rows, cols, np.column_stack([cx, cy])
+
+
 def _point_estimates(
     out: gpd.GeoDataFrame,
     pt_pos: np.ndarray,
@@ -134,21 +189,18 @@ def _point_estimates(
     weights: np.ndarray,
     claimed: np.ndarray,
     townships: gpd.GeoDataFrame | None,
+    cells: MetricCells | None = None,
 ) -> np.ndarray:
     """People of the unclaimed cells given to the point villages ``pt_pos`` (by position).
 
     Each cell goes to its nearest village of the same township, else to the
     nearest village overall (distances in a metric CRS).
     """
-    from pyproj import Transformer
     from scipy.spatial import cKDTree
 
-    rows, cols = np.nonzero((weights > 0) & ~claimed)
-    vals = weights[rows, cols]
-    gx, gy = _affine_apply(grid.transform, cols + 0.5, rows + 0.5)
     metric = out.crs if out.crs.is_projected else metric_crs(out)
-    cx, cy = Transformer.from_crs(grid.crs, metric, always_xy=True).transform(gx, gy)
-    cell_xy = np.column_stack([cx, cy])
+    rows, cols, cell_xy = _free_cells(grid, weights, claimed, metric, cells)
+    vals = weights[rows, cols]
     pts = out.geometry.iloc[pt_pos].to_crs(metric).representative_point()
     vxy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
     owner = _township_owners(out, townships, grid, (rows, cols, cell_xy), pt_pos, vxy)
@@ -164,6 +216,7 @@ def estimate_village_population(
     grid: PopulationGrid,
     *,
     townships: gpd.GeoDataFrame | None = None,
+    cells: MetricCells | None = None,
 ) -> gpd.GeoDataFrame:
     """Fill missing village populations from a population grid.
 
@@ -179,6 +232,10 @@ def estimate_village_population(
     townships
         Township polygons with ``id`` and/or ``name``; when given, a point
         village only receives cells of its own township.
+    cells
+        The mask's cells with their metric coordinates when the caller has them
+        (a plan does); they are reused instead of reprojecting the grid. The
+        result is the same with or without them.
 
     Returns
     -------
@@ -230,7 +287,7 @@ def estimate_village_population(
     claimed = _polygon_estimates(geoms, is_poly, grid, weights, est)
     pt_pos = np.flatnonzero(~is_poly & ~empty)
     if len(pt_pos):
-        est[pt_pos] += _point_estimates(out, pt_pos, grid, weights, claimed, townships)
+        est[pt_pos] += _point_estimates(out, pt_pos, grid, weights, claimed, townships, cells)
     out[pop_col] = np.where(missing, est, pop.to_numpy(dtype="float64"))
     logger.info(
         "estimated the population of %d of %d villages from %s (%s people of %s in the grid)",
