@@ -64,3 +64,25 @@ def test_scratch_dir_is_a_setting_checked_as_a_path():
     with pytest.raises(ConfigError, match="NUL"):
         read_setting("scratch_dir", "a\0b")
     assert read_setting("in_memory_max_mb", 512) == ("in_memory_max_mb", 512.0)
+
+
+def test_a_plan_on_a_mapped_matrix_is_the_plan_in_memory(monkeypatch, tmp_path):
+    # Mwali, p = 1: the whole plan once with the OD matrix in memory, once with every
+    # working array above 1 KiB memory-mapped; the summaries and tables must be equal
+    from coverkit.api import RunConfig, run_plan
+
+    def plan(out):
+        run = run_plan(RunConfig(county="Mwali", subcentres=(1,), out=str(out)))
+        return run.plan
+
+    in_memory = plan(tmp_path / "a")
+    monkeypatch.setattr(settings, "in_memory_max_mb", 0.001)
+    monkeypatch.setattr(settings, "scratch_dir", str(tmp_path))
+    mapped = plan(tmp_path / "b")
+    assert mapped.summary == in_memory.summary
+    assert mapped.coverage.equals(in_memory.coverage)
+    assert mapped.siting.drop(columns="solve_time_s").equals(
+        in_memory.siting.drop(columns="solve_time_s")
+    )
+    np.testing.assert_array_equal(mapped.time_after_min, in_memory.time_after_min)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no scratch file left

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import dijkstra
 from coverkit import settings
 from coverkit.errors import CRSError, InvalidValueError
 from coverkit.network.snapping import snap_points
+from coverkit.scratch import large_array
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -194,8 +195,9 @@ def od_matrix(
     )
     # each origin takes the better end of its edge; in blocks so temporaries stay in cache,
     # written straight into the result (off-network origins keep their row of inf)
-    full = (rows.size, cols.size) == shape
-    out = np.empty(shape, dtype=dtype) if full else np.full(shape, np.inf, dtype=dtype)
+    out = large_array(shape, dtype, what="travel-time matrix (cells × sites)")
+    if (rows.size, cols.size) != shape:
+        out.fill(np.inf)
     blk = np.empty((min(_OD_BLOCK, rows.size), cols.size))
     for start in range(0, rows.size, _OD_BLOCK):
         r = rows[start : start + _OD_BLOCK]
