@@ -522,6 +522,7 @@ def _read_road_speed_table(value: Any, name: str) -> dict[str, float]:
 #: options keep those options' checks. A name here is accepted even before the setting
 #: exists in :mod:`coverkit.settings` (it then has no effect).
 SETTING_READERS: dict[str, Reader] = {
+    "scratch_dir": _read_path,
     "eligibility_rule": _choice(ELIGIBILITY_RULES),
     "count_outside_hospitals": _read_bool,
     "joint_same_township": _read_bool,

@@ -432,3 +432,17 @@ transform_block_points: int = 1_000_000
 #: after the plan, :mod:`coverkit.plan`). Engineering: 262,144 rows of 20 float32 columns
 #: are 20 MB, small enough to stay out of the peak, large enough to keep numpy efficient.
 row_block_cells: int = 262_144
+
+# --------------------------------------------------------------------- large arrays (scratch)
+
+#: A working array larger than this (MiB) — the travel-time matrix of a very large
+#: county — is memory-mapped on a scratch file instead of held in memory
+#: (:mod:`coverkit.scratch`). Planning convention (engineering, not policy): 2 GiB
+#: leaves room for the rest of a plan on an 8 GB laptop; a 60,000 km² county at 100 m
+#: (0.9 GB) stays in memory, a 200,000 km² one (5.4 GB) goes to disk and still runs.
+in_memory_max_mb: float = 2048.0
+
+#: Folder of the scratch files (``None``: the system's temporary folder, ``TMPDIR``).
+#: Planning convention: put it on a local disk with room for the largest array
+#: (a few GB); a memory-backed folder (tmpfs) saves no memory and is warned about.
+scratch_dir: str | None = None

@@ -23,6 +23,7 @@ from coverkit import settings
 from coverkit.errors import CRSError, InvalidValueError
 from coverkit.network.blocks import block_threads, for_blocks
 from coverkit.network.snapping import Snap, snap_points
+from coverkit.scratch import large_array
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -269,7 +270,9 @@ def od_matrix(
     # temporaries stay small, written straight into the result (off-network origins keep
     # their row of inf); blocks write disjoint rows, so the thread count changes nothing
     full = (rows.size, cols.size) == shape
-    out = np.empty(shape, dtype=dtype) if full else np.full(shape, np.inf, dtype=dtype)
+    out = large_array(shape, dtype, what="travel-time matrix (cells × sites)")
+    if not full:
+        out.fill(np.inf)
     for_blocks(
         lambda s, e: _fill_block(out, dist_t, rows[s:e], cols, (oe, ou, ov), ends, full),
         rows.size,

@@ -531,8 +531,8 @@ _MEMO_LOCK = threading.Lock()  # plans in threads of one process share the memo
 def _frozen_owner(a: np.ndarray) -> np.ndarray | None:
     """The array owning ``a``'s memory when ``a`` and every base up to it are read-only."""
     while isinstance(a, np.ndarray) and not a.flags.writeable:
-        if a.base is None:
-            return a
+        if a.base is None or (isinstance(a, np.memmap) and not isinstance(a.base, np.ndarray)):
+            return a  # owns its memory (a memory map owns its mapping)
         a = a.base
     return None
 
