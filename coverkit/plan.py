@@ -1326,7 +1326,7 @@ def _village_service(
         inputs.villages, grid, townships=inputs.townships, cells=cells
     )
     vxy = _xy(vil, metric)
-    v2v = _od(net, vxy, vxy, **walk)
+    v2v = _village_minutes(net, vxy, villages.clinic_hosts(vil), walk)
     centres = fac[fac["tier"] == Tier.TOWNSHIP_CENTRE]
     if len(centres):
         v2c = _od(net, vxy, _xy(centres, metric), **walk)
@@ -1361,6 +1361,26 @@ def _village_service(
     return _VillageService(
         villages=vil, timetable=timetable, shortfall=shortfall, shared=shared, staffing=staffing
     )
+
+
+def _village_minutes(
+    net: RoadNetwork | None, vxy: np.ndarray, hosts: np.ndarray, walk: dict[str, float]
+) -> np.ndarray:
+    """Village × village minutes as the village stage reads them.
+
+    Exact to every village with a standard clinic (the joint-service hosts: any
+    distance is read, the nearest clinic is reported); to the others only up to
+    :data:`coverkit.settings.share_clinic_radius_min` (the shared-clinic groups),
+    ``inf`` beyond: the road search from them stops there, which makes the stage
+    a few hundred short searches instead of full-network ones.
+    """
+    if net is None:
+        return _od(None, vxy, vxy)
+    out = np.full((len(vxy), len(vxy)), np.inf)
+    for cols, limit in ((hosts, None), (~hosts, float(settings.share_clinic_radius_min))):
+        if cols.any():
+            out[:, cols] = _od(net, vxy, vxy[cols], limit_min=limit, **walk)
+    return out
 
 
 def _own_centre(vil: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, v2c: np.ndarray) -> np.ndarray:

@@ -185,3 +185,25 @@ def test_village_estimate_with_plan_cells_equals_without(monkeypatch, metric, ev
     reused = estimate_village_population(vil, grid, townships=towns, cells=cells)
     np.testing.assert_array_equal(reused["population"].to_numpy(), plain["population"].to_numpy())
     assert plain["population"].iloc[:12].sum() > 0
+
+
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.5, 0.95])
+def test_od_limit_keeps_every_time_within_it_and_only_those(net, share):
+    # the village stage searches the roads only up to the shared-clinic radius from
+    # villages without a clinic: every time <= limit must be the full search's, to
+    # the last digit, and every longer one inf (never a wrong finite value)
+    pts = _points(120)
+    full = od_matrix(net, pts, pts[:40], max_walk_m=2000.0)
+    limit = float(np.quantile(full[np.isfinite(full)], share)) if share else 0.0
+    cut = od_matrix(net, pts, pts[:40], max_walk_m=2000.0, limit_min=limit)
+    inside = full <= limit
+    np.testing.assert_array_equal(cut[inside], full[inside])
+    assert np.isinf(cut[~inside]).all()
+    assert inside.sum() >= int(share * np.isfinite(full).sum())
+
+
+def test_od_limit_refuses_a_negative_limit(net):
+    from coverkit.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match="limit_min"):
+        od_matrix(net, _points(3), _points(2), limit_min=-1.0)

@@ -157,8 +157,20 @@ def _augmented(
     return aug, virt
 
 
+def _limit(limit_min: float) -> float:
+    """``limit_min`` as a float >= 0 (refused otherwise)."""
+    lim = float(limit_min)
+    if not lim >= 0:
+        raise InvalidValueError(f"limit_min={limit_min} must be minutes >= 0 (or None)")
+    return lim
+
+
 def _node_times(
-    aug: sparse.csr_matrix, virt: np.ndarray, n_nodes: int, nodes: np.ndarray | None = None
+    aug: sparse.csr_matrix,
+    virt: np.ndarray,
+    n_nodes: int,
+    nodes: np.ndarray | None = None,
+    limit: float = np.inf,
 ) -> np.ndarray:
     """``(n_nodes, k)`` C-ordered minutes from each virtual source to every node, or
     ``(nodes.size, k)`` to ``nodes`` only.
@@ -166,12 +178,13 @@ def _node_times(
     C order so that gathering rows by node is contiguous. The sources run in
     blocks over threads (scipy's Dijkstra releases the GIL); each source's run is
     independent of the others, so the split changes nothing. Blocks hold at most
-    :data:`DIJKSTRA_BLOCK` sources, bounding their full-graph temporaries.
+    :data:`DIJKSTRA_BLOCK` sources, bounding their full-graph temporaries. Nodes
+    farther than ``limit`` minutes are not searched (``inf``).
     """
     out = np.empty((n_nodes if nodes is None else nodes.size, virt.size))
 
     def work(s: int, e: int) -> None:
-        d = dijkstra(aug, directed=True, indices=virt[s:e])
+        d = dijkstra(aug, directed=True, indices=virt[s:e], limit=limit)
         out[:, s:e] = (d[:, :n_nodes] if nodes is None else d[:, nodes]).T
 
     block = min(-(-virt.size // block_threads()), DIJKSTRA_BLOCK)
@@ -211,6 +224,7 @@ def od_matrix(
     walk_speed_kph: float | None = None,
     max_walk_m: float | None = None,
     dtype: type = np.float64,
+    limit_min: float | None = None,
 ) -> np.ndarray:
     """Door-to-door travel minutes from every origin to every destination.
 
@@ -233,12 +247,17 @@ def od_matrix(
         Storage of the result: ``numpy.float64`` (default) or ``numpy.float32``
         (half the memory; each time computed in float64, then rounded to 1e-7
         relative).
+    limit_min
+        Only times up to this many minutes are wanted: the road search stops
+        there (much faster for short trips) and longer times are ``inf``.
+        ``None`` (default): every time.
 
     Returns
     -------
     ndarray
         ``(n_origins, n_destinations)`` minutes of ``dtype``; ``inf`` when either
-        point is off-network or no path exists. Never NaN.
+        point is off-network, no path exists, or the time exceeds ``limit_min``.
+        Never NaN.
 
     Notes
     -----
@@ -265,7 +284,8 @@ def od_matrix(
         where = np.zeros(network.n_nodes, dtype=np.int64)
         where[nodes] = np.arange(nodes.size)
         ends = (where[network.edge_u], where[network.edge_v])
-    dist_t = _node_times(aug, virt, network.n_nodes, nodes)
+    limit = np.inf if limit_min is None else _limit(limit_min)
+    dist_t = _node_times(aug, virt, network.n_nodes, nodes, limit)
     # each origin takes the better end of its edge; in row blocks (over threads) so the
     # temporaries stay small, written straight into the result (off-network origins keep
     # their row of inf); blocks write disjoint rows, so the thread count changes nothing
@@ -288,6 +308,8 @@ def od_matrix(
         dw, df, _ = _parts(network, dsnap, walk_kph, c)
         direct = ow + dw + np.abs(of_ - df) * ot
         out[r, c] = np.minimum(out[r, c], direct)
+    if np.isfinite(limit):  # an origin's own walk and edge part may pass the limit
+        out[out > limit] = np.inf
     return out
 
 

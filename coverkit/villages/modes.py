@@ -437,6 +437,29 @@ def _share_groups(
     return group
 
 
+def clinic_hosts(villages: pd.DataFrame) -> np.ndarray:
+    """Which villages have a standard clinic: the possible joint-service hosts.
+
+    Only the minutes TO these villages are read beyond the shared-clinic radius
+    (:func:`assign_service_modes` takes hosts only from them, and the nearest
+    clinic it reports is one of them); between the other villages only the
+    minutes within :data:`coverkit.settings.share_clinic_radius_min` matter
+    (:func:`propose_shared_clinics`).
+
+    Parameters
+    ----------
+    villages
+        The village table (``clinic`` column as :func:`village_columns` finds it).
+
+    Returns
+    -------
+    numpy.ndarray
+        Length-n bool, True where the clinic status is ``standard``.
+    """
+    cols = village_columns(villages)
+    return clinic_status_from_values(villages[cols["clinic"]]).to_numpy() == "standard"
+
+
 def assign_service_modes(
     villages: gpd.GeoDataFrame,
     *,
