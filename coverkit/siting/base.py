@@ -28,6 +28,7 @@ from coverkit.errors import (
     InvalidValueError,
     SolverError,
 )
+from coverkit.network.blocks import for_blocks
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -902,36 +903,44 @@ def _block_sets(
     return const, n_levels, (keys.reshape(-1, 1), zc, pred, added)
 
 
+def _block_result(E: np.ndarray, cap: np.ndarray, w: np.ndarray, m: int, p: int) -> tuple:
+    """One block's ``(constant, level count, its sets or None)`` for :func:`_merge_blocks`."""
+    if m <= 62:
+        return _block_sets(E, cap, w, p)
+    order, c, ri, pos, coef, prev, nl = _row_levels(E, cap, w, p)
+    if ri.size == 0:
+        return c, nl, None
+    keys = _set_keys(order, ri, pos, m)
+    if keys.shape[1] == 1:  # one word: a plain sort of integers (the same order)
+        _, first, inv = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    pe, col_y, length = _first_rows(order, ri, pos, prev, first)
+    pred = np.where(pe >= 0, inv[np.maximum(pe, 0)], -1)
+    zc = np.bincount(inv, weights=coef, minlength=first.size)
+    return c, nl, (keys[first], zc, pred, np.split(col_y, np.cumsum(length)[:-1]))
+
+
 def _blocked_set_model(blocks: Any, m: int, p: int) -> SetModel:
-    """:func:`set_model` (aggregated) of many rows, from ``(E, cap, w)`` blocks of rows.
+    """:func:`set_model` (aggregated) of many rows, from ``(E, cap, w)`` blocks of rows."""
+    return _merge_blocks([_block_result(E, cap, w, m, p) for E, cap, w in blocks], m)
+
+
+def _merge_blocks(results: Sequence[tuple], m: int) -> SetModel:
+    """The set model from the blocks' :func:`_block_result`, in row order.
 
     Each block gives its distinct sets (keys), their costs, and per set its first
     level's predecessor and added candidates; the blocks are merged in row order,
-    so every set keeps its first occurrence, as in one pass.
+    so every set keeps its first occurrence, as in one pass (and the constant is
+    summed block by block in that order, whichever thread computed each block).
     """
     const, n_levels = 0.0, 0
     merged = []
-    for E, cap, w in blocks:
-        if m <= 62:
-            c, nl, sets = _block_sets(E, cap, w, p)
-            const, n_levels = const + c, n_levels + nl
-            if sets is not None:
-                merged.append(sets)
-            continue
-        order, c, ri, pos, coef, prev, nl = _row_levels(E, cap, w, p)
+    for c, nl, sets in results:
         const, n_levels = const + c, n_levels + nl
-        if ri.size == 0:
-            continue
-        keys = _set_keys(order, ri, pos, m)
-        if keys.shape[1] == 1:  # one word: a plain sort of integers (the same order)
-            _, first, inv = np.unique(keys[:, 0], return_index=True, return_inverse=True)
-        else:
-            _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
-        pe, col_y, length = _first_rows(order, ri, pos, prev, first)
-        pred = np.where(pe >= 0, inv[np.maximum(pe, 0)], -1)
-        zc = np.bincount(inv, weights=coef, minlength=first.size)
-        merged.append((keys[first], zc, pred, np.split(col_y, np.cumsum(length)[:-1])))
+        if sets is not None:
+            merged.append(sets)
     if not merged:
         return _assemble(m, np.zeros(0), const, (np.zeros(0, int),) * 3, n_levels)
     _, ginv = np.unique(np.vstack([b[0] for b in merged]), axis=0, return_inverse=True)
@@ -1130,13 +1139,15 @@ def _set_model_for(
         if C.shape[0] <= SET_MODEL_BLOCK:
             E, cap, wr, _ = _pmedian_rows(C, b, w, usable)
             return set_model(E, cap, wr, 1)
-        # many rows: the rows are cut out block by block, never all at once
-        blocks = (
-            _pmedian_rows(C[r : r + SET_MODEL_BLOCK], b[r : r + SET_MODEL_BLOCK],
-                          w[r : r + SET_MODEL_BLOCK], usable)[:3]
-            for r in range(0, C.shape[0], SET_MODEL_BLOCK)
-        )  # fmt: skip
-        return _blocked_set_model(blocks, int(usable.sum()), 1)
+        # many rows: the rows are cut out block by block (never all at once), the
+        # blocks over threads, merged in row order
+        m = int(usable.sum())
+
+        def one(s: int, e: int) -> tuple:
+            E, cap, wr, _ = _pmedian_rows(C[s:e], b[s:e], w[s:e], usable)
+            return _block_result(E, cap, wr, m, 1)
+
+        return _merge_blocks(for_blocks(one, C.shape[0], SET_MODEL_BLOCK), m)
 
     # one pass over the rows for every p: the model of p is that of p = 1 truncated
     full = _memo("set_model", (C, b, w), (usable.tobytes(),), build)
