@@ -562,16 +562,22 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
     _County
         The county ready for travel times.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from coverkit import surface
     from coverkit.crs import metric_crs
     from coverkit.network.blocks import transform_xy
 
     grid = inputs.population
     metric = metric_crs(inputs.boundary)
-    network = _road_network(inputs, params, metric, notes)
-    rows, cols, gx, gy = surface.mask_cell_centres(grid)
-    cx, cy = transform_xy(grid.crs, metric, gx, gy)  # in blocks over threads, same figures
-    del gx, gy
+    # the road network and its snapping index are built in a thread while the cells are
+    # found and reprojected here (both are array work that releases the GIL)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(_indexed_road_network, inputs, params, metric, notes)
+        rows, cols, gx, gy = surface.mask_cell_centres(grid)
+        cx, cy = transform_xy(grid.crs, metric, gx, gy)  # in blocks over threads, same figures
+        del gx, gy
+        network = pending.result()
     fac = inputs.facilities
     official = "derived" not in inputs.townships or not inputs.townships["derived"].any()
     seat_township = (
@@ -694,6 +700,16 @@ def _road_network(
     if params.road_speeds_kph:
         listed = ", ".join(f"{c} {v:g} km/h" for c, v in params.road_speeds_kph)
         _note(notes, f"road speeds set by the user (道路速度自定义): {listed}")
+    return network
+
+
+def _indexed_road_network(
+    inputs: CountyInputs, params: PlanParameters, metric: Any, notes: list[str]
+) -> RoadNetwork | None:
+    """:func:`_road_network` with its snapping index built (the cells are snapped next)."""
+    network = _road_network(inputs, params, metric, notes)
+    if network is not None:
+        network.snap_index()
     return network
 
 

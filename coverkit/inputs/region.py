@@ -848,13 +848,26 @@ def _population_and_roads(
     road_buffer_m: float | None,
     notes: list[str],
 ) -> tuple[io.PopulationGrid, gpd.GeoDataFrame]:
-    """The population grid (checked, warnings in ``notes``) and the roads of the county."""
+    """The population grid (checked, warnings in ``notes``) and the roads of the county.
+
+    The raster is read in a thread while the roads are (GDAL's reading releases the
+    GIL; parsing an OSM extract is Python): an error of the raster still comes first.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     pop_path = population or _data_path(area.cfg, area.data_dir, "population")
-    pop = io.read_population(pop_path, area.boundary)
-    io.population_checks(pop, area.boundary, notes)
     buffer_m = _road_buffer_m(area, road_buffer_m)
     road_src = roads if roads is not None else area.osm_path
-    return pop, io.read_roads(road_src, area.boundary, buffer_m=buffer_m)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(io.read_population, pop_path, area.boundary)
+        try:
+            road_table = io.read_roads(road_src, area.boundary, buffer_m=buffer_m)
+        except BaseException:
+            pending.result()  # the raster's own error first, as when read one after the other
+            raise
+        pop = pending.result()
+    io.population_checks(pop, area.boundary, notes)
+    return pop, road_table
 
 
 def load_region_county(

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from coverkit.errors import SolverError
+from coverkit.network.blocks import for_blocks
 from coverkit.siting.base import (
     SET_MODEL_BLOCK,
     SitingResult,
@@ -195,18 +196,20 @@ def _radius_values(C: np.ndarray, b: np.ndarray) -> np.ndarray:
     bound on the radius. Rows are taken ``SET_MODEL_BLOCK`` at a time (no
     rows x candidates copy); the values are the same.
     """
-    blocks = range(0, C.shape[0], SET_MODEL_BLOCK)
-    lower = 0.0
-    for r in blocks:
-        Cb, bb = C[r : r + SET_MODEL_BLOCK], b[r : r + SET_MODEL_BLOCK]
+
+    def lower_of(s: int, e: int) -> float:
+        Cb, bb = C[s:e], b[s:e]
         always = np.isfinite(bb) | np.isfinite(Cb).all(axis=1)
-        if always.any():
-            lower = max(lower, float(np.minimum(Cb[always].min(axis=1), bb[always]).max()))
-    found = []
-    for r in blocks:
-        E = np.minimum(C[r : r + SET_MODEL_BLOCK], b[r : r + SET_MODEL_BLOCK, None])
-        E = E[np.isfinite(E) & (lower <= E)]
-        found.append(np.unique(E))
+        return float(np.minimum(Cb[always].min(axis=1), bb[always]).max()) if always.any() else 0.0
+
+    # blocks over threads: a maximum and a set of distinct values, the same in any order
+    lower = max([0.0, *for_blocks(lower_of, C.shape[0], SET_MODEL_BLOCK)])
+
+    def values_of(s: int, e: int) -> np.ndarray:
+        E = np.minimum(C[s:e], b[s:e, None])
+        return np.unique(E[np.isfinite(E) & (lower <= E)])
+
+    found = for_blocks(values_of, C.shape[0], SET_MODEL_BLOCK)
     values = np.unique(np.concatenate(found)) if found else np.zeros(0)
     if values.size == 0:
         values = np.array([lower])
