@@ -95,11 +95,17 @@ class PopulationGrid:
         inside = self.mask & (self.values > 0) if populated_only else self.mask
         rows, cols = np.nonzero(inside)
         t = self.transform
-        c, r = cols + 0.5, rows + 0.5
-        # written out: affine's ``*`` on arrays is deprecated (PendingDeprecationWarning)
-        x = t.a * c + t.b * r + t.c
-        y = t.d * c + t.e * r + t.f
-        return rows, cols, x.astype("float64"), y.astype("float64")
+        # written out: affine's ``*`` on arrays is deprecated (PendingDeprecationWarning);
+        # a north-up grid's zero terms (b, d) are skipped: adding 0.0 changes no value
+        x = t.a * (cols + 0.5)
+        if t.b:
+            x += t.b * (rows + 0.5)
+        x += t.c
+        y = t.e * (rows + 0.5)
+        if t.d:
+            y += t.d * (cols + 0.5)
+        y += t.f
+        return rows, cols, x, y
 
 
 # --------------------------------------------------------------------------- helpers

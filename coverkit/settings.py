@@ -437,10 +437,11 @@ row_block_cells: int = 262_144
 
 #: A working array larger than this (MiB) — the travel-time matrix of a very large
 #: county — is memory-mapped on a scratch file instead of held in memory
-#: (:mod:`coverkit.scratch`). Planning convention (engineering, not policy): 2 GiB
-#: leaves room for the rest of a plan on an 8 GB laptop; a 60,000 km² county at 100 m
-#: (0.9 GB) stays in memory, a 200,000 km² one (5.4 GB) goes to disk and still runs.
-in_memory_max_mb: float = 2048.0
+#: (:mod:`coverkit.scratch`). Planning convention (engineering, not policy): 1 GiB
+#: leaves room for the rest of a plan (cells, rasters, the road index: a few GB at
+#: 30 M cells) on an 8 GB laptop; a 60,000 km² county at 100 m (0.3–0.9 GB) stays in
+#: memory, a 200,000 km² one (1.5–5.4 GB) goes to disk and still runs.
+in_memory_max_mb: float = 1024.0
 
 #: Folder of the scratch files (``None``: the system's temporary folder, ``TMPDIR``).
 #: Planning convention: put it on a local disk with room for the largest array

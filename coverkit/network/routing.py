@@ -108,21 +108,30 @@ def _access(
     ``edge_v`` ends (inf if off-network), and the snap (:func:`_parts` reads the rest)."""
     xy = points_xy(points, network.crs)
     snap = snap_points(network, xy[:, 0], xy[:, 1], max_walk_m=max_walk_m)
-    walk, frac, t = _parts(network, snap, walk_kph)
-    off = ~snap.on_network
-    # in place, each the same float operations as walk + frac * t and walk + (1 - frac) * t
-    to_u = frac * t
-    to_u += walk
-    to_u[off] = np.inf
-    to_v = np.subtract(1.0, frac, out=frac)
-    to_v *= t
-    to_v += walk
-    to_v[off] = np.inf
+    del xy
+    n = snap.edge.size
+    to_u, to_v = np.empty(n), np.empty(n)
+
+    def fill(s: int, e: int) -> None:  # row blocks: no full-size temporaries
+        walk, frac, t = _parts(network, snap, walk_kph, slice(s, e))
+        off = ~snap.on_network[s:e]
+        # in place, each the same float operations as walk + frac * t and walk + (1 - frac) * t
+        u = frac * t
+        u += walk
+        u[off] = np.inf
+        to_u[s:e] = u
+        v = np.subtract(1.0, frac, out=frac)
+        v *= t
+        v += walk
+        v[off] = np.inf
+        to_v[s:e] = v
+
+    for_blocks(fill, n, OD_BLOCK * 16)
     return snap.edge, to_u, to_v, snap
 
 
 def _parts(
-    network: RoadNetwork, snap: Snap, walk_kph: float, idx: np.ndarray | None = None
+    network: RoadNetwork, snap: Snap, walk_kph: float, idx: np.ndarray | slice | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Walk minutes, fraction along the edge and the edge's minutes of points ``idx`` (all
     when None); 0 for off-network points."""

@@ -149,12 +149,13 @@ def _cost_matrix(cost: Any) -> np.ndarray:
 
 
 def _has_nan_or_negative(C: np.ndarray) -> bool:
-    """Whether some minutes of ``C`` are NaN or negative (rows in blocks: no full mask)."""
-    for r in range(0, C.shape[0], SET_MODEL_BLOCK):
-        block = C[r : r + SET_MODEL_BLOCK]
-        if np.isnan(block).any() or (block < 0).any():
-            return True
-    return False
+    """Whether some minutes of ``C`` are NaN or negative (rows in blocks over threads)."""
+
+    def bad(s: int, e: int) -> bool:
+        block = C[s:e]
+        return bool(np.isnan(block).any() or (block < 0).any())
+
+    return any(for_blocks(bad, C.shape[0], SET_MODEL_BLOCK))
 
 
 def _demand_weights(weights: Any, n: int) -> np.ndarray:
@@ -223,10 +224,12 @@ def _candidate_ids(candidate_ids: Sequence[Any] | None, m: int) -> tuple[Any, ..
 def _reaching_columns(C: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Columns of ``C`` with a finite time to some row of positive ``w``."""
     pos = w > 0
-    usable = np.zeros(C.shape[1], dtype=bool)
-    for r in range(0, C.shape[0], SET_MODEL_BLOCK):  # blocks: no copy of the whole matrix
-        usable |= np.isfinite(C[r : r + SET_MODEL_BLOCK][pos[r : r + SET_MODEL_BLOCK]]).any(axis=0)
-    return usable
+
+    def reached(s: int, e: int) -> np.ndarray:  # blocks: no copy of the whole matrix
+        return np.isfinite(C[s:e][pos[s:e]]).any(axis=0)
+
+    parts = for_blocks(reached, C.shape[0], SET_MODEL_BLOCK)
+    return np.logical_or.reduce(parts) if parts else np.zeros(C.shape[1], dtype=bool)
 
 
 def _usable_candidates(C: np.ndarray, w: np.ndarray, ids: tuple[Any, ...]) -> np.ndarray:
