@@ -603,7 +603,7 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
         rows=rows.astype(np.int32),  # grid positions: int32 halves two per-cell arrays
         cols=cols.astype(np.int32),
         cell_xy=np.column_stack([cx, cy]),
-        cell_pop=grid.values[rows, cols].astype("float64"),
+        cell_pop=_read_only(grid.values[rows, cols].astype("float64")),
         hospitals=plan_fac[plan_fac["tier"] == Tier.COUNTY_HOSPITAL],
         candidates=candidates,
         facilities=plan_fac,
@@ -703,6 +703,12 @@ def _road_network(
     return network
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """``a``, made read-only (siting keeps what it derives from read-only arrays)."""
+    a.flags.writeable = False
+    return a
+
+
 def _indexed_road_network(
     inputs: CountyInputs, params: PlanParameters, metric: Any, notes: list[str]
 ) -> RoadNetwork | None:
@@ -764,20 +770,23 @@ def _travel_times(
     od.flags.writeable = False  # read-only: the siting models reuse what they derive from it
     if county.network is not None:  # the cells are snapped once: drop their cached snap
         county.network.snap_cache.clear()
+        if len(county.cell_xy) >= settings.snap_index_free_min_cells:
+            county.network.forget_snap_indexes()  # rebuilt for the villages when needed
     if n_h:
         # float64 (exact copies of float32 minutes): siting reads it as it is, no new copy
         baseline = od[:, :n_h].min(axis=1).astype(np.float64)
-        nearest_h = od[:, :n_h].argmin(axis=1)
+        nearest_h = od[:, :n_h].argmin(axis=1).astype(np.int32)
     else:
         baseline = np.full(len(county.cell_xy), np.inf)
-        nearest_h = np.zeros(len(county.cell_xy), dtype=int)
+        nearest_h = np.zeros(len(county.cell_xy), dtype=np.int32)
         _note(
             notes,
             "no county hospital (县级医院) given: coverage is measured from sub-centres alone",
         )
     populated = county.cell_pop > 0
     _check_hospitals_reached(inputs, county, od[:, :n_h], populated, params)
-    w = county.cell_pop[populated]
+    # every cell populated (a WorldPop-like raster): the weights are the cells' populations
+    w = county.cell_pop if populated.all() else county.cell_pop[populated]
     for a in (baseline, w):
         a.flags.writeable = False
     return _TravelTimes(
@@ -848,7 +857,8 @@ def _eligibility(
         else 0.0
     )
     boundary_m = inputs.boundary.to_crs(county.metric)
-    offset_ratio, area_m2 = _seat_offset_ratio(boundary_m, seat_xy, county.cell_xy[populated], w)
+    xy = county.cell_xy if populated.all() else county.cell_xy[populated]
+    offset_ratio, area_m2 = _seat_offset_ratio(boundary_m, seat_xy, xy, w)
     return siting.eligibility(
         population=inputs.population.total,
         area_km2=area_m2 / 1e6,

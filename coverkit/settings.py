@@ -447,3 +447,10 @@ in_memory_max_mb: float = 1024.0
 #: Planning convention: put it on a local disk with room for the largest array
 #: (a few GB); a memory-backed folder (tmpfs) saves no memory and is warned about.
 scratch_dir: str | None = None
+
+#: A plan with at least this many cells frees the road network's snapping index once
+#: the cells are snapped (the village stage rebuilds it: seconds). Planning convention
+#: (engineering, not policy): the index holds ~150 bytes per 50 m of road, 0.45 GB for
+#: a 60,000 km² county's lattice (10.9 M cells: kept, rebuilding would cost 3 s) and
+#: 1.5 GB for a 200,000 km² one (36 M cells: freed, so it fits an 8 GB machine).
+snap_index_free_min_cells: int = 20_000_000
