@@ -575,8 +575,14 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(_indexed_road_network, inputs, params, metric, notes)
         rows, cols, gx, gy = surface.mask_cell_centres(grid)
+        rows, cols = rows.astype(np.int32), cols.astype(np.int32)  # halves two per-cell arrays
         cx, cy = transform_xy(grid.crs, metric, gx, gy)  # in blocks over threads, same figures
         del gx, gy
+        cell_xy = np.empty((cx.size, 2))  # filled column by column: one copy at a time
+        cell_xy[:, 0] = cx
+        del cx
+        cell_xy[:, 1] = cy
+        del cy
         network = pending.result()
     fac = inputs.facilities
     official = "derived" not in inputs.townships or not inputs.townships["derived"].any()
@@ -600,9 +606,9 @@ def _prepare_county(inputs: CountyInputs, params: PlanParameters, notes: list[st
     return _County(
         metric=metric,
         network=network,
-        rows=rows.astype(np.int32),  # grid positions: int32 halves two per-cell arrays
-        cols=cols.astype(np.int32),
-        cell_xy=np.column_stack([cx, cy]),
+        rows=rows,
+        cols=cols,
+        cell_xy=cell_xy,
         cell_pop=_read_only(grid.values[rows, cols].astype("float64")),
         hospitals=plan_fac[plan_fac["tier"] == Tier.COUNTY_HOSPITAL],
         candidates=candidates,
