@@ -280,15 +280,18 @@ def od_matrix(
     oe, ou, ov, osnap = _access(network, origins_xy, walk_kph, max_walk_m)
     de, du, dv, dsnap = _access(network, destinations_xy, walk_kph, max_walk_m)
     shape = (oe.size, de.size)
-    rows = np.flatnonzero(oe >= 0)
+    on = oe >= 0
+    n_on = int(np.count_nonzero(on))
+    # the origins on the network; None when all are (a county's cells: no index array)
+    rows = None if n_on == oe.size else np.flatnonzero(on)
     cols = np.flatnonzero(de >= 0)
-    if rows.size == 0 or cols.size == 0:
+    if n_on == 0 or cols.size == 0:
         return np.full(shape, np.inf, dtype=dtype)
     aug, virt = _augmented(network, de, du, dv)
     ends = (network.edge_u, network.edge_v)
     nodes = None
-    if 8 * rows.size < network.n_nodes:  # few origins (villages): only their edges' ends
-        used = np.concatenate([network.edge_u[oe[rows]], network.edge_v[oe[rows]]])
+    if 8 * n_on < network.n_nodes:  # few origins (villages): only their edges' ends
+        used = np.concatenate([network.edge_u[oe[on]], network.edge_v[oe[on]]])
         nodes = np.unique(used)
         where = np.zeros(network.n_nodes, dtype=np.int64)
         where[nodes] = np.arange(nodes.size)
@@ -298,18 +301,26 @@ def od_matrix(
     # each origin takes the better end of its edge; in row blocks (over threads) so the
     # temporaries stay small, written straight into the result (off-network origins keep
     # their row of inf); blocks write disjoint rows, so the thread count changes nothing
-    full = (rows.size, cols.size) == shape
+    full = rows is None and cols.size == shape[1]
     out = large_array(shape, dtype, what="travel-time matrix (cells × sites)")
     if not full:
         out.fill(np.inf)
     for_blocks(
-        lambda s, e: _fill_block(out, dist_t, rows[s:e], cols, (oe, ou, ov), ends, full),
-        rows.size,
+        lambda s, e: _fill_block(
+            out,
+            dist_t,
+            np.arange(s, e) if rows is None else rows[s:e],
+            cols,
+            (oe, ou, ov),
+            ends,
+            full,
+        ),
+        n_on,
         OD_BLOCK,
     )
     # origin and destination on the same edge: the direct ride along it may be shorter
     # (only the origins on some destination's edge: no dense origins x destinations mask)
-    hit = rows[np.isin(oe[rows], de[cols])]
+    hit = np.flatnonzero(on & np.isin(oe, de[cols]))
     i, j = np.nonzero(oe[hit, None] == de[None, cols])
     if i.size:
         r, c = hit[i], cols[j]

@@ -84,6 +84,17 @@ class Snap:
         return int((~self.on_network).sum())
 
 
+def _digest(a: np.ndarray, chunk: int = 1 << 20) -> bytes:
+    """BLAKE2b digest of ``a``'s values in order (chunk by chunk when ``a`` is strided)."""
+    h = hashlib.blake2b(digest_size=16)
+    if a.flags.c_contiguous:
+        h.update(memoryview(a))
+    else:
+        for s in range(0, a.size, chunk):
+            h.update(memoryview(np.ascontiguousarray(a[s : s + chunk])))
+    return h.digest()
+
+
 class SnapCache:
     """The last few :class:`Snap` results of one network, least recently used dropped first.
 
@@ -97,12 +108,11 @@ class SnapCache:
 
     @staticmethod
     def key(xs: np.ndarray, ys: np.ndarray, max_m: float) -> tuple[bytes, bytes, float]:
-        """Cache key of points ``xs``, ``ys`` (contiguous float64) snapped within ``max_m``."""
-        # hashed from the buffers, no copies; the two in threads (hashlib releases the GIL)
+        """Cache key of points ``xs``, ``ys`` (float64, any strides) snapped within ``max_m``."""
+        # the two in threads (hashlib releases the GIL); a strided array is hashed in
+        # contiguous chunks (the same digest as its contiguous copy, without the copy)
         arrays = (xs, ys)
-        digests = for_blocks(
-            lambda s, e: hashlib.blake2b(memoryview(arrays[s]), digest_size=16).digest(), 2, 1
-        )
+        digests = for_blocks(lambda s, e: _digest(arrays[s]), 2, 1)
         return (digests[0], digests[1], max_m)
 
     def get(self, key: tuple[bytes, bytes, float]) -> Snap | None:
@@ -464,8 +474,9 @@ def snap_points(
     max_m = float(settings.max_walk_m if max_walk_m is None else max_walk_m)
     if not max_m >= 0:
         raise InvalidValueError(f"max_walk_m={max_walk_m} must be >= 0 metres")
-    xs = np.ascontiguousarray(x, dtype="float64").ravel()
-    ys = np.ascontiguousarray(y, dtype="float64").ravel()
+    # views where possible (a county's cell columns are strided: no copies of them)
+    xs = np.asarray(x, dtype="float64").reshape(-1)
+    ys = np.asarray(y, dtype="float64").reshape(-1)
     # the same points are often snapped twice (surface, then OD): keep the last two
     cache = network.snap_cache
     key = cache.key(xs, ys, max_m)
