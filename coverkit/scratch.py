@@ -58,8 +58,10 @@ def _in_memory_fs(folder: Path) -> bool:
 
 
 def _gb(n_bytes: float) -> str:
-    """``n_bytes`` as GB with one decimal (``'5.4 GB'``)."""
-    return f"{n_bytes / 2**30:.1f} GB"
+    """``n_bytes`` as GB with one decimal (``'5.4 GB'``), or MB below 1 GB (``'3.2 MB'``)."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:.1f} GB"
+    return f"{n_bytes / 2**20:.1f} MB"
 
 
 def large_array(shape: tuple[int, ...], dtype: np.dtype | type, *, what: str) -> np.ndarray:
@@ -103,7 +105,8 @@ def large_array(shape: tuple[int, ...], dtype: np.dtype | type, *, what: str) ->
         raise OutputError(
             f"cannot create a scratch file in '{folder}' for the {what} ({_gb(n_bytes)}, more "
             f"than in_memory_max_mb={settings.in_memory_max_mb:g} MiB of memory): "
-            f"{exc.strerror or exc}; {fix}"
+            f"{exc.strerror or exc}; set scratch_dir to an existing, writable folder with "
+            f"{_gb(n_bytes)} free, or raise in_memory_max_mb on a machine with more memory"
         ) from exc
     if _in_memory_fs(folder):
         log.warning(
