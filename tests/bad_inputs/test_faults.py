@@ -479,10 +479,19 @@ def test_a_signal_a_library_swallowed_is_still_an_interrupt(sig):
         except BaseException:  # what openpyxl's descriptors do
             raise TypeError("expected <class 'RgbColor'>") from None
 
-    before = signal.getsignal(sig)
-    with pytest.raises(KeyboardInterrupt, match=f"signal {int(sig)}"), interrupt_on_signals():
-        library_call()
-    assert signal.getsignal(sig) is before  # the handler is put back
+    # a job started in the background inherits SIGINT ignored (Ctrl-C cannot reach it, and
+    # interrupt_on_signals leaves an ignored signal ignored): give it the disposition an
+    # interactive run has, so the test does not depend on how pytest was started
+    inherited = signal.getsignal(sig)
+    if inherited == signal.SIG_IGN:
+        signal.signal(sig, signal.default_int_handler)
+    try:
+        before = signal.getsignal(sig)
+        with pytest.raises(KeyboardInterrupt, match=f"signal {int(sig)}"), interrupt_on_signals():
+            library_call()
+        assert signal.getsignal(sig) is before  # the handler is put back
+    finally:
+        signal.signal(sig, inherited)
     with pytest.raises(TypeError, match="stays a bug"), interrupt_on_signals():
         raise TypeError("a real bug stays a bug")  # no signal: the error is the error
 
