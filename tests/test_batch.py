@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fixture_scripts import load_script
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,10 +38,7 @@ BROKEN = "450204"
 
 
 def _load_make_fixture():
-    spec = importlib.util.spec_from_file_location("batch_make_fixture", FIXTURE_SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(FIXTURE_SCRIPT, "batch_make_fixture")
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from fixture_scripts import load_script
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,10 +45,7 @@ FIXTURE_SCRIPT = Path(__file__).resolve().parent / "data" / "china" / "make_fixt
 
 
 def _load_make_fixture():
-    spec = importlib.util.spec_from_file_location("china_make_fixture", FIXTURE_SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(FIXTURE_SCRIPT, "china_make_fixture")
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from fixture_scripts import load_script
 
 from coverkit.crs import WGS84, wgs84_to_gcj02
 from coverkit.inputs import china
@@ -38,10 +39,7 @@ URBAN, UNLOCATED, NO_TOWN_POINT = "120101", "130702", "420205"
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("counties_make_fixture", FIXTURE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(FIXTURE, "counties_make_fixture")
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from fixture_scripts import load_script
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -172,10 +173,7 @@ def write_places_osm(boundary, path: Path, roads_osm: Path | None = None) -> dic
 
 
 def _load_make_fixture():
-    spec = importlib.util.spec_from_file_location("china_make_fixture", FIXTURE_SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(FIXTURE_SCRIPT, "china_make_fixture")
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
+from fixture_scripts import load_script
 from pyproj import CRS
 from shapely.geometry import Point, box
 
@@ -374,10 +375,9 @@ def test_standard_only_with_fewer_flagged_centres_than_p_is_infeasible(one_km_a_
 def china_files(tmp_path_factory):
     if not HAS_CNMAPS:
         pytest.skip('needs `pip install "coverkit[china]"`')
-    spec = importlib.util.spec_from_file_location("china_make_fixture", FIXTURE_SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.build(tmp_path_factory.mktemp("china16"))
+    return load_script(FIXTURE_SCRIPT, "china_make_fixture").build(
+        tmp_path_factory.mktemp("china16")
+    )
 
 
 def _china_table(files: dict, tmp_path: Path, **columns: list) -> Path:
