@@ -780,8 +780,9 @@ def _travel_times(
             county.network.forget_snap_indexes()  # rebuilt for the villages when needed
     if n_h:
         # float64 (exact copies of float32 minutes): siting reads it as it is, no new copy
-        baseline = od[:, :n_h].min(axis=1).astype(np.float64)
-        nearest_h = od[:, :n_h].argmin(axis=1).astype(np.int32)
+        nearest_min, nearest_h = _row_min(od, list(range(n_h)))
+        baseline = nearest_min.astype(np.float64)
+        del nearest_min
     else:
         baseline = np.full(len(county.cell_xy), np.inf)
         nearest_h = np.zeros(len(county.cell_xy), dtype=np.int32)
@@ -1198,7 +1199,7 @@ def _after_plan(times: _TravelTimes, sites: _Sites) -> tuple[np.ndarray, np.ndar
 
 
 def _row_min(od: np.ndarray, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """``od[:, cols].min(axis=1)`` and ``.argmin(axis=1)``, in row blocks over threads.
+    """``od[:, cols].min(axis=1)`` and ``.argmin(axis=1)`` (int32), in row blocks over threads.
 
     The columns are copied a block at a time, never all at once; each row's
     figures are those of the one-shot expressions.
@@ -1206,7 +1207,7 @@ def _row_min(od: np.ndarray, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
     from coverkit.network.blocks import for_blocks
 
     best = np.empty(len(od), dtype=od.dtype)
-    which = np.empty(len(od), dtype=np.intp)
+    which = np.empty(len(od), dtype=np.int32)  # a column of a few hospitals and sites
 
     def work(s: int, e: int) -> None:
         sub = od[s:e, cols]

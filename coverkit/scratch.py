@@ -94,13 +94,9 @@ def large_array(shape: tuple[int, ...], dtype: np.dtype | type, *, what: str) ->
     if n_bytes <= settings.in_memory_max_mb * 2**20 or n_bytes == 0:
         return np.empty(shape, dtype=dtype)
     folder = scratch_folder()
-    fix = (
-        f"free {_gb(n_bytes)} there, set scratch_dir to a folder on a larger disk, or raise "
-        "in_memory_max_mb (settings) on a machine with more memory"
-    )
     try:
         free = shutil.disk_usage(folder).free
-        handle = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - kept by the memmap
+        handle = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - closed below, once mapped
     except OSError as exc:
         raise OutputError(
             f"cannot create a scratch file in '{folder}' for the {what} ({_gb(n_bytes)}, more "
@@ -121,6 +117,10 @@ def large_array(shape: tuple[int, ...], dtype: np.dtype | type, *, what: str) ->
             _reserve(handle.fileno(), n_bytes)
             return np.memmap(handle, dtype=dtype, mode="r+", shape=shape)
     except OSError as exc:
+        fix = (
+            f"free {_gb(n_bytes)} there, set scratch_dir to a folder on a larger disk, or raise "
+            "in_memory_max_mb (settings) on a machine with more memory"
+        )
         raise OutputError(
             f"the {what} needs {_gb(n_bytes)} of scratch disk in '{folder}' (more than "
             f"in_memory_max_mb={settings.in_memory_max_mb:g} MiB of memory) but only "

@@ -126,7 +126,7 @@ def _access(
         v[off] = np.inf
         to_v[s:e] = v
 
-    for_blocks(fill, n, OD_BLOCK * 16)
+    for_blocks(fill, n, settings.row_block_cells)
     return snap.edge, to_u, to_v, snap
 
 
