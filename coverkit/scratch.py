@@ -27,6 +27,7 @@ import numpy as np
 
 from coverkit import settings
 from coverkit.errors import OutputError
+from coverkit.io import shown_path
 
 log = logging.getLogger(__name__)
 
@@ -99,16 +100,17 @@ def large_array(shape: tuple[int, ...], dtype: np.dtype | type, *, what: str) ->
         handle = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - closed below, once mapped
     except OSError as exc:
         raise OutputError(
-            f"cannot create a scratch file in '{folder}' for the {what} ({_gb(n_bytes)}, more "
-            f"than in_memory_max_mb={settings.in_memory_max_mb:g} MiB of memory): "
-            f"{exc.strerror or exc}; set scratch_dir to an existing, writable folder with "
-            f"{_gb(n_bytes)} free, or raise in_memory_max_mb on a machine with more memory"
+            f"cannot create a scratch file in '{shown_path(folder)}' for the {what} "
+            f"({_gb(n_bytes)}, more than in_memory_max_mb={settings.in_memory_max_mb:g} MiB "
+            f"of memory): {exc.strerror or exc}; set scratch_dir to an existing, writable "
+            f"folder with {_gb(n_bytes)} free, or raise in_memory_max_mb on a machine with "
+            "more memory"
         ) from exc
     if _in_memory_fs(folder):
         log.warning(
             "the scratch folder '%s' is in memory (tmpfs): the %s (%s) saves no memory there; "
             "set scratch_dir to a folder on disk",
-            folder,
+            shown_path(folder),
             what,
             _gb(n_bytes),
         )
@@ -122,7 +124,7 @@ def large_array(shape: tuple[int, ...], dtype: np.dtype | type, *, what: str) ->
             "in_memory_max_mb (settings) on a machine with more memory"
         )
         raise OutputError(
-            f"the {what} needs {_gb(n_bytes)} of scratch disk in '{folder}' (more than "
+            f"the {what} needs {_gb(n_bytes)} of scratch disk in '{shown_path(folder)}' (more than "
             f"in_memory_max_mb={settings.in_memory_max_mb:g} MiB of memory) but only "
             f"{_gb(free)} is free ({exc.strerror or exc}); {fix}"
         ) from exc

@@ -54,9 +54,11 @@ def test_a_full_disk_is_refused_up_front_in_one_line(monkeypatch, tmp_path):
 
 def test_a_missing_scratch_folder_is_refused(monkeypatch, tmp_path):
     monkeypatch.setattr(settings, "in_memory_max_mb", 0.01)
-    monkeypatch.setattr(settings, "scratch_dir", str(tmp_path / "nowhere"))
-    with pytest.raises(OutputError, match="cannot create a scratch file in"):
+    monkeypatch.setattr(settings, "scratch_dir", str(tmp_path / "no\nwhere\x01"))
+    with pytest.raises(OutputError, match="cannot create a scratch file in") as err:
         scratch.large_array((3000, 7), np.float64, what="travel-time matrix")
+    assert "\n" not in str(err.value)  # the folder's control characters are shown escaped
+    assert "no\\nwhere\\x01" in str(err.value)
 
 
 def test_scratch_dir_is_a_setting_checked_as_a_path():

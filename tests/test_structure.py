@@ -23,8 +23,8 @@ MAX_FUNCTION_LINES = 80
 #: The layers of the package, upstream first. A module may import from its own layer
 #: or from an earlier one, never from a later one (lazy imports inside functions too).
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "settings", "vocab", "crs", "atomic", "rules", "scratch"}),
-    frozenset({"io", "osm", "osm_split", "writers"}),
+    frozenset({"errors", "settings", "vocab", "crs", "atomic", "rules"}),
+    frozenset({"io", "osm", "osm_split", "writers", "scratch"}),
     frozenset({"inputs", "region", "china"}),
     frozenset({"network"}),
     frozenset({"surface"}),
