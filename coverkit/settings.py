@@ -454,3 +454,24 @@ scratch_dir: str | None = None
 #: a 60,000 km² county's lattice (10.9 M cells: kept, rebuilding would cost 3 s) and
 #: 1.5 GB for a 200,000 km² one (36 M cells: freed, so it fits an 8 GB machine).
 snap_index_free_min_cells: int = 20_000_000
+
+# --- accessibility index: 2SFCA / E2SFCA (issue 18, item 8: access helper) ---
+
+#: Distance decay of the accessibility index by default: ``"step"`` (the enhanced
+#: 2SFCA of Luo & Qi 2009); ``"none"`` is the classic 2SFCA of Luo & Wang 2003 and
+#: ``"gaussian"`` the Gaussian 2SFCA (Dai 2010). Planning CONVENTION, not policy: the
+#: policy texts set no accessibility measure; E2SFCA is the form most county-level
+#: studies use, since it lets a nearer site count more than one at the threshold.
+access_decay: str = "step"
+
+#: Sub-zones of the step decay as ((upper bound in minutes, weight), …) for a 30-minute
+#: catchment: 0–10, 10–20, 20–30 min weighted 1.00, 0.68, 0.22, Luo & Qi's (2009)
+#: Gaussian-derived weights (also the `access` package's default). For another
+#: threshold T the bounds are stretched to T (60 min: 0–20–40–60). Planning
+#: CONVENTION, not policy.
+access_step_zones_min: tuple[tuple[float, float], ...] = ((10.0, 1.00), (20.0, 0.68), (30.0, 0.22))
+
+#: The index (supply per person) is reported per this many people (beds or staff per
+#: 1,000 people, as China's health statistics give 每千人口床位数). Planning CONVENTION,
+#: not policy: it scales the numbers shown, never their order.
+access_per_people: float = 1000.0

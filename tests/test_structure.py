@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"io", "osm", "osm_split", "writers", "scratch"}),
     frozenset({"inputs", "region", "china"}),
     frozenset({"network"}),
-    frozenset({"surface"}),
+    frozenset({"surface", "accessibility"}),
     frozenset({"siting"}),
     frozenset({"villages"}),
     frozenset({"plan"}),
