@@ -43,6 +43,7 @@ turned into float64 weights.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ def step_zones(
     if (
         not zones
         or any(not (math.isfinite(u) and u > 0) for u in uppers)
-        or any(b <= a for a, b in zip(uppers, uppers[1:], strict=False))
+        or any(b <= a for a, b in itertools.pairwise(uppers))
         or any(not (math.isfinite(w) and w >= 0) for _, w in zones)
     ):
         raise InvalidValueError(

@@ -234,6 +234,10 @@ LABELS: dict[str, Label] = {
     "batch.status.ok": Label("正常", "ok"),
     "batch.status.not_applicable": Label("不适用（城区）", "not applicable (urban district)"),
     "batch.status.failed": Label("失败", "failed"),
+    # accessibility index, 2SFCA / E2SFCA (issue 18, item 8)
+    "access.layer": Label("可及性指数 (2SFCA)", "accessibility index"),
+    "access.unit": Label("每千人", "per 1,000 people"),
+    "access.none": Label("无可及", "no supply within reach"),
 }
 
 

@@ -72,7 +72,8 @@ def test_classic_2sfca_matches_access():
     ours = two_step_fca(COST, DEMAND, SUPPLY, threshold_min=T, decay="none")
     theirs = _package(None, enhanced=False)
     np.testing.assert_allclose(ours.index, theirs, rtol=0, atol=1e-9)
-    assert ours.index[4] == 0.0 and ours.index[0] > 0
+    assert ours.index[4] == 0.0
+    assert ours.index[0] > 0
 
 
 def test_e2sfca_step_matches_access():

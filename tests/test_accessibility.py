@@ -83,7 +83,10 @@ def test_gaussian_weight_is_one_at_zero_and_zero_at_the_threshold():
     np.testing.assert_allclose(w, [1.0, 0.0, 0.0, 0.0, 0.0], atol=1e-15)
     # a narrower σ stays non-negative and still ends at 0 at T
     w = decay_weights(np.linspace(0, 30, 31), threshold_min=30, decay="gaussian", sigma_min=10)
-    assert w[0] == 1.0 and abs(w[-1]) < 1e-15 and np.all(w >= 0) and np.all(np.diff(w) < 0)
+    assert w[0] == 1.0
+    assert abs(w[-1]) < 1e-15
+    assert np.all(w >= 0)
+    assert np.all(np.diff(w) < 0)
 
 
 def test_step_bounds_are_inclusive_above_like_access_step_fn():
@@ -103,7 +106,8 @@ def test_site_without_demand_has_nan_ratio_and_adds_nothing():
     # site 1 reaches only row 1, which is empty: catchment 0, R1 = NaN
     cost = np.array([[5.0, 50.0], [10.0, 5.0]])
     r = two_step_fca(cost, np.array([100.0, 0.0]), np.array([2.0, 7.0]), threshold_min=30)
-    assert r.catchment_demand[1] == 0.0 and math.isnan(r.ratio[1])
+    assert r.catchment_demand[1] == 0.0
+    assert math.isnan(r.ratio[1])
     # R0 = 2/100; A = (0.02, 0.02): site 1's 7 beds reach nobody
     np.testing.assert_allclose(r.index, [0.02, 0.02], rtol=1e-15)
 

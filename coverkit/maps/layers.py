@@ -19,8 +19,15 @@ import numpy as np
 from coverkit.maps.assets import circle_marker_class, element_classes, escape_html, inline_json
 from coverkit.maps.cells import column_values, format_number, is_null, popup_table, truthy
 from coverkit.maps.geodata import as_geodataframe, geojson_of, located_subcentres
-from coverkit.maps.raster import population_overlay_js, time_overlay_js
+from coverkit.maps.raster import (
+    downsample,
+    image_overlay_js,
+    population_overlay_js,
+    raster_wgs84,
+    time_overlay_js,
+)
 from coverkit.maps.styles import (
+    ACCESS_ZERO_COLOUR,
     COORD_DECIMALS,
     FACILITY_GLYPHS,
     FACILITY_SIZE_PX,
@@ -28,7 +35,9 @@ from coverkit.maps.styles import (
     FACILITY_TIERS,
     ROAD_STYLES,
     SERVICE_MODES,
+    access_classes,
     facility_class,
+    hex_rgb,
     road_class,
 )
 from coverkit.vocab import Tier, label
@@ -296,6 +305,78 @@ def add_time_after(fmap: folium.Map, plan: CountyPlan) -> None:
     _add_travel_time(fmap, plan, "after")
 
 
+def access_index_of(plan: CountyPlan) -> np.ndarray | None:
+    """The plan's accessibility index raster (per 1,000 people), or None when it has none.
+
+    Parameters
+    ----------
+    plan
+        The county plan (``access_index``: float32 on the population grid, NaN
+        outside the county; plans made before the index existed have none).
+
+    Returns
+    -------
+    numpy.ndarray or None
+    """
+    index = getattr(plan, "access_index", None)
+    return None if index is None else np.asarray(index)
+
+
+def rgba_access(values: np.ndarray, bounds: np.ndarray, colours: tuple[str, ...]) -> np.ndarray:
+    """Colours of accessibility index values by the classes of :func:`access_classes`.
+
+    Parameters
+    ----------
+    values
+        The index (NaN: transparent; 0: :data:`~coverkit.maps.styles.ACCESS_ZERO_COLOUR`).
+    bounds
+        Upper bounds of all classes but the last (a value equal to a bound is in its class).
+    colours
+        One colour per class.
+
+    Returns
+    -------
+    numpy.ndarray
+        (h, w, 4) uint8 RGBA.
+    """
+    rgba = np.zeros((*values.shape, 4), dtype=np.uint8)
+    finite = np.isfinite(values)
+    positive = finite & (values > 0)
+    cls = np.searchsorted(bounds, np.where(positive, values, 0.0), side="left")
+    palette = np.array([(*hex_rgb(c), 190) for c in colours], dtype=np.uint8)
+    rgba[positive] = palette[cls[positive]]
+    rgba[finite & (values <= 0)] = (*hex_rgb(ACCESS_ZERO_COLOUR), 190)
+    return rgba
+
+
+def add_access(fmap: folium.Map, plan: CountyPlan) -> None:
+    """The 2SFCA / E2SFCA accessibility index per cell (off when the map opens).
+
+    Drawn only when the plan carries ``access_index``; the classes are those of
+    :func:`~coverkit.maps.styles.access_classes`, shown in the legend.
+
+    Parameters
+    ----------
+    fmap
+        The map to draw on.
+    plan
+        The county plan.
+    """
+    index = access_index_of(plan)
+    if index is None:
+        return
+    js_layer, _ = element_classes()
+    group = new_group(fmap, label("access.layer", "both"), show=False)
+    grid = plan.population
+    bounds, colours = access_classes(index)
+    arr, extent, _ = raster_wgs84(
+        np.asarray(index, dtype="float64"), grid.transform, grid.crs, resampling="nearest"
+    )
+    arr, _ = downsample(arr, how="nearest")
+    overlay = image_overlay_js(rgba_access(arr, bounds, colours), extent, opacity=0.7)
+    group.add_child(js_layer(overlay, "image"))
+
+
 # --------------------------------------------------------------------------- areas
 
 
@@ -558,6 +639,7 @@ LAYERS: tuple[AddLayer, ...] = (
     add_population,
     add_time_before,
     add_time_after,
+    add_access,
     add_catchments,
     add_isochrones,
     add_facilities,
@@ -569,6 +651,8 @@ LAYERS: tuple[AddLayer, ...] = (
 __all__ = [
     "LAYERS",
     "AddLayer",
+    "access_index_of",
+    "add_access",
     "add_catchments",
     "add_county_boundary",
     "add_facilities",
@@ -585,4 +669,5 @@ __all__ = [
     "facility_names",
     "marker_js",
     "new_group",
+    "rgba_access",
 ]

@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING
 
 from coverkit.maps.assets import escape_html
 from coverkit.maps.cells import format_number
+from coverkit.maps.layers import access_index_of
 from coverkit.maps.styles import (
+    ACCESS_ZERO_COLOUR,
     FACILITY_TIERS,
     POPULATION_CLASSES,
     ROAD_STYLES,
     SERVICE_MODES,
     TIME_CLASSES,
     UNREACHABLE_COLOUR,
+    access_classes,
 )
 from coverkit.vocab import Tier, label
 
@@ -131,8 +134,37 @@ def _legend_roads() -> list[str]:
     return parts
 
 
-def legend_html() -> str:
+def _legend_access(plan: CountyPlan | None) -> list[str]:
+    """Legend rows of the accessibility index classes; none when the plan has no index."""
+    index = None if plan is None else access_index_of(plan)
+    if index is None:
+        return []
+    bounds, colours = access_classes(index)
+    what = escape_html(getattr(plan, "access_label", "") or "")
+    parts = [
+        f"<h4>{label('access.layer', 'both')}（{label('access.unit', 'both')}）</h4>",
+        *([f"<div>{what}</div>"] if what else []),
+    ]
+    edges = [0.0, *(float(b) for b in bounds)]
+    for j, colour in enumerate(colours):
+        text = f"&gt; {edges[j]:.3g}" if j == len(bounds) else f"{edges[j]:.3g}–{edges[j + 1]:.3g}"
+        parts.append(f'<div><span class="sw" style="background:{colour}"></span>{text}</div>')
+    parts.append(
+        f'<div><span class="sw" style="background:{ACCESS_ZERO_COLOUR}"></span>'
+        f"0 {label('access.none', 'both')}</div>"
+    )
+    return parts
+
+
+def legend_html(plan: CountyPlan | None = None) -> str:
     """The legend: facilities, service modes, travel times, population and roads.
+
+    The accessibility index's classes follow when ``plan`` carries ``access_index``.
+
+    Parameters
+    ----------
+    plan
+        The county plan (None: the fixed parts only).
 
     Returns
     -------
@@ -146,6 +178,7 @@ def legend_html() -> str:
         *_legend_times(),
         *_legend_population(),
         *_legend_roads(),
+        *_legend_access(plan),
         "</div>",
     ]
     return "".join(parts)
@@ -193,7 +226,7 @@ def add_legend(fmap: folium.Map, plan: CountyPlan) -> None:
     """
     from coverkit.maps.assets import text_element
 
-    fmap.get_root().html.add_child(text_element(legend_html()), name="ck_legend")
+    fmap.get_root().html.add_child(text_element(legend_html(plan)), name="ck_legend")
 
 
 #: The fixed parts of the county map, added after :data:`~coverkit.maps.layers.LAYERS`.

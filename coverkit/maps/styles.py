@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from coverkit.maps.cells import is_null, truthy
 from coverkit.vocab import ServiceMode, Tier
 
@@ -85,6 +87,42 @@ POPULATION_CLASSES: tuple[tuple[float, str], ...] = (
     (5000.0, "#4a1a00"),
 )
 
+#: Colours of the accessibility index's classes, lowest first (ColorBrewer YlGnBu, 5).
+ACCESS_COLOURS: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+#: Colour of cells with people but no supply within reach (index 0).
+ACCESS_ZERO_COLOUR = "#d73027"
+#: Quantiles that split the positive index values into the classes (equal counts:
+#: the index's scale depends on the supply measured, beds or sites, so fixed class
+#: bounds would not fit every run).
+ACCESS_QUANTILES: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
+#: Values sampled (on a regular stride of the grid) to find the class bounds.
+ACCESS_SAMPLE_CELLS = 1_000_000
+
+
+def access_classes(index: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Class bounds and colours of an accessibility index raster (map layer and legend).
+
+    Parameters
+    ----------
+    index
+        The index per cell (NaN outside the county, 0 without access).
+
+    Returns
+    -------
+    tuple
+        The upper bounds of all classes but the last (increasing, at most
+        ``len(ACCESS_QUANTILES)``: the :data:`ACCESS_QUANTILES` of the positive
+        values of a regular sample of at most :data:`ACCESS_SAMPLE_CELLS` cells,
+        ties merged) and one colour per class from :data:`ACCESS_COLOURS`.
+    """
+    arr = np.asarray(index)
+    stride = max(1, math.ceil(math.sqrt(arr.size / ACCESS_SAMPLE_CELLS))) if arr.ndim == 2 else 1
+    sample = np.asarray(arr[::stride, ::stride] if arr.ndim == 2 else arr, dtype="float64")
+    positive = sample[np.isfinite(sample) & (sample > 0)]
+    bounds = np.unique(np.quantile(positive, ACCESS_QUANTILES)) if positive.size else np.empty(0)
+    picks = np.round(np.linspace(0, len(ACCESS_COLOURS) - 1, len(bounds) + 1)).astype(int)
+    return bounds, tuple(ACCESS_COLOURS[i] for i in picks)
+
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
     """The (red, green, blue) bytes of a ``#rrggbb`` colour.
@@ -147,6 +185,10 @@ def road_class(highway: Any) -> str:
 
 
 __all__ = [
+    "ACCESS_COLOURS",
+    "ACCESS_QUANTILES",
+    "ACCESS_SAMPLE_CELLS",
+    "ACCESS_ZERO_COLOUR",
     "COORD_DECIMALS",
     "FACILITY_GLYPHS",
     "FACILITY_SIZES_PX",
@@ -161,6 +203,7 @@ __all__ = [
     "SIMPLIFY_TOLERANCE_M",
     "TIME_CLASSES",
     "UNREACHABLE_COLOUR",
+    "access_classes",
     "facility_class",
     "hex_rgb",
     "road_class",
