@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
 import json
 import re
 
@@ -110,3 +112,17 @@ def test_classes_of_a_constant_index():
     bounds, colours = access_classes(np.zeros((2, 2)))
     assert bounds.size == 0
     assert colours == (ACCESS_COLOURS[0],)
+
+
+def test_access_raster_pixels(html_with):
+    # The fixture's index: row 0 → 0 (no access), row r → r + 1 per 1,000. Its positive
+    # values 2..20 (fewer cells in the cut-off rows) fall in five classes; the darkest
+    # colour holds the largest values (bottom row), the zero colour the top row.
+    image = pytest.importorskip("PIL.Image")
+    uris = re.findall(r'L\.imageOverlay\("data:image/png;base64,([^"]+)"', html_with)
+    access = np.asarray(image.open(io.BytesIO(base64.b64decode(uris[3]))).convert("RGBA"))
+    assert access.shape == (20, 20, 4)
+    assert tuple(access[0, 0, :3]) == hex_rgb(ACCESS_ZERO_COLOUR)
+    assert tuple(access[19, 0, :3]) == hex_rgb(ACCESS_COLOURS[4])
+    assert tuple(access[1, 0, :3]) == hex_rgb(ACCESS_COLOURS[0])
+    assert access[0, 19, 3] == 0  # outside the county: transparent
