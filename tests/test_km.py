@@ -7,6 +7,8 @@ shortest in km. Speeds: ``primary`` 60 km/h = 1 min/km, ``track`` 15 km/h =
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -93,13 +95,16 @@ def test_off_network_and_beyond_the_limit_are_nan(detour):
     o = np.array([[0.0, -9000.0], [0.0, -100.0]])
     d = np.array([[10000.0, -50.0]])
     minutes, km = od_minutes_km(detour, o, d)
-    assert np.isinf(minutes[0, 0]) and np.isnan(km[0, 0])
+    assert np.isinf(minutes[0, 0])
+    assert np.isnan(km[0, 0])
     assert np.isfinite(km[1, 0])
     # within 10 minutes nothing is reached: 15.94 min > 10
     minutes, km = od_minutes_km(detour, o, d, limit_min=10)
-    assert np.isinf(minutes).all() and np.isnan(km).all()
+    assert np.isinf(minutes).all()
+    assert np.isnan(km).all()
     col = km_to_assigned(detour, o, d, [0, 0])
-    assert np.isnan(col[0]) and col[1] == pytest.approx(0.1 + 2 * 5 * SQRT2 + 0.05)
+    assert np.isnan(col[0])
+    assert col[1] == pytest.approx(0.1 + 2 * 5 * SQRT2 + 0.05)
 
 
 def grid_network(seed: int, size: int = 6):
@@ -134,7 +139,7 @@ def test_km_equal_networkx_quickest_path_lengths(seed):
     for i, s in enumerate(a):
         for j, t in enumerate(b):
             path = nx.shortest_path(g, int(s), int(t), weight="minutes")
-            steps = list(zip(path[:-1], path[1:], strict=True))
+            steps = list(itertools.pairwise(path))
             assert minutes[i, j] == pytest.approx(sum(g[p][q]["minutes"] for p, q in steps))
             assert km[i, j] * 1000 == pytest.approx(sum(g[p][q]["length"] for p, q in steps))
 
@@ -164,7 +169,8 @@ def test_km_to_assigned_reuses_the_snap_and_checks_the_column(detour):
     snaps = len(detour.snap_cache)
     got = km_to_assigned(detour, o, d, np.array([-1, 1]))
     assert len(detour.snap_cache) == snaps  # the same points: no new snap
-    assert np.isnan(got[0]) and got[1] == pytest.approx(3.03)
+    assert np.isnan(got[0])
+    assert got[1] == pytest.approx(3.03)
     for bad in ([0], [0, 2], [0.5, 1.0]):
         with pytest.raises(InvalidValueError, match="column"):
             km_to_assigned(detour, o, d, np.array(bad))
