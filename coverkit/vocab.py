@@ -234,6 +234,10 @@ LABELS: dict[str, Label] = {
     "batch.status.ok": Label("正常", "ok"),
     "batch.status.not_applicable": Label("不适用（城区）", "not applicable (urban district)"),
     "batch.status.failed": Label("失败", "failed"),
+    # km beside minutes (issue 18 item 4): village trips, along the same quickest path
+    "column.km": Label("距离", "km"),
+    "column.travel_km": Label("车程距离", "drive (km)"),
+    "column.max_km": Label("最远距离", "max km"),
 }
 
 

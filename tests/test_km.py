@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString
+from shapely.geometry import LineString, Point
 
 from coverkit.errors import InvalidValueError
 from coverkit.network import km_to_assigned, network_from_roads, od_matrix, od_minutes_km
+from coverkit.villages import assign_service_modes, propose_shared_clinics, rotation_timetable
 
 CRS = "EPSG:32738"  # metres (UTM 38S, the Comoros): test coordinates are distances
 SQRT2 = float(np.sqrt(2.0))
@@ -174,3 +175,127 @@ def test_km_to_assigned_reuses_the_snap_and_checks_the_column(detour):
     for bad in ([0], [0, 2], [0.5, 1.0]):
         with pytest.raises(InvalidValueError, match="column"):
             km_to_assigned(detour, o, d, np.array(bad))
+
+
+# --------------------------------------------------------------------------- villages
+#
+# V0 has a standard clinic; V1 (800 m east of it) is its guest; V2 and V3 have no clinic
+# and lie 6-7 min apart (a shared-clinic pair); every other pair is 100 min.
+# Each trip's km (K) is given apart from its minutes (M): the village stage must report
+# the km of exactly the trip whose minutes it reports.
+
+
+def villages_table():
+    return gpd.GeoDataFrame(
+        {
+            "id": ["V0", "V1", "V2", "V3"],
+            "name": ["东村", "西村", "南村", "北村"],
+            "township": ["T"] * 4,
+            "clinic": ["standard", "none", "none", "none"],
+            "population": [500.0, 100.0, 200.0, 150.0],
+        },
+        geometry=[Point(0, 0), Point(800, 0), Point(0, 5000), Point(0, 9000)],
+        crs=CRS,
+    )
+
+
+M = np.full((4, 4), 100.0)
+np.fill_diagonal(M, 0.0)
+M[1, 0], M[0, 1], M[2, 3], M[3, 2] = 10.0, 10.0, 6.0, 7.0
+K = np.full((4, 4), 50.0)
+np.fill_diagonal(K, 0.0)
+K[1, 0], K[0, 1], K[2, 3], K[3, 2] = 6.0, 6.5, 4.0, 4.5
+CENTRE_MIN = np.array([5.0, 12.0, 30.0, 35.0])
+CENTRE_KM = np.array([3.0, 8.0, 20.0, 25.0])
+
+
+class Trips:
+    """trip_km from K, remembering the pairs asked for."""
+
+    def __init__(self):
+        self.asked = []
+
+    def __call__(self, rows, cols):
+        self.asked += list(zip(rows.tolist(), cols.tolist(), strict=True))
+        return K[rows, cols]
+
+
+def test_village_km_beside_minutes_drive():
+    trips = Trips()
+    out = assign_service_modes(
+        villages_table(),
+        village_clinic_min=M,
+        centre_min=CENTRE_MIN,
+        centre_ids=["C"] * 4,
+        centre_km=CENTRE_KM,
+        trip_km=trips,
+        joint_travel_mode="drive",
+    )
+    # V0 fixed (0 km); V1 joint with V0 at 10 min drive: K[1, 0] = 6 km; V2 and V3 are
+    # rotation villages (30 and 35 min <= 45, under 1,500 people): their centre km
+    assert out["mode"].tolist() == ["fixed", "joint", "rotation", "rotation"]
+    assert out["minutes"].tolist() == [0.0, 10.0, 30.0, 35.0]
+    assert out["km"].tolist() == [0.0, 6.0, 20.0, 25.0]
+    assert trips.asked == [(1, 0)]  # only the guest's trip to its host
+    assert list(out.columns).index("km") == list(out.columns).index("minutes") + 1
+
+
+def test_village_km_of_the_walking_estimate():
+    out = assign_service_modes(
+        villages_table(),
+        village_clinic_min=M,
+        centre_min=CENTRE_MIN,
+        centre_ids=["C"] * 4,
+        centre_km=CENTRE_KM,
+        joint_travel_mode="walk",
+    )
+    # V1 walks to V0: 800 m × 1.35 detour = 1.08 km, at 5 km/h 12.96 min (<= 15: joint)
+    assert out.loc[1, "minutes"] == pytest.approx(12.96)
+    assert out.loc[1, "km"] == pytest.approx(1.08)
+    # no trip_km and drive minutes for the guest: its km is unknown, not guessed
+    out = assign_service_modes(
+        villages_table(),
+        village_clinic_min=M,
+        centre_min=CENTRE_MIN,
+        centre_ids=["C"] * 4,
+        centre_km=CENTRE_KM,
+        joint_travel_mode="drive",
+    )
+    assert np.isnan(out.loc[1, "km"])
+    # without centre_km no km column (callers that give none see the table as before)
+    out = assign_service_modes(
+        villages_table(),
+        village_clinic_min=M,
+        centre_min=CENTRE_MIN,
+        centre_ids=["C"] * 4,
+        joint_travel_mode="drive",
+    )
+    assert "km" not in out.columns
+
+
+def test_shared_clinic_max_km_and_timetable_travel_km():
+    trips = Trips()
+    shared = propose_shared_clinics(villages_table(), M, trip_km=trips)
+    # V2 (200 people) hosts V3: 7 min one way (V3 -> V2), 6 the other; max_min is the
+    # larger, 7 min, and max_km that trip's km K[3, 2] = 4.5 (not K[2, 3] = 4.0)
+    assert shared["max_min"].tolist() == [7.0]
+    assert shared["max_km"].tolist() == [4.5]
+    assert trips.asked == [(3, 2)]
+    assert "max_km" not in propose_shared_clinics(villages_table(), M).columns
+    vil = assign_service_modes(
+        villages_table(),
+        village_clinic_min=M,
+        centre_min=CENTRE_MIN,
+        centre_ids=["C"] * 4,
+        joint_travel_mode="drive",
+    )
+    table, _ = rotation_timetable(
+        vil, centre_to_village_min=CENTRE_MIN, centre_to_village_km=CENTRE_KM
+    )
+    # V2 and V3, two visits a week each: travel 30 / 35 min and 20 / 25 km
+    trips_of = zip(table["travel_min"], table["travel_km"], strict=True)
+    got = dict(zip(table["village_id"], trips_of, strict=True))
+    assert got == {"V2": (30.0, 20.0), "V3": (35.0, 25.0)}
+    assert list(table.columns).index("travel_km") == list(table.columns).index("travel_min") + 1
+    with pytest.raises(InvalidValueError, match="centre_to_village_km"):
+        rotation_timetable(vil, centre_to_village_min=CENTRE_MIN, centre_to_village_km=[1.0])
