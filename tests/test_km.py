@@ -12,13 +12,17 @@ import itertools
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pyproj
 import pytest
+from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
 from coverkit.errors import InvalidValueError
+from coverkit.io import PopulationGrid
 from coverkit.network import km_to_assigned, network_from_roads, od_matrix, od_minutes_km
+from coverkit.surface import catchments
 from coverkit.villages import assign_service_modes, propose_shared_clinics, rotation_timetable
 
 CRS = "EPSG:32738"  # metres (UTM 38S, the Comoros): test coordinates are distances
@@ -299,3 +303,30 @@ def test_shared_clinic_max_km_and_timetable_travel_km():
     assert list(table.columns).index("travel_km") == list(table.columns).index("travel_min") + 1
     with pytest.raises(InvalidValueError, match="centre_to_village_km"):
         rotation_timetable(vil, centre_to_village_min=CENTRE_MIN, centre_to_village_km=[1.0])
+
+
+# --------------------------------------------------------------------------- catchments
+
+
+def test_catchment_mean_minutes_and_km():
+    # a 1 x 4 grid of 1, 2, 3, 4 people; cells 0-1 nearest to A, 2-3 to B
+    values = np.array([[1.0, 2.0, 3.0, 4.0]])
+    grid = PopulationGrid(
+        values=values,
+        mask=np.ones((1, 4), dtype=bool),
+        transform=Affine(100.0, 0.0, 0.0, 0.0, -100.0, 100.0),
+        crs=pyproj.CRS.from_user_input(CRS),
+        total=10.0,
+        source="test",
+    )
+    near = np.array([[0, 0, 1, 1]], dtype=np.int32)
+    minutes = np.array([[10.0, 4.0, 6.0, np.inf]])
+    km = np.array([[5.0, 2.0, 3.0, np.nan]])
+    plain = catchments(grid, near, ["A", "B"])
+    assert "mean_km" not in plain.columns
+    table = catchments(grid, near, ["A", "B"], minutes_raster=minutes, km_raster=km)
+    # A: (1 × 10 + 2 × 4) / 3 = 6 min, (1 × 5 + 2 × 2) / 3 = 3 km; B: only cell 2 has a
+    # finite time (cell 3 is unreachable): 6 min and 3 km
+    assert table["mean_min"].tolist() == pytest.approx([6.0, 6.0])
+    assert table["mean_km"].tolist() == pytest.approx([3.0, 3.0])
+    assert table["population"].tolist() == plain["population"].tolist()
