@@ -6,6 +6,11 @@ the partial edge times plus its walk, see :mod:`coverkit.network.snapping`), so
 one run gives every origin's time; :func:`travel_times_to_nearest` uses a
 single multi-source run. Everything stays in numpy arrays so a million cells
 cost seconds.
+
+:func:`od_minutes_km` and :func:`km_to_assigned` give the km of the same
+quickest paths: the same Dijkstra runs with predecessors, each node's metres
+summed along the predecessor tree (pointer doubling), the parallel road whose
+minutes the graph keeps (:attr:`~coverkit.network.RoadNetwork.graph_length_m`).
 """
 
 from __future__ import annotations
