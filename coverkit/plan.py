@@ -1361,14 +1361,20 @@ def _village_service(
     vxy = _xy(vil, metric)
     v2v = _village_minutes(net, vxy, villages.clinic_hosts(vil), walk)
     centres = fac[fac["tier"] == Tier.TOWNSHIP_CENTRE]
+    centre_km = np.full(len(vil), np.nan)
     if len(centres):
         v2c = _od(net, vxy, _xy(centres, metric), **walk)
         own = _own_centre(vil, centres, v2c)
         centre_min = v2c[np.arange(len(vil)), own]
         centre_ids = centres["id"].astype(str).to_numpy()[own]
+        centre_km = _km_to(net, vxy, _xy(centres, metric), own, walk)
     else:
         centre_min = np.full(len(vil), np.inf)
         centre_ids = np.array([None] * len(vil), dtype=object)
+
+    def trip_km(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:  # villages rows -> cols
+        return _km_to(net, vxy[rows], vxy, cols, walk)
+
     vil = villages.assign_service_modes(
         vil,
         village_clinic_min=v2v,
@@ -1376,13 +1382,15 @@ def _village_service(
         centre_ids=centre_ids,
         village_walk_min=v2v if params.mode == "walk" else None,
         walk_speed_kph=params.walk_speed_kph,
+        centre_km=centre_km,
+        trip_km=trip_km,
     )
-    shared = villages.propose_shared_clinics(vil, v2v)
+    shared = villages.propose_shared_clinics(vil, v2v, trip_km=trip_km)
     staff = None  # centre id -> staff (facility column 'staff', NaN unknown), for rotation teams
     if "staff" in centres:
         staff = dict(zip(centres["id"].astype(str), centres["staff"], strict=True))
     timetable, shortfall = villages.rotation_timetable(
-        vil, centre_to_village_min=centre_min, centre_staff=staff
+        vil, centre_to_village_min=centre_min, centre_staff=staff, centre_to_village_km=centre_km
     )
     staffing = villages.staffing_checks(
         vil,
@@ -1414,6 +1422,26 @@ def _village_minutes(
         if cols.any():
             out[:, cols] = _od(net, vxy, vxy[cols], limit_min=limit, **walk)
     return out
+
+
+def _km_to(
+    net: RoadNetwork | None,
+    origins_xy: np.ndarray,
+    destinations_xy: np.ndarray,
+    column: np.ndarray,
+    walk: dict[str, float],
+) -> np.ndarray:
+    """km from each origin to its destination ``column`` along the path of its minutes
+    (:func:`coverkit.network.km_to_assigned`; without roads the straight line × detour
+    ratio of :func:`coverkit.network.od_matrix_euclidean`)."""
+    from coverkit.network import km_to_assigned
+
+    column = np.asarray(column, dtype=np.int64)
+    if net is None:
+        to = destinations_xy[np.maximum(column, 0)]
+        km = np.hypot(*(origins_xy - to).T) * float(settings.circuity_factor) / 1000.0
+        return np.where(column >= 0, km, np.nan)
+    return km_to_assigned(net, origins_xy, destinations_xy, column, **walk)
 
 
 def _own_centre(vil: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, v2c: np.ndarray) -> np.ndarray:

@@ -220,8 +220,26 @@ def _polygons(grid: PopulationGrid, labels: np.ndarray, valid: np.ndarray) -> gp
     return frame.dissolve(by="label", as_index=False, method="coverage").sort_values("label")
 
 
+def _catchment_mean(
+    values: np.ndarray, valid: np.ndarray, near_valid: np.ndarray, weights: np.ndarray, k: int
+) -> np.ndarray:
+    """People-weighted mean of ``values`` per facility over its cells with a finite value
+    (NaN where none of its people has one)."""
+    x = values[valid].astype("float64", copy=False)
+    ok = np.isfinite(x)
+    w = np.where(ok, weights, 0.0)
+    num = np.bincount(near_valid, weights=np.where(ok, x, 0.0) * w, minlength=k)
+    den = np.bincount(near_valid, weights=w, minlength=k)
+    return np.divide(num, den, out=np.full(k, np.nan), where=den > 0)
+
+
 def catchments(
-    grid: PopulationGrid, nearest_index: np.ndarray, facility_ids: Sequence[object]
+    grid: PopulationGrid,
+    nearest_index: np.ndarray,
+    facility_ids: Sequence[object],
+    *,
+    minutes_raster: np.ndarray | None = None,
+    km_raster: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Catchment polygon and population of every facility.
 
@@ -234,13 +252,19 @@ def catchments(
         :func:`travel_time_surface`.
     facility_ids
         Id of each facility, in the order of the indices.
+    minutes_raster, km_raster
+        Optional minutes and km per cell to its nearest facility (the km along
+        the path of the minutes, e.g. from :func:`coverkit.network.km_to_assigned`;
+        NaN/inf where unknown). Each given adds ``mean_min`` / ``mean_km``.
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row per facility (input order): ``id``, ``population`` (people in
-        cells whose nearest facility it is), ``n_cells``, geometry (grid CRS;
-        empty when it is nearest to no cell).
+        cells whose nearest facility it is), ``n_cells``, then ``mean_min`` and
+        ``mean_km`` when their rasters are given (people-weighted means over the
+        catchment's cells with a finite value; NaN when none), geometry (grid
+        CRS; empty when it is nearest to no cell).
     """
     raw = _check_raster(grid, nearest_index, "nearest_index")
     # int32 rasters (a plan's) are read as they are: no full-window int64 copies
@@ -259,16 +283,24 @@ def catchments(
     near_valid = near[valid]
     pop = np.bincount(near_valid, weights=grid.values[valid], minlength=k)
     cells = np.bincount(near_valid, minlength=k)
+    table: dict[str, object] = {
+        "id": ids,
+        "population": pop.astype("float64"),
+        "n_cells": cells.astype("int64"),
+    }
+    for name, raster, arg in (
+        ("mean_min", minutes_raster, "minutes_raster"),
+        ("mean_km", km_raster, "km_raster"),
+    ):
+        if raster is not None:
+            values = _check_raster(grid, raster, arg)
+            table[name] = _catchment_mean(values, valid, near_valid, grid.values[valid], k)
     del near_valid
     geoms = np.array([shapely.Polygon()] * k, dtype=object)
     poly = _polygons(grid, np.where(valid, near, 0), valid)
     if not poly.empty:
         geoms[poly["label"].to_numpy()] = poly.geometry.to_numpy()
-    return gpd.GeoDataFrame(
-        {"id": ids, "population": pop.astype("float64"), "n_cells": cells.astype("int64")},
-        geometry=list(geoms),
-        crs=grid.crs,
-    )
+    return gpd.GeoDataFrame(table, geometry=list(geoms), crs=grid.crs)
 
 
 def isochrones(

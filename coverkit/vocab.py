@@ -238,6 +238,10 @@ LABELS: dict[str, Label] = {
     "access.layer": Label("可及性指数 (2SFCA)", "accessibility index"),
     "access.unit": Label("每千人", "per 1,000 people"),
     "access.none": Label("无可及", "no supply within reach"),
+    # km beside minutes (issue 18 item 4): village trips, along the same quickest path
+    "column.km": Label("距离", "km"),
+    "column.travel_km": Label("车程距离", "drive (km)"),
+    "column.max_km": Label("最远距离", "max km"),
 }
 
 

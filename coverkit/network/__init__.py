@@ -11,7 +11,9 @@ The travel-time engine, in three modules:
   it at walking speed, then travel along the edge to either end node;
 - :mod:`coverkit.network.routing`: :func:`od_matrix`,
   :func:`travel_times_to_nearest` (Dijkstra from one virtual node per
-  destination) and :func:`od_matrix_euclidean` (the no-road estimate).
+  destination), :func:`od_minutes_km` and :func:`km_to_assigned` (the km
+  along the quickest paths) and :func:`od_matrix_euclidean` (the no-road
+  estimate).
 
 The design follows osmnx ``routing.py`` (speeds by class, ``maxspeed``
 parsing) but keeps everything in numpy arrays so a million cells cost seconds.
@@ -36,8 +38,10 @@ from coverkit.network.graph import (
     parse_maxspeed_kph,
 )
 from coverkit.network.routing import (
+    km_to_assigned,
     od_matrix,
     od_matrix_euclidean,
+    od_minutes_km,
     points_xy,
     travel_times_to_nearest,
 )
@@ -49,9 +53,11 @@ __all__ = [
     "Snap",
     "SnapCache",
     "SnapIndex",
+    "km_to_assigned",
     "network_from_roads",
     "od_matrix",
     "od_matrix_euclidean",
+    "od_minutes_km",
     "parse_maxspeed_kph",
     "points_xy",
     "snap_points",

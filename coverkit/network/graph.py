@@ -154,6 +154,33 @@ class RoadNetwork:
         return SnapCache()
 
     @cached_property
+    def graph_length_m(self) -> np.ndarray:
+        """Metres of each entry of :attr:`graph`, aligned with ``graph.data``.
+
+        Where parallel edges join two nodes, the length is that of the edge whose
+        minutes the graph keeps (the shortest of them on a tie in minutes), so a
+        path's metres follow the edges its minutes used.
+
+        Raises
+        ------
+        InvalidValueError
+            If :attr:`graph` was not built from the edge arrays by
+            :func:`network_from_roads`.
+        """
+        data, indices, length = _symmetric_entries(
+            self.edge_u, self.edge_v, self.edge_minutes, self.edge_length_m
+        )
+        g = self.graph
+        if indices.size != g.indices.size or not (
+            np.array_equal(indices, g.indices) and np.array_equal(data, g.data)
+        ):
+            raise InvalidValueError(
+                "RoadNetwork.graph does not match its edge arrays; build the network with "
+                "coverkit.network.network_from_roads"
+            )
+        return length
+
+    @cached_property
     def _snap_index_all(self) -> SnapIndex:
         return SnapIndex(self, np.arange(self.n_edges))
 
@@ -427,17 +454,43 @@ def _edge_geometries(coords: np.ndarray, start: np.ndarray, stop: np.ndarray) ->
     return shapely.linestrings(coords[idx], indices=np.repeat(np.arange(npts.size), npts))
 
 
-def _symmetric_graph(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr_matrix:
-    """CSR of both directions, minimum over parallel edges, no self-loops."""
+def _symmetric_pairs(
+    u: np.ndarray, v: np.ndarray, w: np.ndarray, length: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
+    """Both directions of the edges sorted by (from, to), one per pair: its minimum ``w``.
+
+    Returns ``a``, ``b``, ``c`` (from, to, minutes) and, given ``length``, the
+    length of the kept edge (the shortest one among those of minimum ``w``).
+    Self-loops are left out.
+    """
     loop = u == v
     a = np.concatenate([u[~loop], v[~loop]])
     b = np.concatenate([v[~loop], u[~loop]])
     c = np.concatenate([w[~loop], w[~loop]])
-    order = np.lexsort((c, b, a))
+    keys: tuple[np.ndarray, ...] = (c, b, a)
+    if length is not None:
+        keys = (np.concatenate([length[~loop], length[~loop]]), *keys)
+    order = np.lexsort(keys)
     a, b, c = a[order], b[order], c[order]
     first = np.ones(a.size, dtype=bool)
     first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, c = a[first], b[first], c[first]
+    out = (a[first], b[first], c[first])
+    if length is not None:
+        out = (*out, keys[0][order][first])
+    return out
+
+
+def _symmetric_entries(
+    u: np.ndarray, v: np.ndarray, w: np.ndarray, length: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``data`` and ``indices`` of :func:`_symmetric_graph`, and the kept edges' lengths."""
+    _, b, c, lengths = _symmetric_pairs(u, v, w, length)
+    return c, b, lengths
+
+
+def _symmetric_graph(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr_matrix:
+    """CSR of both directions, minimum over parallel edges, no self-loops."""
+    a, b, c = _symmetric_pairs(u, v, w)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
     return sparse.csr_matrix((c, b, indptr), shape=(n, n))

@@ -6,11 +6,17 @@ the partial edge times plus its walk, see :mod:`coverkit.network.snapping`), so
 one run gives every origin's time; :func:`travel_times_to_nearest` uses a
 single multi-source run. Everything stays in numpy arrays so a million cells
 cost seconds.
+
+:func:`od_minutes_km` and :func:`km_to_assigned` give the km of the same
+quickest paths: the same Dijkstra runs with predecessors, each node's metres
+summed along the predecessor tree (pointer doubling), the parallel road whose
+minutes the graph keeps (:attr:`~coverkit.network.RoadNetwork.graph_length_m`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -201,6 +207,151 @@ def _node_times(
     return out
 
 
+def _end_metres(
+    network: RoadNetwork, snap: Snap, idx: np.ndarray | slice | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Metres from points ``idx`` (all when None) to the ``edge_u`` and ``edge_v`` ends of
+    their edge: the straight walk plus the part of the edge; NaN for off-network points."""
+    pick = (lambda a: a) if idx is None else (lambda a: a[idx])
+    on = pick(snap.on_network)
+    walk = np.where(on, pick(snap.distance_m), np.nan)
+    frac = np.where(on, pick(snap.fraction), np.nan)
+    e = np.where(on, pick(snap.edge), 0)
+    length = network.edge_length_m[e] if network.n_edges else np.zeros(e.size)
+    return walk + frac * length, walk + (1.0 - frac) * length
+
+
+def _direct_metres(
+    network: RoadNetwork, osnap: Snap, dsnap: Snap, r: np.ndarray, c: np.ndarray
+) -> np.ndarray:
+    """Metres of the direct ride along a shared edge from origins ``r`` to destinations ``c``."""
+    e = osnap.edge[r]
+    along = np.abs(osnap.fraction[r] - dsnap.fraction[c]) * network.edge_length_m[e]
+    return osnap.distance_m[r] + dsnap.distance_m[c] + along
+
+
+def _tree_metres(
+    lengths: sparse.csr_matrix, pred: np.ndarray, first: tuple[int, int, float, float, bool]
+) -> np.ndarray:
+    """Metres from a virtual source to every node along Dijkstra's predecessor tree.
+
+    ``pred`` is the source's predecessor row over the ``n`` road nodes (values
+    >= n are the source itself, negative ones unreached); ``first`` is the
+    source's edge ends, the metres to them and whether ``edge_u`` is the
+    quicker end (which counts when both ends are one node). Each node adds
+    the length of the edge from its predecessor; the sums along the tree are
+    taken by pointer doubling (a node's jump doubles each round), so the
+    rounds are the log of the tree's depth, not a loop over nodes. NaN where
+    unreached.
+    """
+    eu, ev, lu, lv, u_first = first
+    n = pred.size
+    x = np.arange(n)
+    parent = pred.astype(np.int64)
+    road = (parent >= 0) & (parent < n)
+    joined = parent >= n
+    step = np.zeros(n + 1)
+    step[:n][road] = np.asarray(lengths[parent[road], x[road]]).ravel()
+    step[:n][joined] = np.where((x[joined] == eu) & ((eu != ev) | u_first), lu, lv)
+    # node n stands for the source: the root of every path, 0 m from itself
+    up = np.append(np.where(road, parent, n), n)
+    while True:
+        active = np.flatnonzero(up[:n] != n)
+        if active.size == 0:
+            break
+        hop = up[active]
+        step[active] += step[hop]
+        up[active] = up[hop]
+    out = step[:n]
+    out[~(road | joined)] = np.nan
+    return out
+
+
+def _lengths_csr(network: RoadNetwork) -> sparse.csr_matrix:
+    """The road graph with metres instead of minutes (the same entries)."""
+    g = network.graph
+    return sparse.csr_matrix((network.graph_length_m, g.indices, g.indptr), shape=g.shape)
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """The destinations' virtual sources and what their first steps onto the road measure."""
+
+    virt: np.ndarray  # virtual node of each on-network destination
+    eu: np.ndarray  # its edge's ends
+    ev: np.ndarray
+    lu: np.ndarray  # metres to them
+    lv: np.ndarray
+    u_first: np.ndarray  # edge_u the quicker end (counts when both ends are one node)
+    lengths: sparse.csr_matrix  # the road graph in metres
+
+
+def _sources(
+    network: RoadNetwork, dest: tuple[np.ndarray, np.ndarray, np.ndarray, Snap]
+) -> _Sources:
+    """:class:`_Sources` of the on-network destinations, in the order of :func:`_augmented`."""
+    de, du, dv, dsnap = dest
+    ok = np.flatnonzero(de >= 0)
+    lu, lv = _end_metres(network, dsnap, ok)
+    return _Sources(
+        virt=network.n_nodes + np.arange(ok.size),
+        eu=network.edge_u[de[ok]],
+        ev=network.edge_v[de[ok]],
+        lu=lu,
+        lv=lv,
+        u_first=du[ok] <= dv[ok],
+        lengths=_lengths_csr(network),
+    )
+
+
+def _trees(
+    aug: sparse.csr_matrix, src: _Sources, s: int, e: int, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes and metres ``(e - s, n_nodes)`` from sources ``s:e`` to every road node."""
+    n = src.lengths.shape[0]
+    d, pred = dijkstra(
+        aug, directed=True, indices=src.virt[s:e], limit=limit, return_predecessors=True
+    )
+    metres = np.empty((e - s, n))
+    for i in range(s, e):  # the block's destinations (a few), each over every node
+        first = (src.eu[i], src.ev[i], src.lu[i], src.lv[i], bool(src.u_first[i]))
+        metres[i - s] = _tree_metres(src.lengths, pred[i - s, :n], first)
+    return d[:, :n], metres
+
+
+def _node_times_km(
+    network: RoadNetwork,
+    aug: sparse.csr_matrix,
+    dest: tuple[np.ndarray, np.ndarray, np.ndarray, Snap],
+    nodes: np.ndarray | None,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_node_times` of the destinations' virtual sources, and the metres along the
+    paths that give those minutes (``(nodes, k)`` each, C order; NaN metres where unreached)."""
+    src = _sources(network, dest)
+    k = src.virt.size
+    rows = network.n_nodes if nodes is None else nodes.size
+    times, metres = np.empty((rows, k)), np.empty((rows, k))
+
+    def work(s: int, e: int) -> None:
+        d, m = _trees(aug, src, s, e, limit)
+        times[:, s:e] = (d if nodes is None else d[:, nodes]).T
+        metres[:, s:e] = (m if nodes is None else m[:, nodes]).T
+
+    for_blocks(work, k, min(-(-k // block_threads()), DIJKSTRA_BLOCK))
+    return times, metres
+
+
+def _store(out: np.ndarray, b: np.ndarray, r: np.ndarray, cols: np.ndarray, full: bool) -> None:
+    """Rows ``r`` (and columns ``cols``) of ``out`` from the block ``b``."""
+    if full:  # every row and column: r is a run of consecutive rows
+        out[r[0] : r[-1] + 1] = b
+    elif cols.size == out.shape[1]:
+        out[r] = b
+    else:
+        out[np.ix_(r, cols)] = b
+
+
 def _fill_block(
     out: np.ndarray,
     dist_t: np.ndarray,
@@ -209,20 +360,135 @@ def _fill_block(
     access: tuple[np.ndarray, np.ndarray, np.ndarray],
     ends: tuple[np.ndarray, np.ndarray],
     full: bool,
+    km: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> None:
-    """Rows ``r`` of an OD matrix: each origin's better end of its edge, in float64 then stored."""
+    """Rows ``r`` of an OD matrix: each origin's better end of its edge, in float64 then stored.
+
+    With ``km`` (the km matrix to fill, the nodes' metres, the origins' metres to
+    their ``edge_u`` and ``edge_v`` ends), the km along the end the minutes took.
+    """
     oe, ou, ov = access
     b = np.take(dist_t, ends[0][oe[r]], axis=0)
     b += ou[r, None]
     via_v = np.take(dist_t, ends[1][oe[r]], axis=0)
     via_v += ov[r, None]
+    if km is not None:
+        kout, met_t, mu, mv = km
+        k = np.take(met_t, ends[0][oe[r]], axis=0)
+        k += mu[r, None]
+        k_v = np.take(met_t, ends[1][oe[r]], axis=0)
+        k_v += mv[r, None]
+        np.copyto(k, k_v, where=via_v < b)
+        k /= 1000.0
+        _store(kout, k, r, cols, full)
     np.minimum(b, via_v, out=b)
-    if full:  # every row and column: r is a run of consecutive rows
-        out[r[0] : r[-1] + 1] = b
-    elif cols.size == out.shape[1]:
-        out[r] = b
+    _store(out, b, r, cols, full)
+
+
+def _read_nodes(
+    network: RoadNetwork, oe: np.ndarray, on: np.ndarray, n_on: int
+) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
+    """The nodes whose times the origins read (None: all) and each edge's ends among them."""
+    if 8 * n_on >= network.n_nodes:
+        return None, (network.edge_u, network.edge_v)
+    # few origins (villages): only their edges' ends
+    used = np.concatenate([network.edge_u[oe[on]], network.edge_v[oe[on]]])
+    nodes = np.unique(used)
+    where = np.zeros(network.n_nodes, dtype=np.int64)
+    where[nodes] = np.arange(nodes.size)
+    return nodes, (where[network.edge_u], where[network.edge_v])
+
+
+def _same_edge(
+    network: RoadNetwork,
+    out: np.ndarray,
+    kout: np.ndarray | None,
+    orig: tuple[np.ndarray, Snap],
+    dest: tuple[np.ndarray, Snap],
+    walk_kph: float,
+) -> None:
+    """Origin and destination on one edge: the direct ride along it may be shorter.
+
+    Only the origins on some destination's edge (no dense origins x destinations
+    mask); ``kout`` (km) takes the direct ride's km where it is quicker.
+    """
+    (oe, osnap), (de, dsnap) = orig, dest
+    cols = np.flatnonzero(de >= 0)
+    hit = np.flatnonzero((oe >= 0) & np.isin(oe, de[cols]))
+    i, j = np.nonzero(oe[hit, None] == de[None, cols])
+    if not i.size:
+        return
+    r, c = hit[i], cols[j]
+    ow, of_, ot = _parts(network, osnap, walk_kph, r)
+    dw, df, _ = _parts(network, dsnap, walk_kph, c)
+    direct = ow + dw + np.abs(of_ - df) * ot
+    if kout is not None:
+        wins = direct < out[r, c]
+        kout[r[wins], c[wins]] = _direct_metres(network, osnap, dsnap, r[wins], c[wins]) / 1000.0
+    out[r, c] = np.minimum(out[r, c], direct)
+
+
+def _od(
+    network: RoadNetwork,
+    origins_xy: object,
+    destinations_xy: object,
+    opts: tuple[float | None, float | None, type, float | None],
+    with_km: bool,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`od_matrix`'s minutes and, ``with_km``, the km along the same paths (NaN where
+    the minutes are ``inf``); ``opts`` is walk speed, walk limit, dtype and time limit."""
+    walk_speed_kph, max_walk_m, dtype, limit_min = opts
+    walk_kph = _walk_kph(walk_speed_kph)
+    oe, ou, ov, osnap = _access(network, origins_xy, walk_kph, max_walk_m)
+    de, du, dv, dsnap = _access(network, destinations_xy, walk_kph, max_walk_m)
+    shape = (oe.size, de.size)
+    on = oe >= 0
+    n_on = int(np.count_nonzero(on))
+    # the origins on the network; None when all are (a county's cells: no index array)
+    rows = None if n_on == oe.size else np.flatnonzero(on)
+    cols = np.flatnonzero(de >= 0)
+    if n_on == 0 or cols.size == 0:
+        return np.full(shape, np.inf, dtype=dtype), np.full(shape, np.nan) if with_km else None
+    aug, virt = _augmented(network, de, du, dv)
+    nodes, ends = _read_nodes(network, oe, on, n_on)
+    limit = np.inf if limit_min is None else _limit(limit_min)
+    km = None
+    if with_km:
+        dist_t, met_t = _node_times_km(network, aug, (de, du, dv, dsnap), nodes, limit)
     else:
-        out[np.ix_(r, cols)] = b
+        dist_t = _node_times(aug, virt, network.n_nodes, nodes, limit)
+    # each origin takes the better end of its edge; in row blocks (over threads) so the
+    # temporaries stay small, written straight into the result (off-network origins keep
+    # their row of inf); blocks write disjoint rows, so the thread count changes nothing
+    full = rows is None and cols.size == shape[1]
+    out = large_array(shape, dtype, what="travel-time matrix (cells × sites)")
+    if not full:
+        out.fill(np.inf)
+    if with_km:
+        km = large_array(shape, np.float64, what="distance matrix (cells × sites)")
+        km.fill(np.nan)
+        km = (km, met_t, *_end_metres(network, osnap))
+    for_blocks(
+        lambda s, e: _fill_block(
+            out,
+            dist_t,
+            np.arange(s, e) if rows is None else rows[s:e],
+            cols,
+            (oe, ou, ov),
+            ends,
+            full,
+            km,
+        ),
+        n_on,
+        OD_BLOCK,
+    )
+    kout = None if km is None else km[0]
+    _same_edge(network, out, kout, (oe, osnap), (de, dsnap), walk_kph)
+    if np.isfinite(limit):  # an origin's own walk and edge part may pass the limit
+        out[out > limit] = np.inf
+    if kout is not None:
+        kout[~np.isfinite(out)] = np.nan
+    return out, kout
 
 
 def od_matrix(
@@ -276,61 +542,190 @@ def od_matrix(
     is symmetric this is also every node's time to the destination. Each
     origin then takes the better of its two edge ends, vectorised.
     """
-    walk_kph = _walk_kph(walk_speed_kph)
-    oe, ou, ov, osnap = _access(network, origins_xy, walk_kph, max_walk_m)
-    de, du, dv, dsnap = _access(network, destinations_xy, walk_kph, max_walk_m)
-    shape = (oe.size, de.size)
-    on = oe >= 0
-    n_on = int(np.count_nonzero(on))
-    # the origins on the network; None when all are (a county's cells: no index array)
-    rows = None if n_on == oe.size else np.flatnonzero(on)
-    cols = np.flatnonzero(de >= 0)
-    if n_on == 0 or cols.size == 0:
-        return np.full(shape, np.inf, dtype=dtype)
-    aug, virt = _augmented(network, de, du, dv)
-    ends = (network.edge_u, network.edge_v)
-    nodes = None
-    if 8 * n_on < network.n_nodes:  # few origins (villages): only their edges' ends
-        used = np.concatenate([network.edge_u[oe[on]], network.edge_v[oe[on]]])
-        nodes = np.unique(used)
-        where = np.zeros(network.n_nodes, dtype=np.int64)
-        where[nodes] = np.arange(nodes.size)
-        ends = (where[network.edge_u], where[network.edge_v])
-    limit = np.inf if limit_min is None else _limit(limit_min)
-    dist_t = _node_times(aug, virt, network.n_nodes, nodes, limit)
-    # each origin takes the better end of its edge; in row blocks (over threads) so the
-    # temporaries stay small, written straight into the result (off-network origins keep
-    # their row of inf); blocks write disjoint rows, so the thread count changes nothing
-    full = rows is None and cols.size == shape[1]
-    out = large_array(shape, dtype, what="travel-time matrix (cells × sites)")
-    if not full:
-        out.fill(np.inf)
-    for_blocks(
-        lambda s, e: _fill_block(
-            out,
-            dist_t,
-            np.arange(s, e) if rows is None else rows[s:e],
-            cols,
-            (oe, ou, ov),
-            ends,
-            full,
-        ),
-        n_on,
-        OD_BLOCK,
-    )
-    # origin and destination on the same edge: the direct ride along it may be shorter
-    # (only the origins on some destination's edge: no dense origins x destinations mask)
-    hit = np.flatnonzero(on & np.isin(oe, de[cols]))
-    i, j = np.nonzero(oe[hit, None] == de[None, cols])
-    if i.size:
-        r, c = hit[i], cols[j]
+    opts = (walk_speed_kph, max_walk_m, dtype, limit_min)
+    return _od(network, origins_xy, destinations_xy, opts, with_km=False)[0]
+
+
+def od_minutes_km(
+    network: RoadNetwork,
+    origins_xy: object,
+    destinations_xy: object,
+    *,
+    walk_speed_kph: float | None = None,
+    max_walk_m: float | None = None,
+    limit_min: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Door-to-door minutes (as :func:`od_matrix`) and the km along the same paths.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    origins_xy, destinations_xy
+        ``(n, 2)`` arrays in ``network.crs``, or point GeoDataFrames/GeoSeries
+        in any CRS.
+    walk_speed_kph
+        Off-road walking speed; default :data:`coverkit.settings.walk_speed_kph`.
+    max_walk_m
+        Longest off-road walk; default :data:`coverkit.settings.max_walk_m`.
+    limit_min
+        As in :func:`od_matrix`.
+
+    Returns
+    -------
+    minutes : ndarray
+        float64 ``(n_origins, n_destinations)``, equal bit for bit to
+        ``od_matrix(network, origins_xy, destinations_xy, ...)``.
+    km : ndarray
+        float64, same shape: the straight walk to the road, the part of the
+        origin's edge to the end the minutes took, the road km of the
+        quickest path (the edges its minutes used, not the shortest in km),
+        the part of the destination's edge and its walk; or the direct ride
+        along a shared edge where that is quicker. NaN where ``minutes`` is
+        ``inf``.
+
+    Notes
+    -----
+    The same Dijkstra runs as :func:`od_matrix`, with predecessors; each
+    node's metres are summed along the predecessor tree (pointer doubling).
+    Between two nodes joined by parallel roads the kept one is the quicker
+    (:attr:`RoadNetwork.graph_length_m`). On a tie in minutes either path is
+    a quickest one; the km follow the one Dijkstra's tree holds.
+    """
+    opts = (walk_speed_kph, max_walk_m, np.float64, limit_min)
+    minutes, km = _od(network, origins_xy, destinations_xy, opts, with_km=True)
+    return minutes, np.full(minutes.shape, np.nan) if km is None else km
+
+
+def _assigned_column(column: object, n: int, m: int) -> np.ndarray:
+    """``column`` as int64 of length ``n`` in ``-1 .. m-1`` (refused otherwise)."""
+    col = np.asarray(column)
+    if col.shape != (n,) or (col.size and not np.issubdtype(col.dtype, np.integer)):
+        raise InvalidValueError(
+            f"column must hold one integer destination index per origin ({n}); got shape "
+            f"{col.shape} of {col.dtype}"
+        )
+    col = col.astype(np.int64)
+    if col.size and (col.min() < -1 or col.max() >= m):
+        raise InvalidValueError(
+            f"column holds {int(col.min())}..{int(col.max())}: give destination indexes "
+            f"0..{m - 1}, or -1 for none"
+        )
+    return col
+
+
+def _assigned_group(
+    network: RoadNetwork,
+    km: np.ndarray,
+    o: np.ndarray,
+    node: tuple[np.ndarray, np.ndarray],
+    orig: tuple[np.ndarray, np.ndarray, np.ndarray, Snap],
+    dest: tuple[int, Snap, int],
+    walk_kph: float,
+) -> None:
+    """km of origins ``o`` to their one destination, from its nodes' minutes and metres."""
+    oe, ou, ov, osnap = orig
+    d, m = node
+    j, dsnap, de_j = dest
+    a, b = network.edge_u[oe[o]], network.edge_v[oe[o]]
+    via_u = d[a] + ou[o]
+    via_v = d[b] + ov[o]
+    mu, mv = _end_metres(network, osnap, o)
+    metres = np.where(via_v < via_u, m[b] + mv, m[a] + mu)
+    minutes = np.minimum(via_u, via_v)
+    same = np.flatnonzero(oe[o] == de_j)
+    if same.size:
+        r, c = o[same], np.full(same.size, j)
         ow, of_, ot = _parts(network, osnap, walk_kph, r)
         dw, df, _ = _parts(network, dsnap, walk_kph, c)
         direct = ow + dw + np.abs(of_ - df) * ot
-        out[r, c] = np.minimum(out[r, c], direct)
-    if np.isfinite(limit):  # an origin's own walk and edge part may pass the limit
-        out[out > limit] = np.inf
-    return out
+        wins = direct < minutes[same]
+        metres[same[wins]] = _direct_metres(network, osnap, dsnap, r[wins], c[wins])
+        minutes[same] = np.minimum(minutes[same], direct)
+    km[o] = np.where(np.isfinite(minutes), metres / 1000.0, np.nan)
+
+
+def km_to_assigned(
+    network: RoadNetwork,
+    origins_xy: object,
+    destinations_xy: object,
+    column: object,
+    *,
+    walk_speed_kph: float | None = None,
+    max_walk_m: float | None = None,
+) -> np.ndarray:
+    """km from every origin to its one assigned destination, along the quickest path.
+
+    For many origins (a county's cells) each assigned one destination (its
+    nearest site, its catchment's centre): the km of the path whose minutes
+    :func:`od_matrix` gives, without an origins × destinations km matrix.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    origins_xy, destinations_xy
+        ``(n, 2)`` arrays in ``network.crs``, or point GeoDataFrames/GeoSeries
+        in any CRS. The origins' snap is read from ``network.snap_cache`` when
+        the same points were snapped before (by :func:`od_matrix`).
+    column
+        Length-n integer index into ``destinations_xy`` per origin; -1 for none.
+    walk_speed_kph
+        Off-road walking speed; default :data:`coverkit.settings.walk_speed_kph`.
+    max_walk_m
+        Longest off-road walk; default :data:`coverkit.settings.max_walk_m`.
+
+    Returns
+    -------
+    ndarray
+        float64 km per origin, equal to ``od_minutes_km(...)[1][i, column[i]]``;
+        NaN where ``column`` is -1 or the destination cannot be reached.
+
+    Raises
+    ------
+    InvalidValueError
+        ``column`` of the wrong length, not integers, or out of range.
+
+    Notes
+    -----
+    One Dijkstra run with predecessors per assigned destination (in blocks
+    over threads), the metres summed along its tree, then each origin's
+    gather: memory O(origins + nodes × block).
+    """
+    walk_kph = _walk_kph(walk_speed_kph)
+    orig = _access(network, origins_xy, walk_kph, max_walk_m)
+    de, du, dv, dsnap = _access(network, destinations_xy, walk_kph, max_walk_m)
+    col = _assigned_column(column, orig[0].size, de.size)
+    km = np.full(col.size, np.nan)
+    use = (col >= 0) & (orig[0] >= 0)
+    use[use] = de[col[use]] >= 0
+    idx = np.flatnonzero(use)
+    if idx.size == 0:
+        return km
+    order = idx[np.argsort(col[idx], kind="stable")]
+    dests, starts = np.unique(col[order], return_index=True)
+    bounds = np.append(starts, order.size)
+    de_used = np.full(de.size, -1, dtype=np.int64)
+    de_used[dests] = de[dests]
+    aug, _ = _augmented(network, de_used, du, dv)
+    src = _sources(network, (de_used, du, dv, dsnap))
+
+    def work(s: int, e: int) -> None:
+        d, m = _trees(aug, src, s, e, np.inf)
+        for g in range(s, e):  # the block's destinations, each over its origins
+            j = int(dests[g])
+            _assigned_group(
+                network,
+                km,
+                order[bounds[g] : bounds[g + 1]],
+                (d[g - s], m[g - s]),
+                orig,
+                (j, dsnap, int(de[j])),
+                walk_kph,
+            )
+
+    for_blocks(work, dests.size, min(-(-dests.size // block_threads()), DIJKSTRA_BLOCK))
+    return km
 
 
 def travel_times_to_nearest(
@@ -456,8 +851,10 @@ def od_matrix_euclidean(
 
 
 __all__ = [
+    "km_to_assigned",
     "od_matrix",
     "od_matrix_euclidean",
+    "od_minutes_km",
     "points_xy",
     "travel_times_to_nearest",
 ]

@@ -7,7 +7,9 @@ and never imports network, siting, maps or report. One module per concern:
 
 - :mod:`~coverkit.villages.population`: :func:`estimate_village_population`.
 - :mod:`~coverkit.villages.modes`: :func:`assign_service_modes` (the rule for one
-  village is :func:`service_mode`) and :func:`propose_shared_clinics`.
+  village is :func:`service_mode`) and :func:`propose_shared_clinics`. Given the km
+  of the trips (``centre_km``, a :data:`TripKm` for pairs of villages), they add km
+  beside the minutes, measured along the same paths.
 - :mod:`~coverkit.villages.joint`: :func:`assign_joint_hosts` (which standard
   clinic serves which neighbour, exactly, within each host's caps) and
   :func:`walking_minutes`.
@@ -48,10 +50,12 @@ from coverkit.io import clinic_status_from_values
 from coverkit.villages.joint import JointAssignment, assign_joint_hosts, walking_minutes
 from coverkit.villages.modes import (
     ModeLimits,
+    TripKm,
     VillageAccess,
     assign_service_modes,
     clinic_hosts,
     mode_reason,
+    pair_km,
     propose_shared_clinics,
     service_mode,
 )
@@ -75,6 +79,7 @@ __all__ = [
     "MetricCells",
     "ModeLimits",
     "ServiceMode",
+    "TripKm",
     "VillageAccess",
     "assign_joint_hosts",
     "assign_service_modes",
@@ -82,6 +87,7 @@ __all__ = [
     "clinic_status_from_values",
     "estimate_village_population",
     "mode_reason",
+    "pair_km",
     "propose_shared_clinics",
     "rotation_timetable",
     "service_mode",

@@ -121,6 +121,39 @@ def as_minutes(a: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
     return arr
 
 
+def as_km(a: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """A distance array in km, checked for shape and negatives (NaN = unknown or unreachable).
+
+    Parameters
+    ----------
+    a
+        Array-like of km.
+    shape
+        Expected shape (one entry per village or pair asked for).
+    what
+        Name of the argument, for the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a`` as float64.
+
+    Raises
+    ------
+    InvalidValueError
+        Wrong shape or negative km.
+    """
+    arr = np.asarray(a, dtype="float64")
+    if arr.shape != shape:
+        raise InvalidValueError(
+            f"{what} has shape {arr.shape} but {shape} was expected (one entry per village, "
+            "in the row order of the villages table); recompute it for these villages"
+        )
+    if (arr < 0).any():
+        raise InvalidValueError(f"{what} holds negative km; use NaN for unreachable pairs")
+    return arr
+
+
 def village_columns(villages: pd.DataFrame) -> dict[str, str]:
     """The village table's ``id, name, township, population, clinic`` columns.
 

@@ -11,7 +11,7 @@ could build one together (共建).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from coverkit import settings
 from coverkit.errors import InvalidValueError
 from coverkit.io import clinic_status_from_values
 from coverkit.villages.common import (
+    as_km,
     as_minutes,
     display_labels,
     format_minutes,
@@ -38,6 +39,38 @@ from coverkit.villages.joint import (
     walking_minutes,
 )
 from coverkit.vocab import ServiceMode, label
+
+#: km of trips between villages: ``trip_km(rows, cols)`` gives, for each pair of village
+#: row positions, the km from village ``rows[k]`` to village ``cols[k]`` along the path
+#: whose minutes the village stage was given (the plan: the road network's quickest path).
+TripKm = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def pair_km(trip_km: TripKm, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``trip_km(rows, cols)`` checked: float64 km, one per pair, NaN = unreachable.
+
+    Parameters
+    ----------
+    trip_km
+        The km of pairs of villages (:data:`TripKm`).
+    rows, cols
+        Village row positions of the pairs' starts and ends.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 km per pair.
+
+    Raises
+    ------
+    InvalidValueError
+        If ``trip_km`` gives another number of values or negative km.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    if rows.size == 0:
+        return np.zeros(0)
+    return as_km(trip_km(rows, cols), rows.shape, "trip_km(rows, cols)")
 
 
 @dataclass(frozen=True)
@@ -437,6 +470,31 @@ def _share_groups(
     return group
 
 
+def _serving_km(
+    ja: JointAssignment,
+    standard: np.ndarray,
+    lim: ModeLimits,
+    centre_km: np.ndarray,
+    km_of: tuple[TripKm | None, bool, float | None],
+) -> np.ndarray:
+    """km to the serving facility: 0 at its own clinic, to the host, or to the centre.
+
+    A guest's km is measured as its host minutes are: the straight line × detour
+    ratio of the walking estimate (``km_of[1]``: no walking minutes were given;
+    ``km_of[2]`` its speed), else ``trip_km`` (``km_of[0]``) along the given minutes' path.
+    """
+    trip_km, estimated, walk_speed_kph = km_of
+    joint = ja.host >= 0
+    km = np.where(standard, 0.0, np.where(joint, np.nan, centre_km))
+    g = np.flatnonzero(joint)
+    if g.size and lim.joint_travel_mode == "walk" and estimated:
+        speed = float(settings.walk_speed_kph if walk_speed_kph is None else walk_speed_kph)
+        km[g] = ja.minutes[g] / 60.0 * speed  # the estimate's straight line × detour ratio
+    elif g.size and trip_km is not None:
+        km[g] = pair_km(trip_km, g, ja.host[g])
+    return km
+
+
 def clinic_hosts(villages: pd.DataFrame) -> np.ndarray:
     """Which villages have a standard clinic: the possible joint-service hosts.
 
@@ -472,6 +530,8 @@ def assign_service_modes(
     share_radius_min: float | None = None,
     village_walk_min: np.ndarray | None = None,
     walk_speed_kph: float | None = None,
+    centre_km: np.ndarray | None = None,
+    trip_km: TripKm | None = None,
     **limits: Any,
 ) -> gpd.GeoDataFrame:
     """Give every village exactly one service mode (Rule 2) with its reason.
@@ -511,6 +571,15 @@ def assign_service_modes(
         (:func:`~coverkit.villages.joint.walking_minutes`).
     walk_speed_kph
         Walking speed of that estimate; default :data:`coverkit.settings.walk_speed_kph`.
+    centre_km
+        Length-n km to the township health centre along the path of
+        ``centre_min`` (NaN = unreachable). Given, the result has a ``km``
+        column beside ``minutes``.
+    trip_km
+        km between villages along the path of ``village_clinic_min`` (or of
+        ``village_walk_min`` when given): :data:`TripKm`, asked only for the
+        guests and their hosts. Without it, guests' km are NaN unless the
+        host minutes are the straight-line walking estimate (then its km).
     **limits
         ``build_min_population``, ``joint_max_villages``, ``joint_max_population``,
         ``joint_same_township``, ``joint_travel_mode`` (:class:`ModeLimits`);
@@ -527,7 +596,8 @@ def assign_service_modes(
         travel mode / to the centre), ``centre_id``, ``host_load_villages`` and
         ``host_load_population`` (for a village with a standard clinic: guest
         villages it serves and people served, its own included; <NA>/NaN
-        otherwise) and ``share_group`` (proposal number of
+        otherwise), with ``centre_km`` given ``km`` after ``minutes`` (the
+        same trip's km: 0 / to the host / to the centre) and ``share_group`` (proposal number of
         :func:`propose_shared_clinics`, <NA> if none).
 
     Raises
@@ -594,6 +664,9 @@ def assign_service_modes(
     out["serving_facility"] = np.where(standard, ids, np.where(joint, ids[host], cid))
     out["serving_name"] = np.where(standard, lab, np.where(joint, lab[host], None))
     out["minutes"] = np.select([standard, joint], [0.0, ja.minutes], default=cmin).astype(float)
+    if centre_km is not None:
+        km_of = (trip_km, village_walk_min is None, walk_speed_kph)
+        out["km"] = _serving_km(ja, standard, lim, as_km(centre_km, (n,), "centre_km"), km_of)
     out["centre_id"] = cid
     out["host_load_villages"] = pd.array(np.where(standard, ja.guests, 0), dtype="Int64")
     out.loc[~standard, "host_load_villages"] = pd.NA
@@ -647,11 +720,27 @@ _SHARED_COLUMNS = [
 ]
 
 
+def _max_km(groups: list[list[int]], D: np.ndarray, trip_km: TripKm) -> list[float]:
+    """Per group, the largest km between a member and the host, each trip taken in the
+    direction whose minutes :func:`propose_shared_clinics` reads (the larger of the two)."""
+    host = np.array([g[0] for g in groups for _ in g[1:]], dtype=np.int64)
+    member = np.array([m for g in groups for m in g[1:]], dtype=np.int64)
+    if host.size == 0:
+        return []
+    back = D[member, host] >= D[host, member]
+    km = pair_km(trip_km, np.where(back, member, host), np.where(back, host, member))
+    ends = np.cumsum([len(g) - 1 for g in groups])
+    return [
+        float(np.nanmax(k)) if np.isfinite(k).any() else np.nan for k in np.split(km, ends[:-1])
+    ]
+
+
 def propose_shared_clinics(
     villages: pd.DataFrame,
     village_min: np.ndarray,
     *,
     share_radius_min: float | None = None,
+    trip_km: TripKm | None = None,
 ) -> pd.DataFrame:
     """Group villages without a standard clinic that could share one new clinic.
 
@@ -664,13 +753,18 @@ def propose_shared_clinics(
     share_radius_min
         Largest travel time (both directions) from a group member to the
         host village; default :data:`coverkit.settings.share_clinic_radius_min`.
+    trip_km
+        km between villages along the paths of ``village_min``
+        (:data:`TripKm`); given, the result has ``max_km``.
 
     Returns
     -------
     DataFrame
         One row per proposal (共建1所村卫生室): ``group, township, host_id,
-        host_name, village_ids, villages, n_villages, population, max_min``;
-        ``village_ids``/``villages`` are joined with "、", host first.
+        host_name, village_ids, villages, n_villages, population, max_min``
+        (then ``max_km`` with ``trip_km``: the largest km between a member
+        and the host, along the paths of the minutes); ``village_ids``/
+        ``villages`` are joined with "、", host first.
 
     Notes
     -----
@@ -695,6 +789,7 @@ def propose_shared_clinics(
     cand = np.flatnonzero(status != "standard")
     order = cand[np.lexsort((cand, -pop[cand]))]
     sym = np.maximum(D, D.T)
+    groups = _star_groups(order, town, sym, radius, n)
     rows = [
         {
             "group": k,
@@ -707,6 +802,9 @@ def propose_shared_clinics(
             "population": float(pop[g].sum()),
             "max_min": float(sym[g[0], g[1:]].max()),
         }
-        for k, g in enumerate(_star_groups(order, town, sym, radius, n), start=1)
+        for k, g in enumerate(groups, start=1)
     ]
-    return pd.DataFrame(rows, columns=_SHARED_COLUMNS)
+    table = pd.DataFrame(rows, columns=_SHARED_COLUMNS)
+    if trip_km is not None:
+        table["max_km"] = np.array(_max_km(groups, D, trip_km), dtype="float64")
+    return table

@@ -41,7 +41,7 @@ import pandas as pd
 from coverkit import settings
 from coverkit.errors import InvalidValueError, MissingColumnError
 from coverkit.io import column_of
-from coverkit.villages.common import as_minutes, format_minutes, logger
+from coverkit.villages.common import as_km, as_minutes, format_minutes, logger
 from coverkit.vocab import ServiceMode, label
 
 _WEEKDAY_KEYS = tuple(f"weekday.{d}" for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
@@ -427,6 +427,7 @@ def _visit_row(ctx: _Inputs, c: _Centre, trip: _Trip, day: int, team: int) -> di
         "depart": format_clock(depart),
         "back": format_clock(end + leg),
         "late": end + leg > r.day_end,
+        "_v": trip.v,
         "_c": c.key,
         "_day": day,
         "_half": trip.half,
@@ -581,15 +582,21 @@ SHORTFALL_COLUMNS: tuple[str, ...] = (
 """Columns of the per-centre teams table (``rotation_shortfall``)."""
 
 
-def _timetable_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The timetable sorted by centre, team, day and half-day (no team booked twice)."""
-    table = pd.DataFrame(rows, columns=[*TIMETABLE_COLUMNS, "_c", "_day", "_half"])
+def _timetable_frame(rows: list[dict[str, Any]], km: np.ndarray | None) -> pd.DataFrame:
+    """The timetable sorted by centre, team, day and half-day (no team booked twice); with
+    ``km`` (per village) ``travel_km`` after ``travel_min``."""
+    table = pd.DataFrame(rows, columns=[*TIMETABLE_COLUMNS, "_v", "_c", "_day", "_half"])
     table = table.sort_values(["_c", "team", "_day", "_half"], kind="stable")
-    table = table[list(TIMETABLE_COLUMNS)].reset_index(drop=True)
+    columns = list(TIMETABLE_COLUMNS)
+    if km is not None:
+        table["travel_km"] = km[table["_v"].to_numpy(dtype=np.int64)] if len(table) else []
+        columns.insert(columns.index("travel_min") + 1, "travel_km")
+    table = table[columns].reset_index(drop=True)
     table["team"] = table["team"].astype("int64")
     table["late"] = table["late"].astype(bool)
-    for c in ("minutes", "travel_min"):
-        table[c] = table[c].astype("float64")
+    for c in ("minutes", "travel_min", "travel_km"):
+        if c in table:
+            table[c] = table[c].astype("float64")
     check_no_double_booking(table)
     return table
 
@@ -642,6 +649,7 @@ def rotation_timetable(
     centre_staff: Mapping[Any, float] | None = None,
     visit_min: float | None = None,
     visits_per_week: int | None = None,
+    centre_to_village_km: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Weekly rotation-visit timetable (巡诊排班) per township health centre.
 
@@ -663,6 +671,10 @@ def rotation_timetable(
     visits_per_week
         Visits each village gets a week, on different days at the same time;
         default :data:`coverkit.settings.rotation_visits_per_week`.
+    centre_to_village_km
+        Length-n km of those trips, along the path of ``centre_to_village_min``
+        (NaN = unreachable); given, the timetable has ``travel_km`` after
+        ``travel_min``.
 
     Returns
     -------
@@ -670,8 +682,9 @@ def rotation_timetable(
         One row per visit, :data:`TIMETABLE_COLUMNS`: ``village_id, village,
         township, team, weekday, start, end, minutes`` (``start``/``end``
         ``HH:MM`` at the village; ``minutes`` the stay, at least ``visit_min``),
-        then ``weekday_zh, half_day, half_day_zh, centre_id, travel_min,
-        depart, back, late`` (``late``: the team is back after
+        then ``weekday_zh, half_day, half_day_zh, centre_id, travel_min,``
+        (``travel_km`` with ``centre_to_village_km``) ``depart, back, late``
+        (``late``: the team is back after
         :data:`coverkit.settings.rotation_day_end`). ``team`` counts from 1
         within a centre. Sorted by centre, team, day and half-day.
     shortfall : DataFrame
@@ -698,6 +711,9 @@ def rotation_timetable(
     module docstring of :mod:`coverkit.villages.timetable`.
     """
     ctx = _inputs(villages, centre_to_village_min, visit_min, visits_per_week)
+    km = None
+    if centre_to_village_km is not None:
+        km = as_km(centre_to_village_km, (len(villages),), "centre_to_village_km")
     rot = np.flatnonzero(villages["mode"].astype(str).to_numpy() == ServiceMode.ROTATION.value)
     rows: list[dict[str, Any]] = []
     short: list[dict[str, Any]] = []
@@ -706,4 +722,4 @@ def rotation_timetable(
         centre = _centre(ctx, key, members)
         rows += _timetable_rows(ctx, centre)
         short.append(_shortfall_row(ctx, centre, centre_staff))
-    return _timetable_frame(rows), pd.DataFrame(short, columns=list(SHORTFALL_COLUMNS))
+    return _timetable_frame(rows, km), pd.DataFrame(short, columns=list(SHORTFALL_COLUMNS))
