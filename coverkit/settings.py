@@ -454,3 +454,12 @@ scratch_dir: str | None = None
 #: a 60,000 km² county's lattice (10.9 M cells: kept, rebuilding would cost 3 s) and
 #: 1.5 GB for a 200,000 km² one (36 M cells: freed, so it fits an 8 GB machine).
 snap_index_free_min_cells: int = 20_000_000
+
+# --------------------------------------------------------------------- siting: capacity (issue 18)
+
+#: Seconds HiGHS may take to assign demand to a given set of sites under their capacities
+#: (:func:`coverkit.siting.assign_with_capacity`); a run not proven optimal by then raises
+#: ``SolverError``. Planning convention (engineering, not policy): 60 s; the split LP of
+#: 10^6 cells takes well under a second and a single-source MIP of 10^5 rows a few seconds
+#: (benchmarks/), so the limit only stops a pathological case.
+capacity_time_limit_s: float = 60.0

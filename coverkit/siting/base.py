@@ -1835,6 +1835,7 @@ __all__ = [
     "SetModel",
     "SitingResult",
     "SolveLog",
+    "checked_required",
     "evaluate_selection",
     "set_model",
     "solve_set_model",
