@@ -172,12 +172,14 @@ def _objective_key(m: dict[str, float], objective: str) -> tuple[float, float]:
     """What the objective minimises, lexicographically: (primary, secondary).
 
     p-median: (unreached population, person-minutes); MCLP: (-population within,
-    person-minutes); p-centre: (unreached population, worst minutes).
+    person-minutes); p-centre: (unreached population, worst minutes, ``-inf`` when
+    no populated row is reached).
     """
     if objective == Objective.MCLP.value:
         return (-m["pop_within"], m["person_min"])
-    if objective == Objective.PCENTER.value:
-        return (m["unreached_population"], m["worst_min"])
+    if objective == Objective.PCENTER.value:  # no populated row reached: nothing is worst
+        worst = m["worst_min"]
+        return (m["unreached_population"], -np.inf if np.isnan(worst) else worst)
     return (m["unreached_population"], m["person_min"])
 
 
