@@ -475,3 +475,12 @@ access_step_zones_min: tuple[tuple[float, float], ...] = ((10.0, 1.00), (20.0, 0
 #: 1,000 people, as China's health statistics give 每千人口床位数). Planning CONVENTION,
 #: not policy: it scales the numbers shown, never their order.
 access_per_people: float = 1000.0
+
+# --------------------------------------------------------------------- siting: capacity (issue 18)
+
+#: Seconds HiGHS may take to assign demand to a given set of sites under their capacities
+#: (:func:`coverkit.siting.assign_with_capacity`); a run not proven optimal by then raises
+#: ``SolverError``. Planning convention (engineering, not policy): 60 s; the split LP of
+#: 10^6 cells takes well under a second and a single-source MIP of 10^5 rows a few seconds
+#: (benchmarks/), so the limit only stops a pathological case.
+capacity_time_limit_s: float = 60.0

@@ -32,8 +32,11 @@ One module per concern, as spopt's ``locate`` package: :mod:`~coverkit.siting.ba
 :mod:`~coverkit.siting.p_center` (the models), :mod:`~coverkit.siting.benders` (the
 exact p-median MIP), :mod:`~coverkit.siting.capacitated`,
 :mod:`~coverkit.siting.enumeration`, :mod:`~coverkit.siting.eligibility` (Rule 1
-indicators) and :mod:`~coverkit.siting.choice` (the number of sites, explanations,
-comparison tables). Everything public is importable from ``coverkit.siting``.
+indicators), :mod:`~coverkit.siting.choice` (the number of sites, explanations,
+comparison tables), :mod:`~coverkit.siting.scenarios` (a planner's own set beside the
+optimum), :mod:`~coverkit.siting.target` (the smallest p for a coverage target) and
+:mod:`~coverkit.siting.assignment` (a given set under capacities). Every model takes
+``required=`` sites, counted in p. Everything public is importable from ``coverkit.siting``.
 
 Examples
 --------
@@ -47,10 +50,12 @@ Examples
 
 from __future__ import annotations
 
+from coverkit.siting.assignment import CapacityAssignment, assign_with_capacity
 from coverkit.siting.base import (
     SET_MODEL_LIMIT,
     SET_MODEL_MIN_MERGE,
     SitingResult,
+    checked_required,
     evaluate_selection,
 )
 from coverkit.siting.choice import (
@@ -66,6 +71,8 @@ from coverkit.siting.eligibility import eligibility
 from coverkit.siting.enumeration import ENUMERATION_LIMIT
 from coverkit.siting.p_center import PCenter
 from coverkit.siting.p_median import PMedian
+from coverkit.siting.scenarios import SitesComparison, compare_with_optimum
+from coverkit.siting.target import TargetResult, smallest_p_for_share
 from coverkit.vocab import Objective
 
 __all__ = [
@@ -73,16 +80,23 @@ __all__ = [
     "MCLP",
     "SET_MODEL_LIMIT",
     "SET_MODEL_MIN_MERGE",
+    "CapacityAssignment",
     "Objective",
     "PCenter",
     "PMedian",
     "SiteExplanation",
+    "SitesComparison",
     "SitingResult",
     "SubcentreChoice",
+    "TargetResult",
+    "assign_with_capacity",
+    "checked_required",
     "choose_subcentres",
     "compare_objectives",
+    "compare_with_optimum",
     "coverage_table",
     "eligibility",
     "evaluate_selection",
     "explain_sites",
+    "smallest_p_for_share",
 ]

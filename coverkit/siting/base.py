@@ -72,7 +72,14 @@ class SitingResult:
         Population with no finite travel time to existing ∪ chosen facilities.
     method
         How it was solved: ``'mip'`` (HiGHS; ``status`` and ``gap`` are
-        HiGHS's) or ``'enumerate'`` (every set evaluated; gap 0).
+        HiGHS's), ``'enumerate'`` (every set evaluated; gap 0) or
+        ``'required'`` (the required sites fill ``p``: nothing to choose).
+    required
+        The candidate column indices that had to be in the set (sorted); they
+        are part of ``selected`` and count in ``p``.
+    required_unreaching
+        The required sites that reach no populated demand row: forced into
+        ``selected`` all the same (the caller's decision), they change no figure.
     """
 
     selected: tuple[int, ...]
@@ -88,6 +95,8 @@ class SitingResult:
     p: int = 0
     unreached_population: float = 0.0
     method: str = "mip"
+    required: tuple[int, ...] = ()
+    required_unreaching: tuple[int, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------
@@ -278,16 +287,80 @@ def _validate(
     return _Inputs(C, w, b, usable, ids, baseline_min is not None)
 
 
-def _check_p_feasible(p: int, inputs: _Inputs) -> None:
-    """Raise :class:`InfeasibleError` when fewer than ``p`` candidates are usable."""
-    k = int(inputs.usable.sum())
+def _check_p_feasible(p: int, inputs: _Inputs, required: Sequence[int] = ()) -> None:
+    """Raise :class:`InfeasibleError` when fewer than ``p`` candidates can be chosen.
+
+    Required sites count whether or not they reach anyone (they are forced).
+    """
     m = inputs.cost.shape[1]
+    req = np.zeros(m, dtype=bool)
+    req[list(required)] = True
+    k = int((inputs.usable | req).sum())
     if p > k:
         extra = "" if k == m else f" (of {m} given; the others reach no populated demand point)"
         raise InfeasibleError(
             f"p={p} but only {k} candidate site(s) can be chosen{extra}; "
             f"ask for p <= {k} or add candidates outside the county seat"
         )
+
+
+def checked_required(required: Sequence[int] | None, p: int | None, m: int) -> tuple[int, ...]:
+    """The required candidate columns, sorted: distinct integers in ``0..m-1``, at most ``p``.
+
+    Parameters
+    ----------
+    required
+        Candidate column indices that must be in every chosen set (``None``: none).
+    p
+        Number of sites the required ones count in (``None``: not checked).
+    m
+        Number of candidate columns.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    InvalidValueError
+        For a non-integer, out-of-range or repeated index, or ``p < len(required)``.
+    """
+    if required is None:
+        return ()
+    req = list(required)
+    for j in req:
+        if isinstance(j, bool) or not isinstance(j, int | np.integer):
+            raise InvalidValueError(
+                f"required site {j!r} is not a column index; pass candidate column indices"
+            )
+        if not 0 <= j < m:
+            raise InvalidValueError(
+                f"required site {j} is not a candidate column (0..{m - 1}); pass column indices"
+            )
+    if len(set(req)) < len(req):
+        dup = sorted({j for j in req if req.count(j) > 1})
+        raise InvalidValueError(f"required sites repeat {dup}; name each required site once")
+    if p is not None and p < len(req):
+        raise InvalidValueError(
+            f"p={p} but {len(req)} sites are required ({sorted(int(j) for j in req)}); "
+            f"required sites count in p: ask for p >= {len(req)}"
+        )
+    return tuple(sorted(int(j) for j in req))
+
+
+def _folded(inputs: _Inputs, required: Sequence[int]) -> _Inputs:
+    """The inputs with the required sites open: folded into the baseline, no longer choosable.
+
+    With ``R`` open, ``min(b_i, min_{j in R ∪ S} c_ij) = min(b'_i, min_{j in S} c_ij)``
+    with ``b'_i = min(b_i, min_{j in R} c_ij)``: every objective over sets ``S ⊇ R``
+    is the same objective over ``S - R`` with baseline ``b'``, exactly.
+    """
+    b, _ = _after(inputs.cost, inputs.baseline, required)
+    usable = inputs.usable.copy()
+    usable[list(required)] = False
+    return _Inputs(
+        inputs.cost, inputs.weights, b, usable, inputs.candidate_ids, inputs.has_baseline
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -1479,11 +1552,13 @@ class _Model:
         p: int,
         threshold_min: float | None,
         capacity: np.ndarray | None,
+        required: Sequence[int] = (),
     ) -> None:
         self.inputs = inputs
         self.p = p
         self.threshold_min = threshold_min
         self.capacity = capacity
+        self.required = checked_required(required, p, inputs.cost.shape[1])
         self._sets: SetModel | None = None
 
     def aggregated_model(self) -> SetModel:
@@ -1511,6 +1586,7 @@ class _Model:
         threshold_min: float | None = None,
         capacity: Any = None,
         candidate_ids: Sequence[Any] | None = None,
+        required: Sequence[int] | None = None,
     ) -> Any:
         """Build the model from a demand × candidate matrix of minutes.
 
@@ -1534,6 +1610,10 @@ class _Model:
             :class:`PMedian` and :class:`MCLP` only.
         candidate_ids
             One id per candidate column (default: the column indices).
+        required
+            Candidate column indices that must be in the set (counted in ``p``).
+            A required site that reaches nobody is still forced (the result's
+            ``required_unreaching`` names it).
 
         Returns
         -------
@@ -1543,7 +1623,8 @@ class _Model:
         ------
         InvalidValueError
             For malformed arrays, p < 1, a missing or negative threshold or
-            capacity.
+            capacity, a required index out of range or repeated, or
+            ``p < len(required)``.
         InfeasibleError
             When p exceeds the candidates that reach any populated demand.
         EmptyInputError
@@ -1551,10 +1632,11 @@ class _Model:
         """
         p = _check_p(p)
         inputs = _validate(cost, weights, baseline_min, candidate_ids)
-        _check_p_feasible(p, inputs)
+        req = checked_required(required, p, inputs.cost.shape[1])
+        _check_p_feasible(p, inputs, req)
         threshold_min = _checked_threshold(cls, threshold_min)
         cap = _checked_capacity(cls, capacity, inputs.cost.shape[1])
-        return cls(inputs, p=p, threshold_min=threshold_min, capacity=cap)
+        return cls(inputs, p=p, threshold_min=threshold_min, capacity=cap, required=req)
 
     @classmethod
     def from_geodataframe(
@@ -1569,6 +1651,7 @@ class _Model:
         threshold_min: float | None = None,
         capacity_col: str | None = None,
         id_col: str = "id",
+        required: Sequence[int] | None = None,
     ) -> Any:
         """Build the model from demand and candidate tables.
 
@@ -1593,6 +1676,9 @@ class _Model:
             Column of ``candidate_gdf`` with the population each site can serve.
         id_col
             Id column of ``candidate_gdf``.
+        required
+            Row positions in ``candidate_gdf`` (candidate columns) that must be
+            in the set, counted in ``p``.
 
         Returns
         -------
@@ -1627,6 +1713,7 @@ class _Model:
             if capacity_col is None
             else candidate_gdf[capacity_col].to_numpy(dtype="float64"),
             candidate_ids=ids,
+            required=required,
         )
 
     # -- shared solve helpers --------------------------------------------------------
@@ -1663,7 +1750,44 @@ class _Model:
             p=self.p,
             unreached_population=float(inp.weights[~np.isfinite(t)].sum()),
             method=method,
+            required=self.required,
+            required_unreaching=tuple(j for j in self.required if not inp.usable[j]),
         )
+
+    def _objective_of(self, selected: Sequence[int]) -> float:
+        """The model's objective for ``selected`` (each model defines it)."""
+        raise NotImplementedError
+
+    def _with_required(self, solve: Any) -> SitingResult | None:
+        """The optimum over sets containing :attr:`required` (``None`` when none are).
+
+        The required sites are folded into the baseline (:func:`_folded`) and
+        ``solve(model)`` chooses the other ``p - len(required)`` among the rest,
+        by the same method; exact for every objective. Capacitated models fix
+        the required ``y_j`` to 1 in their MIP instead (not here).
+        """
+        if not self.required or self.capacity is not None:
+            return None
+        left = self.p - len(self.required)
+        unreaching = [j for j in self.required if not self.inputs.usable[j]]
+        if unreaching:
+            logger.warning(
+                "required site(s) %s reach no populated demand point; forced all the same",
+                ", ".join(str(self.inputs.candidate_ids[j]) for j in unreaching),
+            )
+        if left == 0:
+            return self._result(self.required, self._objective_of(self.required), SolveLog(),
+                                method="required")  # fmt: skip
+        rest = type(self)(
+            _folded(self.inputs, self.required),
+            p=left,
+            threshold_min=self.threshold_min,
+            capacity=None,
+        )
+        res = solve(rest)
+        full = tuple(sorted({*self.required, *res.selected}))
+        log = SolveLog(time_s=res.solve_time_s, gap=res.gap, status=res.status)
+        return self._result(full, self._objective_of(full), log, method=res.method)
 
     def _minutes_after(self, selected: Sequence[int]) -> np.ndarray:
         """Minutes of every demand row to existing ∪ ``selected`` facilities."""
@@ -1711,6 +1835,7 @@ __all__ = [
     "SetModel",
     "SitingResult",
     "SolveLog",
+    "checked_required",
     "evaluate_selection",
     "set_model",
     "solve_set_model",

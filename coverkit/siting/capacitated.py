@@ -78,6 +78,7 @@ def _capacitated(
     cap: np.ndarray,
     *,
     pair_gain: np.ndarray | None,
+    required: tuple[int, ...] = (),
     time_limit_s: float | None,
     accept_suboptimal: bool,
     log: SolveLog,
@@ -90,6 +91,8 @@ def _capacitated(
     ``x_ij <= y_j``, ``sum_i w_i x_ij <= cap_j``, ``sum y = p``. Rows whose
     baseline is ∞ keep ``x_i0`` (unserved) at a cost that exceeds any
     assignment: the total of the largest finite minutes per row, plus one.
+
+    ``required`` sites have ``y_j`` fixed to 1.
 
     Returns the chosen sites, the assignment of each row (its largest share;
     ties: lowest candidate index; the slack -> ``-1``) and the shares ``X``
@@ -113,13 +116,17 @@ def _capacitated(
     A, lb, ub = _capacitated_matrix(pi, pj, rindex, w, m, nr, p, cap)
     nv = m + npair + nr
     var_ub = np.concatenate([usable.astype(float), np.ones(npair + nr)])
+    var_lb = np.zeros(nv)
+    req = list(required)
+    var_lb[req] = 1.0  # a required site is open (even one that reaches nobody)
+    var_ub[req] = 1.0
     integ = np.concatenate([np.ones(m), np.zeros(npair + nr)])
     x = _milp(
         c,
         A,
         lb,
         ub,
-        np.zeros(nv),
+        var_lb,
         var_ub,
         integ,
         time_limit_s=time_limit_s,

@@ -27,6 +27,7 @@ from coverkit.siting.base import (
     _Inputs,
     _Model,
     _validate,
+    checked_required,
 )
 from coverkit.siting.coverage import MCLP
 from coverkit.siting.p_center import PCenter
@@ -122,6 +123,7 @@ def choose_subcentres(
     candidate_ids: Sequence[Any] | None = None,
     candidate_names: Sequence[str] | None = None,
     time_limit_s: float | None = None,
+    required: Sequence[int] | None = None,
 ) -> SubcentreChoice:
     """Choose the county medical sub-centres (县域医疗卫生次中心) for each p and recommend one.
 
@@ -155,6 +157,9 @@ def choose_subcentres(
         One id / display name per candidate column.
     time_limit_s
         Solver time limit per p, seconds.
+    required
+        Candidate column indices in every set (counted in p); values of p
+        below ``len(required)`` are skipped with a warning.
 
     Returns
     -------
@@ -183,13 +188,14 @@ def choose_subcentres(
         raise InvalidValueError(f"min_gain_share={min_gain_share} must lie in [0, 1], e.g. 0.02")
     inputs = _validate(cost, weights, baseline_min, candidate_ids)
     names = _checked_names(candidate_names, inputs)
-    feasible = _feasible_ps(ps, inputs)
+    req = checked_required(required, None, inputs.cost.shape[1])
+    feasible = _feasible_ps(ps, inputs, req)
     T = float(threshold_min)
     before = _figures(inputs.baseline, inputs.weights, 0, (T,))
     results: dict[int, SitingResult] = {}
     rows = []
     for p in feasible:
-        model = cls(inputs, p=p, threshold_min=T, capacity=None)
+        model = cls(inputs, p=p, threshold_min=T, capacity=None, required=req)
         res = model.solve(time_limit_s=time_limit_s)  # type: ignore[attr-defined]
         results[p] = res
         rows.append(_choice_row(res, p, inputs, names, before, T))
@@ -210,15 +216,25 @@ def choose_subcentres(
     )
 
 
-def _feasible_ps(ps: list[int], inputs: _Inputs) -> list[int]:
+def _feasible_ps(ps: list[int], inputs: _Inputs, required: tuple[int, ...] = ()) -> list[int]:
     """The values of p the usable candidates can meet; the others are logged as skipped.
 
-    Raises :class:`~coverkit.errors.InfeasibleError` when there are none.
+    Values below ``len(required)`` are skipped too. Raises
+    :class:`~coverkit.errors.InfeasibleError` when none can be met, or
+    :class:`~coverkit.errors.InvalidValueError` when all are below ``len(required)``.
     """
-    k = int(inputs.usable.sum())
+    low = [p for p in ps if p < len(required)]
+    if low:
+        if len(low) == len(ps):
+            checked_required(required, ps[-1], inputs.cost.shape[1])
+        logger.warning(
+            "p=%s skipped: %d sites are required", ",".join(map(str, low)), len(required)
+        )
+        ps = [p for p in ps if p >= len(required)]
+    k = int((inputs.usable | np.isin(np.arange(inputs.cost.shape[1]), required)).sum())
     feasible = [p for p in ps if p <= k]
     if not feasible:
-        _check_p_feasible(ps[0], inputs)
+        _check_p_feasible(ps[0], inputs, required)
     if len(feasible) < len(ps):
         logger.warning(
             "p=%s skipped: only %d candidate site(s) can be chosen",
@@ -319,6 +335,7 @@ def explain_sites(
     candidate_ids: Sequence[Any] | None = None,
     n_runners_up: int = 3,
     candidate_names: Sequence[str] | None = None,
+    required: Sequence[int] | None = None,
 ) -> SiteExplanation:
     """Explain a choice of sites: who gains, by how much, and the alternatives.
 
@@ -346,6 +363,9 @@ def explain_sites(
         Alternatives listed per chosen site; ranked by population within the
         threshold (more first), then weighted mean minutes (fewer first),
         then column index.
+    required
+        Candidate column indices that may not be swapped out: no runners-up
+        are listed for them.
 
     Returns
     -------
@@ -362,10 +382,11 @@ def explain_sites(
             raise InvalidValueError(
                 f"selected site {j} is not a candidate column (0..{m - 1}); pass column indices"
             )
+    req = checked_required(required, None, m)
     T = float(threshold_min)
     t, assign = _after_memo(inp.cost, inp.baseline, sel)
     sites = _site_table(inp, sel, names, T, t, assign)
-    runners = _runners_up(inp, sel, names, T, t, n_runners_up)
+    runners = _runners_up(inp, sel, names, T, t, n_runners_up, req)
     return SiteExplanation(sites=sites.reset_index(drop=True), runners_up=runners)
 
 
@@ -460,10 +481,12 @@ def _runners_up(
     T: float,
     t: np.ndarray,
     n_runners_up: int,
+    required: tuple[int, ...] = (),
 ) -> pd.DataFrame:
     """:attr:`SiteExplanation.runners_up`: per chosen site, the best candidates swapped in.
 
-    ``t`` holds the minutes of each row after the plan.
+    ``t`` holds the minutes of each row after the plan; ``required`` sites are
+    never swapped out.
     """
     import pandas as pd
 
@@ -472,6 +495,8 @@ def _runners_up(
     ru_rows = []
     others = np.array([k for k in range(C.shape[1]) if k not in sel and inp.usable[k]], dtype=int)
     for j in sel:
+        if j in required:
+            continue
         rest = [s for s in sel if s != j]
         t_rest, _ = _after_memo(C, b, rest)
         if others.size == 0:
@@ -516,6 +541,7 @@ def coverage_table(
     p_values: Sequence[int] = (1, 2, 3),
     candidate_ids: Sequence[Any] | None = None,
     time_limit_s: float | None = None,
+    required: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Population within each threshold for each number of sites, at its best.
 
@@ -541,6 +567,9 @@ def coverage_table(
         One id per candidate column.
     time_limit_s
         Solver time limit per cell, seconds.
+    required
+        Candidate column indices in every set (counted in p); rows with
+        ``p < len(required)`` are skipped (``p = 0`` stays: the hospitals alone).
 
     Returns
     -------
@@ -555,7 +584,9 @@ def coverage_table(
         thresholds_min = settings.thresholds_min
     inp = _validate(cost, weights, baseline_min, candidate_ids)
     ps = sorted({_check_p(p) for p in p_values})
-    k = int(inp.usable.sum())
+    req = checked_required(required, None, inp.cost.shape[1])
+    ps = [p for p in ps if p >= len(req)]
+    k = int((inp.usable | np.isin(np.arange(inp.cost.shape[1]), req)).sum())
     skipped = [p for p in ps if p > k]
     if skipped:
         logger.warning("coverage_table: p=%s skipped (only %d usable candidates)", skipped, k)
@@ -571,7 +602,8 @@ def coverage_table(
             if p > k:
                 continue
             # as MCLP(...).solve(tie_break=False) without the per-row figures of its result
-            sel, within = MCLP(inp, p=p, threshold_min=T, capacity=None)._covering(time_limit_s)
+            model = MCLP(inp, p=p, threshold_min=T, capacity=None, required=req)
+            sel, within = model._covering(time_limit_s)
             rows.append(
                 {"threshold_min": T, "p": p, "population_within": within,
                  "share_within": within / total,
@@ -590,6 +622,7 @@ def compare_objectives(
     candidate_ids: Sequence[Any] | None = None,
     candidate_names: Sequence[str] | None = None,
     time_limit_s: float | None = None,
+    required: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Each objective's optimum, with the figures of all three objectives.
 
@@ -617,6 +650,8 @@ def compare_objectives(
         One id / display name per candidate column.
     time_limit_s
         Solver time limit per objective, seconds.
+    required
+        Candidate column indices in every objective's set (counted in ``p``).
 
     Returns
     -------
@@ -648,14 +683,16 @@ def compare_objectives(
         threshold_min = settings.threshold_min
     p = _check_p(p)
     inputs = _validate(cost, weights, baseline_min, candidate_ids)
-    _check_p_feasible(p, inputs)
+    req = checked_required(required, p, inputs.cost.shape[1])
+    _check_p_feasible(p, inputs, req)
     T = float(threshold_min)
     if not T >= 0:
         raise InvalidValueError(f"threshold_min={threshold_min} must be >= 0 minutes, e.g. 30")
     names = _checked_names(candidate_names, inputs)
     rows = []
     for key, cls in _MODELS.items():
-        res = cls(inputs, p=p, threshold_min=T, capacity=None).solve(time_limit_s=time_limit_s)  # type: ignore[attr-defined]
+        model = cls(inputs, p=p, threshold_min=T, capacity=None, required=req)
+        res = model.solve(time_limit_s=time_limit_s)  # type: ignore[attr-defined]
         rows.append(_objective_row(key, res, inputs, names, T))
     return pd.DataFrame(rows)
 

@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 
 from coverkit.errors import SolverError
-from coverkit.siting.base import SitingResult, SolveLog, _mclp_at, _Model, _population_within
+from coverkit.siting.base import (
+    SitingResult,
+    SolveLog,
+    _folded,
+    _mclp_at,
+    _Model,
+    _population_within,
+)
 from coverkit.siting.benders import _pmedian_select
 from coverkit.siting.capacitated import _capacitated
 from coverkit.siting.enumeration import _enumerate, _enumerates
@@ -77,6 +84,14 @@ class MCLP(_Model):
         SolverError
             If HiGHS fails or stops before proving optimality (unless accepted).
         """
+        req = self._with_required(
+            lambda m: m.solve(
+                time_limit_s=time_limit_s, accept_suboptimal=accept_suboptimal,
+                tie_break=tie_break, method=method,
+            )
+        )  # fmt: skip
+        if req is not None:
+            return req
         inp = self.inputs
         T = float(self.threshold_min)  # type: ignore[arg-type]
         log = SolveLog()
@@ -106,6 +121,13 @@ class MCLP(_Model):
         """What ``solve(tie_break=False)`` gives without capacity: the covering MIP's
         sites (sorted) and the population within the threshold, without the per-row
         figures of a :class:`SitingResult` (a table of many cells needs only these)."""
+        if self.required:
+            if self.p == len(self.required):
+                return self.required, self._objective_of(self.required)
+            rest = MCLP(_folded(self.inputs, self.required), p=self.p - len(self.required),
+                        threshold_min=self.threshold_min, capacity=None)  # fmt: skip
+            sel, within = rest._covering(time_limit_s)
+            return tuple(sorted({*self.required, *sel})), within
         inp = self.inputs
         T = float(self.threshold_min)  # type: ignore[arg-type]
         sel, _ = _mclp_at(
@@ -115,6 +137,10 @@ class MCLP(_Model):
         )  # fmt: skip
         sel = tuple(sorted(int(j) for j in sel))
         return sel, self._population_within(sel, T)
+
+    def _objective_of(self, selected: Any) -> float:
+        """Population within the threshold (the MCLP objective) of ``selected``."""
+        return self._population_within(selected, float(self.threshold_min))  # type: ignore[arg-type]
 
     def _population_within(self, selected: Any, T: float) -> float:
         """Population within ``T`` minutes of existing ∪ ``selected`` facilities."""
@@ -135,6 +161,7 @@ class MCLP(_Model):
             self.p,
             self.capacity,
             pair_gain=gain,
+            required=self.required,
             what=f"capacitated MCLP (p={self.p}, T={T:g})",
             **kw,
         )

@@ -102,6 +102,14 @@ class PCenter(_Model):
         SolverError
             If HiGHS fails or stops before proving optimality (unless accepted).
         """
+        req = self._with_required(
+            lambda m: m.solve(
+                time_limit_s=time_limit_s, accept_suboptimal=accept_suboptimal,
+                tie_break=tie_break, method=method,
+            )
+        )  # fmt: skip
+        if req is not None:
+            return req
         log = SolveLog()
         kw: dict[str, Any] = {
             "time_limit_s": time_limit_s,
@@ -119,6 +127,10 @@ class PCenter(_Model):
         if tie_break:
             sel = self._tie_break(sel, r, kw)
         return self._result(sel, self._worst_minutes(sel), log)
+
+    def _objective_of(self, selected: Any) -> float:
+        """Worst minutes (the p-centre objective) of ``selected``."""
+        return self._worst_minutes(selected)
 
     def _worst_minutes(self, selected: Any) -> float:
         """Worst minutes over the populated rows that ``selected`` leaves reachable."""

@@ -119,6 +119,13 @@ class PMedian(_Model):
         SolverError
             If HiGHS fails or stops before proving optimality (unless accepted).
         """
+        req = self._with_required(
+            lambda m: m.solve(
+                time_limit_s=time_limit_s, accept_suboptimal=accept_suboptimal, method=method
+            )
+        )
+        if req is not None:
+            return req
         log = SolveLog()
         kw: dict[str, Any] = {
             "time_limit_s": time_limit_s,
@@ -135,6 +142,10 @@ class PMedian(_Model):
         if self.capacity is not None:
             return self._solve_capacitated(kw)
         return self._solve_uncapacitated(kw)
+
+    def _objective_of(self, selected: Any) -> float:
+        """Population-weighted minutes (the p-median objective) of ``selected``."""
+        return self._weighted_minutes(selected)
 
     def _weighted_minutes(self, selected: Any) -> float:
         """Population-weighted minutes over the rows that ``selected`` leaves reachable."""
@@ -153,6 +164,7 @@ class PMedian(_Model):
             self.p,
             self.capacity,
             pair_gain=None,
+            required=self.required,
             what=f"capacitated p-median (p={self.p})",
             **kw,
         )
