@@ -354,3 +354,26 @@ def test_capacity_invariants(inst, single) -> None:
         t = np.where(res.assigned >= 0, cost[np.arange(len(w)), np.maximum(res.assigned, 0)], b)
         assert res.objective == pytest.approx(float(w @ t))
     assert math.isfinite(res.objective)
+
+
+def _dense_lp(cost, w, b, cap):
+    """The split assignment LP written out densely (every row, every site, the hospital)."""
+    from scipy.optimize import linprog
+
+    n, k = cost.shape
+    allowed = (cost < b[:, None]) & (w[:, None] > 0)
+    c = np.concatenate([(w[:, None] * np.where(allowed, cost, 0.0)).ravel(), w * b])
+    A_eq = np.hstack([np.kron(np.eye(n), np.ones(k)), np.eye(n)])
+    A_ub = np.hstack([np.tile(np.eye(k), n) * np.repeat(w, k), np.zeros((k, n))])
+    ub = np.concatenate([allowed.ravel().astype(float), np.ones(n)])
+    bounds = list(zip(np.zeros(n * k + n), ub, strict=True))
+    res = linprog(c, A_ub=A_ub, b_ub=cap, A_eq=A_eq, b_eq=np.ones(n), bounds=bounds, method="highs")
+    return res.fun
+
+
+@settings(max_examples=30, deadline=None)
+@given(inst=capacity_instances())
+def test_split_assignment_equals_the_dense_lp(inst) -> None:
+    cost, w, b, cap = inst
+    res = assign_with_capacity(cost, w, list(range(cost.shape[1])), cap, baseline_min=b)
+    assert res.objective == pytest.approx(_dense_lp(cost, w, b, cap), rel=1e-9, abs=1e-6)

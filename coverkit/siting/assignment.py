@@ -11,6 +11,7 @@ minutes: that site's *unserved* demand.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from coverkit import settings
-from coverkit.errors import InvalidValueError
+from coverkit.errors import InvalidValueError, SolverError
 from coverkit.siting.base import SolveLog, _after, _aggregate, _milp, _validate
 from coverkit.siting.scenarios import _checked_selection
 
@@ -123,25 +124,47 @@ def _groups(Cs: np.ndarray, b: np.ndarray, w: np.ndarray, single: bool) -> _Grou
     return _Groups(rows, inv, cost, base, unit, count, np.argmin(cost, axis=1))
 
 
-def _solve(g: _Groups, cap: np.ndarray, single: bool, log: SolveLog, limit: float) -> np.ndarray:
-    """Units of each group per place (groups × (sites + hospital)), by HiGHS."""
+def _slack_costs(g: _Groups) -> np.ndarray:
+    """Minutes charged for sending a group to the hospital: its baseline, or where none is
+    reachable, more than any assignment (the largest finite site and baseline minutes + 1)."""
+    fin_c, fin_b = np.isfinite(g.cost), np.isfinite(g.base)
+    big = (g.cost[fin_c].max() if fin_c.any() else 0.0) + (
+        g.base[fin_b].max() if fin_b.any() else 0
+    )
+    return np.where(fin_b, g.base, big + 1.0)
+
+
+def _highs(
+    cost: np.ndarray,
+    slack: np.ndarray,
+    unit: np.ndarray,
+    count: np.ndarray,
+    cap: np.ndarray,
+    *,
+    single: bool,
+    log: SolveLog,
+    limit: float,
+) -> np.ndarray:
+    """Units per place (groups × (sites + hospital)) by HiGHS: ``inf`` costs are no option.
+
+    ``min sum unit (cost x + slack x0)`` s.t. ``sum_j x_gj + x_g0 = count_g``,
+    ``sum_g unit_g x_gj <= cap_j``; integer ``x`` when ``single``.
+    """
     from scipy import sparse
 
-    G, k = g.cost.shape
-    gi, sj = np.nonzero(np.isfinite(g.cost))
+    G, k = cost.shape
+    gi, sj = np.nonzero(np.isfinite(cost))
     npair = gi.size
-    fin_b = np.isfinite(g.base)
-    big = (g.cost[gi, sj].max() if npair else 0.0) + (g.base[fin_b].max() if fin_b.any() else 0)
-    slack_cost = np.where(fin_b, g.base, big + 1.0)
-    c = np.concatenate([g.unit[gi] * g.cost[gi, sj], g.unit * slack_cost])
+    has0 = np.isfinite(slack)
+    c = np.concatenate([unit[gi] * cost[gi, sj], np.where(has0, unit * slack, 0.0)])
     rows = np.concatenate([gi, np.arange(G), G + sj])
     cols = np.concatenate([np.arange(npair), npair + np.arange(G), np.arange(npair)])
-    vals = np.concatenate([np.ones(npair + G), g.unit[gi]])
+    vals = np.concatenate([np.ones(npair + G), unit[gi]])
     A = sparse.csr_matrix((vals, (rows, cols)), shape=(G + k, npair + G))
-    capv = np.where(np.isfinite(cap), cap, float((g.unit * g.count).sum()) + 1.0)
-    lb = np.concatenate([g.count, np.full(k, -np.inf)])
-    ub = np.concatenate([g.count, capv])
-    var_ub = np.concatenate([g.count[gi], g.count])
+    capv = np.where(np.isfinite(cap), cap, float((unit * count).sum()) + 1.0)
+    lb = np.concatenate([count, np.full(k, -np.inf)])
+    ub = np.concatenate([count, capv])
+    var_ub = np.concatenate([count[gi], np.where(has0, count, 0.0)])
     integ = np.full(npair + G, 1 if single else 0)
     x = _milp(c, A, lb, ub, np.zeros(npair + G), var_ub, integ, time_limit_s=limit,
               accept_suboptimal=False, log=log,
@@ -150,6 +173,200 @@ def _solve(g: _Groups, cap: np.ndarray, single: bool, log: SolveLog, limit: floa
     X[gi, sj] = x[:npair]
     X[:, k] = x[npair:]
     return np.round(X) if single else np.clip(X, 0.0, None)
+
+
+def _solve(g: _Groups, cap: np.ndarray, single: bool, log: SolveLog, limit: float) -> np.ndarray:
+    """Units of each group per place (groups × (sites + hospital)).
+
+    When every site can take the demand nearest it, that is the answer. Split
+    demand: the dual (:func:`_dual_prices`) and a small LP over the groups tied at its
+    prices (:func:`_from_prices`), certified optimal by the duality gap; the full LP
+    (HiGHS) when the certificate fails. Single source: the MIP (HiGHS).
+    """
+    G, k = g.cost.shape
+    nearest_load = np.bincount(g.nearest, weights=g.unit * g.count, minlength=k)
+    if (nearest_load <= cap).all():  # every site takes its nearest demand: that is optimal
+        X = np.zeros((G, k + 1))
+        X[np.arange(G), g.nearest] = g.count
+        return X
+    slack = _slack_costs(g)
+    if not single:
+        t0 = time.perf_counter()
+        lp = _from_prices(g, slack, cap)
+        log.time_s += time.perf_counter() - t0
+        if lp is not None:
+            return lp[0]
+    if single:
+        return _single_source(g, slack, cap, log, limit)
+    return _highs(g.cost, slack, g.unit, g.count, cap, single=single, log=log, limit=limit)
+
+
+#: Most cutting planes of :func:`_dual_prices` before the full LP is solved instead.
+DUAL_MAX_CUTS: int = 300
+
+#: Windows (minutes) around the cheapest place at the near-optimal prices: groups with
+#: another place within the window are re-decided by a small LP; widened until the
+#: result is certified optimal (then the full LP is solved instead).
+DUAL_WINDOWS_MIN: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
+
+#: The split assignment from the dual prices is accepted as optimal when its
+#: person-minutes exceed the dual bound by at most this share (LP duality: no
+#: assignment is below the bound, so the gap certifies the optimum).
+CAPACITY_GAP_TOL: float = 1e-9
+
+
+def _dual_value(D: np.ndarray, W: np.ndarray, lam: np.ndarray) -> tuple[float, np.ndarray]:
+    """``f(λ) = sum_g W_g min(0, min_j D_gj + λ_j)`` and a supergradient (load per site)."""
+    V = D + lam
+    j = np.argmin(V, axis=1)
+    v = np.take_along_axis(V, j[:, None], axis=1)[:, 0]
+    at = v < 0
+    return float(W[at] @ v[at]), np.bincount(j[at], weights=W[at], minlength=D.shape[1])
+
+
+def _dual_prices(D: np.ndarray, W: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, float]:
+    """Capacity prices ``λ >= 0`` maximising ``f(λ) - cap·λ`` (Kelley's cutting planes).
+
+    ``D`` holds each group's minutes at a site minus at the hospital (< 0 where the
+    site is nearer; ``inf``: no option). The function is concave and piecewise linear
+    in ``k`` prices (k = sites), each evaluation one pass over the groups; the master
+    is an LP of ``k + 1`` variables. Returns the best prices and their dual value.
+    """
+    from scipy.optimize import linprog
+
+    k = D.shape[1]
+    fin = np.isfinite(cap)
+    capf = np.where(fin, cap, 0.0)
+    deepest = -np.where(np.isfinite(D), D, 0.0).min(axis=0, initial=0.0)
+    bounds = [(0.0, float(u) + 1.0 if f else 0.0) for u, f in zip(deepest, fin, strict=True)]
+    cuts, rhs = [np.append(np.zeros(k), 1.0)], [0.0]  # f <= 0
+    lam, best, best_lam = np.zeros(k), -np.inf, np.zeros(k)
+    scale = max(1.0, float(W @ np.where(np.isfinite(D), -D, 0.0).max(axis=1, initial=0.0)))
+    for _ in range(DUAL_MAX_CUTS):
+        f, s = _dual_value(D, W, lam)
+        if f - capf @ lam > best:
+            best, best_lam = f - capf @ lam, lam.copy()
+        cuts.append(np.append(-s, 1.0))
+        rhs.append(f - s @ lam)
+        res = linprog(np.append(capf, -1.0), A_ub=np.array(cuts), b_ub=np.array(rhs),
+                      bounds=[*bounds, (None, None)], method="highs")  # fmt: skip
+        if res.status != 0 or -res.fun - best <= CAPACITY_GAP_TOL * scale:
+            break
+        lam = np.asarray(res.x[:k])
+    return best_lam, best
+
+
+def _tied_lp(
+    cost: np.ndarray, slack: np.ndarray, W: np.ndarray, left: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Split LP over a few groups (``inf``: no option), HiGHS via ``linprog``.
+
+    Returns the shares (groups × (sites + hospital)) and the capacity prices (``λ >= 0``),
+    or ``None`` when infeasible.
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    G, k = cost.shape
+    full = np.column_stack([cost, slack])
+    gi, sj = np.nonzero(np.isfinite(full))
+    A_eq = sparse.csr_matrix((np.ones(gi.size), (gi, np.arange(gi.size))), shape=(G, gi.size))
+    on_site = sj < k
+    A_ub = sparse.csr_matrix(
+        (W[gi[on_site]], (sj[on_site], np.flatnonzero(on_site))), shape=(k, gi.size)
+    )
+    b_ub = np.where(np.isfinite(left), left, float(W.sum()) + 1.0)
+    res = linprog(W[gi] * full[gi, sj], A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(G),
+                  bounds=(0, None), method="highs")  # fmt: skip
+    if res.status != 0:
+        return None
+    X = np.zeros((G, k + 1))
+    X[gi, sj] = np.clip(res.x, 0.0, None)
+    return X, np.maximum(-np.asarray(res.ineqlin.marginals), 0.0)
+
+
+def _from_prices(
+    g: _Groups, slack: np.ndarray, cap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The split assignment (shares) and its capacity prices, or ``None`` when not certified.
+
+    At near-optimal prices, a group whose cheapest place beats the others by more
+    than a window goes there; the groups within the window share their near places by
+    a small LP on the capacity left. The LP's own capacity prices then give a dual
+    bound over all groups: the assignment is returned only when its person-minutes
+    meet that bound (:data:`CAPACITY_GAP_TOL`), i.e. it is proven optimal.
+    """
+    G, k = g.cost.shape
+    D = g.cost - slack[:, None]
+    W = g.unit * g.count
+    lam, _ = _dual_prices(D, W, cap)
+    V = np.column_stack([D + lam, np.zeros(G)])
+    vmin = V.min(axis=1)
+    full = np.column_stack([np.where(np.isfinite(g.cost), g.cost, 0.0), slack])
+    capf = np.where(np.isfinite(cap), cap, 0.0)
+    for window in DUAL_WINDOWS_MIN:
+        near = vmin[:, None] + window >= V
+        tied = near.sum(axis=1) > 1
+        X = np.zeros((G, k + 1))
+        X[np.flatnonzero(~tied), np.argmax(near[~tied], axis=1)] = 1.0
+        left = cap - (X[:, :k] * W[:, None]).sum(axis=0)
+        if (left < 0).any():
+            continue
+        prices = np.zeros(k)
+        if tied.any():
+            sub = _tied_lp(np.where(near[tied, :k], g.cost[tied], np.inf),
+                           np.where(near[tied, k], slack[tied], np.inf), W[tied], left)  # fmt: skip
+            if sub is None:
+                continue
+            X[tied], prices = sub
+        prices = np.where(np.isfinite(cap), prices, 0.0)
+        bound = float(W @ slack) + _dual_value(D, W, prices)[0] - float(capf @ prices)
+        primal = float(W @ (X * full).sum(axis=1))
+        if primal - bound <= CAPACITY_GAP_TOL * max(1.0, abs(bound)):
+            return X, prices
+    return None
+
+
+def _single_source(
+    g: _Groups, slack: np.ndarray, cap: np.ndarray, log: SolveLog, limit: float
+) -> np.ndarray:
+    """Whole rows per place (groups × (sites + hospital)): the MIP after reduced-cost fixing.
+
+    The split LP (:func:`_from_prices`) is a lower bound ``LB`` with capacity prices
+    ``λ``; rounding its shares down (the rest to the hospital) is a single-source
+    assignment, an upper bound ``UB``. A row choosing a place whose price-adjusted
+    minutes exceed its cheapest by ``r`` costs at least ``LB + r`` (Lagrangian bound),
+    so places with ``r > UB - LB`` are never optimal and leave the model; rows left
+    with one place are fixed there and HiGHS solves the MIP of the rest exactly.
+    Without a certified LP, the full MIP.
+    """
+    G, k = g.cost.shape
+    t0 = time.perf_counter()
+    lp = _from_prices(g, slack, cap)
+    log.time_s += time.perf_counter() - t0
+    if lp is None:
+        return _highs(g.cost, slack, g.unit, g.count, cap, single=True, log=log, limit=limit)
+    shares, lam = lp
+    full = np.column_stack([np.where(np.isfinite(g.cost), g.cost, 0.0), slack])
+    lb = float((g.unit * g.count) @ (shares * full).sum(axis=1))
+    units = np.floor(shares * g.count[:, None] + 1e-9)
+    units[:, k] = g.count - units[:, :k].sum(axis=1)
+    ub = float(g.unit @ (units * full).sum(axis=1))
+    V = np.column_stack([g.cost - slack[:, None] + lam, np.zeros(G)])
+    reduced = g.unit[:, None] * (V - V.min(axis=1)[:, None])
+    keep = reduced <= (ub - lb) + 1e-9 * max(1.0, abs(ub))
+    fixed = keep.sum(axis=1) == 1
+    X = np.zeros((G, k + 1))
+    X[np.flatnonzero(fixed), np.argmax(keep[fixed], axis=1)] = g.count[fixed]
+    left = cap - (X[:, :k] * g.unit[:, None]).sum(axis=0)
+    free = ~fixed
+    log.messages.append(f"single-source assignment: {int(free.sum())} of {G} row groups in the MIP")
+    if free.any():
+        X[free] = _highs(np.where(keep[free, :k], g.cost[free], np.inf),
+                         np.where(keep[free, k], slack[free], np.inf), g.unit[free],
+                         g.count[free], np.maximum(left, 0.0), single=True, log=log,
+                         limit=limit)  # fmt: skip
+    return X
 
 
 def _row_places(g: _Groups, X: np.ndarray, single: bool) -> np.ndarray:
@@ -284,11 +501,20 @@ def assign_with_capacity(
     g = _groups(Cs, b, w, single_source)
     log = SolveLog()
     limit = settings.capacity_time_limit_s if time_limit_s is None else time_limit_s
-    X = (
-        _solve(g, cap, single_source, log, limit)
-        if g.cost.shape[0]
-        else np.zeros((0, len(sel) + 1))
-    )
+    try:
+        X = (
+            _solve(g, cap, single_source, log, limit)
+            if len(g.cost)
+            else np.zeros((0, len(sel) + 1))
+        )
+    except SolverError as exc:
+        if not single_source:
+            raise
+        raise SolverError(
+            f"single-source capacity assignment of {len(g.cost)} row groups was not proven "
+            f"optimal within time_limit_s={limit:g}; pass single_source=False (split demand "
+            "is solved exactly in seconds) or a larger time_limit_s"
+        ) from exc
     place = _row_places(g, X, single_source)
     assigned = np.asarray(near_assign, dtype=int).copy()
     assigned[g.rows] = np.asarray((*sel, -1))[place]
